@@ -1,0 +1,65 @@
+# Two commands do all the set-up:  `make lab` (learners) and `make test` (maintainers, CI).
+# The environment lives in .venv; requirements are (re)installed only when their files change.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+LAB_STAMP := $(VENV)/.stamp-lab
+DEV_STAMP := $(VENV)/.stamp-dev
+# Extra pip options, e.g. PIP_OPTS="--extra-index-url https://download.pytorch.org/whl/cpu"
+PIP_OPTS ?=
+PORT ?= 8888
+
+.PHONY: lab test test-fast test-notebooks test-browser lint bench env env-dev clean help
+
+help:
+	@echo "make lab            set up .venv and start JupyterLab on notebooks/ (127.0.0.1, token)"
+	@echo "make test           lint + unit tests + notebook execution + browser tests"
+	@echo "make test-fast      lint + unit tests only"
+	@echo "make test-notebooks execute every notebook under NST_PROFILE=smoke NST_WEIGHTS=random"
+	@echo "make test-browser   drive JupyterLab in headless Chromium"
+	@echo "make bench          measure speed against the bare VGG19 floor (benchmarks/)"
+	@echo "make clean          remove .venv and caches (never your downloaded weights)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(LAB_STAMP): requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install $(PIP_OPTS) -r requirements.txt
+	$(PY) -m pip install --no-deps -e .
+	@touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(LAB_STAMP)
+	$(PY) -m pip install $(PIP_OPTS) -r requirements-dev.txt
+	@touch $@
+
+env: $(LAB_STAMP)
+env-dev: $(DEV_STAMP)
+
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
+		--ServerApp.root_dir=notebooks
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-fast: lint
+	$(PY) -m pytest -m "not notebook and not browser"
+
+test-notebooks: $(DEV_STAMP)
+	$(PY) -m pytest -m notebook
+
+test-browser: $(DEV_STAMP)
+	$(PY) -m pytest -m browser
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(LAB_STAMP)
+	$(PY) benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-output build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

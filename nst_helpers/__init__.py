@@ -1,0 +1,68 @@
+"""nst_helpers: the exact, small engine of the neural-style-transfer course.
+
+Gatys, Ecker & Bethge, *Image Style Transfer Using Convolutional Neural Networks*, CVPR 2016.
+
+>>> import nst_helpers as nst
+>>> vgg = nst.load_vgg19()                                   # torchvision's ImageNet VGG19
+>>> feats = vgg(images, layers=["relu4_2", "relu1_1"])       # activations by the paper's names
+>>> result = nst.run_style_transfer(content, style, steps=300)
+"""
+
+from __future__ import annotations
+
+from .devices import resolve_device
+from .errors import DownloadError, ImageError, NSTError, ParameterError, WeightsError
+from .images import load_image, save_image, to_pil, unique_path
+from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+from .losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss
+from .profiles import PROFILES, Profile, profile
+from .samples import list_samples, load_sample, load_sample_or_fallback, sample_path
+from .transfer import (
+    DEFAULT_SNAPSHOTS,
+    Result,
+    StyleTransfer,
+    default_vgg,
+    run_style_transfer,
+)
+from .vgg import VGG19Features, layer_shapes, load_vgg19
+from .weights import fetch_weights, weights_status
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_SNAPSHOTS",
+    "LAYER_NAMES",
+    "PAPER_CONTENT_LAYERS",
+    "PAPER_STYLE_LAYERS",
+    "PROFILES",
+    "DownloadError",
+    "ImageError",
+    "NSTError",
+    "ParameterError",
+    "Profile",
+    "Result",
+    "StyleTransfer",
+    "VGG19Features",
+    "WeightsError",
+    "content_loss",
+    "default_vgg",
+    "fetch_weights",
+    "gram_matrix",
+    "layer_shapes",
+    "list_samples",
+    "load_image",
+    "load_sample",
+    "load_sample_or_fallback",
+    "load_vgg19",
+    "profile",
+    "resolve_device",
+    "run_style_transfer",
+    "sample_path",
+    "save_image",
+    "style_layer_loss",
+    "style_loss",
+    "to_pil",
+    "total_loss",
+    "unique_path",
+    "weights_status",
+]

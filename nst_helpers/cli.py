@@ -1,0 +1,208 @@
+"""The command line: ``python -m nst_helpers {stylize, fetch-weights, info}``.
+
+``stylize`` runs the paper's optimisation and writes the result (and, with ``--snapshots DIR``, the
+snapshots and the loss history, to replay a long run in class). ``fetch-weights`` downloads and
+converts VGG19's weights ahead of time (Binder's build step, offline classrooms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .devices import resolve_device
+from .errors import NSTError
+from .images import save_image
+from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+from .runs import save_run
+from .samples import list_samples, load_sample
+from .transfer import (
+    DEFAULT_ALPHA,
+    DEFAULT_BETA,
+    DEFAULT_SNAPSHOTS,
+    INITS,
+    OPTIMIZERS,
+    StyleTransfer,
+)
+from .weights import fetch_weights, weights_status
+
+
+def _layers(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _image_source(text: str, size: int | None):
+    """A path or URL as given; a sample's name (e.g. ``tubingen``, ``grace_hopper``) loads it."""
+    names = {s.name for s in list_samples()}
+    if text in names and not Path(text).exists():
+        return load_sample(text, size=size)
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (every option documented in ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m nst_helpers",
+        description="Neural style transfer after Gatys, Ecker & Bethge (CVPR 2016).",
+    )
+    parser.add_argument("--version", action="version", version=f"nst_helpers {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    st = sub.add_parser(
+        "stylize",
+        help="render CONTENT in the style of STYLE",
+        description="Minimise alpha*L_content + beta*L_style over the image (the paper's Eq. 7). "
+        "CONTENT and STYLE are image files, URLs or sample names "
+        f"({', '.join(s.name for s in list_samples())}).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    st.add_argument("content", help="content image: path, URL or sample name")
+    st.add_argument("style", help="style image: path, URL or sample name")
+    st.add_argument("-o", "--output", required=True, type=Path, help="result image (.png or .jpg)")
+    st.add_argument("--size", type=int, default=256, help="long side of the result, in pixels")
+    st.add_argument(
+        "--steps", type=int, default=300, help="evaluations (forward+backward passes), exactly"
+    )
+    st.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="content weight α")
+    st.add_argument(
+        "--beta", type=float, default=DEFAULT_BETA, help="style weight β (only α/β matters)"
+    )
+    st.add_argument(
+        "--content-layers",
+        type=_layers,
+        default=list(PAPER_CONTENT_LAYERS),
+        help="comma-separated content layers, e.g. relu4_2 or conv2_2",
+    )
+    st.add_argument(
+        "--style-layers",
+        type=_layers,
+        default=list(PAPER_STYLE_LAYERS),
+        help="comma-separated style layers (each weighted 1/|L|)",
+    )
+    st.add_argument(
+        "--pooling",
+        choices=("max", "avg"),
+        default="max",
+        help="max pooling (torchvision) or average pooling (the paper)",
+    )
+    st.add_argument("--init", choices=INITS, default="content", help="initial image")
+    st.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="optimiser")
+    st.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 1 for L-BFGS, 0.02 for Adam)",
+    )
+    st.add_argument("--seed", type=int, default=0, help="seed of the noise initialisation")
+    st.add_argument(
+        "--weights",
+        default=None,
+        help="'imagenet', 'random' or a VGG19 weights file (default: $NST_WEIGHTS or imagenet)",
+    )
+    st.add_argument(
+        "--device", default=None, help="cpu, cuda or mps (default: the fastest available)"
+    )
+    st.add_argument(
+        "--snapshots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also save snapshots at 1, 2, 3, 10, 20, 100, … evaluations and the loss "
+        "history (run.json) in DIR",
+    )
+    st.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output file or run folder"
+    )
+    st.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    fw = sub.add_parser(
+        "fetch-weights",
+        help="download VGG19's ImageNet weights and cache the features-only copy (~80 MB)",
+        description="Download torchvision's VGG19 weights (548 MB, hash-checked), keep only the "
+        "convolutional part (~80 MB) in the package cache, and optionally copy it to --out for "
+        "machines without a network (set NST_VGG19_WEIGHTS=FILE there).",
+    )
+    fw.add_argument("--out", type=Path, default=None, help="also write the features-only file here")
+    fw.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("info", help="versions, device and where the weights would come from")
+    return parser
+
+
+def _stylize(args: argparse.Namespace) -> int:
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} exists; pass --overwrite or choose another -o")
+    transfer = StyleTransfer(
+        _image_source(args.content, args.size),
+        _image_source(args.style, args.size),
+        size=args.size,
+        steps=args.steps,
+        alpha=args.alpha,
+        beta=args.beta,
+        content_layers=args.content_layers,
+        style_layers=args.style_layers,
+        pooling=args.pooling,
+        init=args.init,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        seed=args.seed,
+        weights=args.weights,
+        device=args.device,
+        snapshot_at=DEFAULT_SNAPSHOTS if args.snapshots else (),
+        progress=not args.quiet,
+    )
+    result = transfer.run()
+    save_image(result.image, args.output, overwrite=args.overwrite)
+    if args.snapshots:
+        save_run(result, args.snapshots, overwrite=args.overwrite)
+    print(
+        f"{result.stop_reason}: {result.evaluations} evaluations in {result.seconds:.1f} s, "
+        f"final loss {result.history[-1]['total']:.4g}; wrote {args.output}"
+        + (f" and {args.snapshots}" if args.snapshots else "")
+    )
+    return 0 if result.stop_reason == "completed" else 1
+
+
+def _info() -> int:
+    import platform
+
+    import torch
+    import torchvision
+
+    print(
+        f"nst_helpers {__version__}, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, "
+        f"torchvision {torchvision.__version__}"
+    )
+    print(f"device: {resolve_device(None)} (CUDA available: {torch.cuda.is_available()})")
+    status = weights_status()
+    print(
+        f"weights: {status['found']}"
+        if status["found"]
+        else f"weights: not on this machine yet (downloaded on first use from {status['url']})"
+    )
+    print(f"layers: {', '.join(LAYER_NAMES)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (errors print one line, not a traceback)."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "stylize":
+            return _stylize(args)
+        if args.command == "fetch-weights":
+            path = fetch_weights(args.out, progress=not args.quiet)
+            print(f"VGG19 features-only weights ready: {path}")
+            return 0
+        return _info()
+    except (NSTError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

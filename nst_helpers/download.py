@@ -1,0 +1,213 @@
+"""Download a file safely: verified, complete, and never half-written.
+
+``download_file`` streams a URL into a temporary file next to the destination, hashing it on the
+way, checks the size and the SHA-256, and only then renames the temporary file onto the
+destination with ``os.replace`` (atomic on POSIX and Windows). So the destination is either absent,
+or the previous file, or the complete new one: never a partial download.
+
+Concurrency: two processes (or threads) downloading the same destination each write their own
+temporary file (distinct random names); each renames its verified copy onto the destination, so the
+last one wins and readers only ever see a complete, verified file. The work is done twice, which is
+harmless. A process killed outright (SIGKILL, power cut) can leave a stray temporary file named
+``.<dest name>.<random>.part`` in the destination's folder; it is never mistaken for the real file
+and may be deleted at any time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import os
+import secrets
+from pathlib import Path
+from typing import BinaryIO
+from urllib.error import HTTPError, URLError
+from urllib.request import urlopen
+
+from tqdm.auto import tqdm
+
+from nst_helpers.errors import DownloadError, ParameterError
+
+#: Seconds to wait for the server to connect or to send the next block of data.
+NETWORK_TIMEOUT = 30.0
+
+#: Suffix of the temporary files (named ``.<dest name>.<random>.part``) written while downloading.
+TEMP_SUFFIX = ".part"
+
+_CHUNK = 1 << 16
+_HEX = set("0123456789abcdef")
+
+
+def file_sha256(path: Path | str, chunk_size: int = 1 << 20) -> str:
+    """Return the SHA-256 of a file as 64 lowercase hex digits, reading it in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk_size):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def create_temp_beside(dest: Path | str, suffix: str = TEMP_SUFFIX) -> tuple[BinaryIO, Path]:
+    """Create and open (``"xb"``) a new file ``.<dest name>.<random><suffix>`` beside ``dest``.
+
+    Unlike ``tempfile.mkstemp`` the file gets the usual permissions (0666 minus the umask), so the
+    file it becomes by ``os.replace`` is readable like any other. Returns (open file, its path).
+    """
+    dest = Path(dest)
+    while True:
+        tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}{suffix}"
+        try:
+            return open(tmp, "xb"), tmp
+        except FileExistsError:  # astronomically unlikely: try another name
+            continue
+
+
+def _check_hex(value: str | None, what: str, exact_len: int | None) -> str | None:
+    """Normalise a hex digest argument (lowercase) or raise ParameterError."""
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if not text or not set(text) <= _HEX or (exact_len is not None and len(text) != exact_len):
+        need = f"{exact_len} hex digits" if exact_len else "hex digits"
+        raise ParameterError(f"{what} must be {need}, got {value!r}")
+    return text
+
+
+def _is_verified(path: Path, sha256: str | None, hash_prefix: str | None) -> bool:
+    """True when the file at ``path`` passes the requested checks (true when there are none)."""
+    if sha256 is None and hash_prefix is None:
+        return True
+    digest = file_sha256(path)
+    return (sha256 is None or digest == sha256) and (
+        hash_prefix is None or digest.startswith(hash_prefix)
+    )
+
+
+def _remove(path: Path) -> None:
+    """Delete a file if it is there; never raise."""
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _describe(exc: BaseException, timeout: float) -> str:
+    """A one-line cause for an exception raised while downloading."""
+    if isinstance(exc, HTTPError):
+        return f"HTTP error {exc.code} ({exc.reason})"
+    reason = exc.reason if isinstance(exc, URLError) else exc
+    if isinstance(reason, TimeoutError):
+        return f"timed out (no data for {timeout:g} s)"
+    if isinstance(reason, http.client.IncompleteRead):
+        return f"connection closed early ({reason!r}); the download is incomplete"
+    return f"{type(reason).__name__}: {reason}"
+
+
+def _stream(
+    url: str, out: BinaryIO, timeout: float, progress: bool, expected_size: int | None, desc: str
+) -> tuple[str, int, int | None]:
+    """Copy ``url`` into the open file ``out``; return (sha256, byte count, Content-Length)."""
+    digest = hashlib.sha256()
+    received = 0
+    with urlopen(url, timeout=timeout) as response:
+        header = response.headers.get("Content-Length")
+        total = int(header) if header and header.strip().isdigit() else None
+        if total is not None and expected_size is not None and total != expected_size:
+            raise DownloadError(f"server announces {total} bytes, expected {expected_size}")
+        limit = expected_size if expected_size is not None else total
+        with tqdm(
+            total=total or expected_size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=desc,
+            disable=not progress,
+            leave=False,
+        ) as bar:
+            while block := response.read(_CHUNK):
+                received += len(block)
+                if limit is not None and received > limit:
+                    raise DownloadError(f"server sent more than the expected {limit} bytes")
+                out.write(block)
+                digest.update(block)
+                bar.update(len(block))
+    return digest.hexdigest(), received, total
+
+
+def download_file(
+    url: str,
+    dest: Path | str,
+    *,
+    sha256: str | None = None,
+    hash_prefix: str | None = None,
+    timeout: float = NETWORK_TIMEOUT,
+    progress: bool = True,
+    expected_size: int | None = None,
+) -> Path:
+    """Download ``url`` to ``dest`` atomically and verify it; return ``dest`` as a Path.
+
+    Args:
+        url: http(s) (or file) URL to fetch.
+        dest: final path; its folder is created if needed.
+        sha256: the expected full SHA-256 (64 hex digits), checked after the download.
+        hash_prefix: the expected start of the SHA-256 hex digest (torchvision's convention:
+            ``vgg19-dcbb9e9d.pth`` has the prefix ``"dcbb9e9d"``).
+        timeout: seconds to wait for the connection and for each block of data.
+        progress: show a tqdm progress bar (sized from Content-Length).
+        expected_size: the exact size in bytes, if known (checked on top of Content-Length).
+
+    If ``dest`` already exists and matches ``sha256``/``hash_prefix`` (or no checksum is given),
+    it is returned without touching the network; a mismatching file is downloaded again.
+
+    Raises:
+        DownloadError: naming the URL, the destination and the cause (network error, timeout,
+            connection dropped before Content-Length bytes arrived, checksum mismatch with both
+            digests). No partial or temporary file is left behind. ``KeyboardInterrupt`` is
+            re-raised as it is, after the same clean-up.
+        ParameterError: a malformed ``sha256``/``hash_prefix`` or ``expected_size``.
+    """
+    dest = Path(dest).expanduser()
+    sha256 = _check_hex(sha256, "sha256", 64)
+    hash_prefix = _check_hex(hash_prefix, "hash_prefix", None)
+    if not timeout > 0:
+        raise ParameterError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if expected_size is not None and (isinstance(expected_size, bool) or expected_size < 0):
+        raise ParameterError(f"expected_size must be a size in bytes, got {expected_size!r}")
+    if dest.is_file() and _is_verified(dest, sha256, hash_prefix):
+        return dest
+
+    def fail(cause: object) -> DownloadError:
+        return DownloadError(f"could not download {url} to {dest}: {cause}")
+
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        out, tmp = create_temp_beside(dest)
+    except OSError as exc:
+        raise fail(exc) from exc
+    try:
+        with out:
+            digest, received, total = _stream(url, out, timeout, progress, expected_size, dest.name)
+            out.flush()
+            os.fsync(out.fileno())  # the data is on disk before the rename makes it visible
+        for need, what in ((total, "Content-Length"), (expected_size, "expected size")):
+            if need is not None and received != need:
+                raise DownloadError(
+                    f"connection closed after {received} of {need} bytes ({what}); "
+                    "the download is incomplete"
+                )
+        if sha256 is not None and digest != sha256:
+            raise DownloadError(f"SHA-256 mismatch: expected {sha256}, got {digest}")
+        if hash_prefix is not None and not digest.startswith(hash_prefix):
+            raise DownloadError(
+                f"SHA-256 mismatch: expected a digest starting with {hash_prefix}, got {digest}"
+            )
+        os.replace(tmp, dest)
+    except DownloadError as exc:
+        _remove(tmp)
+        raise fail(exc) from exc
+    except Exception as exc:  # network, disk or protocol error: report it as a DownloadError
+        _remove(tmp)
+        raise fail(_describe(exc, timeout)) from exc
+    except BaseException:  # KeyboardInterrupt, SystemExit: clean up, then let it through
+        _remove(tmp)
+        raise
+    return dest

@@ -1,0 +1,72 @@
+"""Run-size profiles for the notebooks: one documented switch, ``NST_PROFILE``.
+
+- ``lab`` (the default): what a learner should see; each run finishes in a few minutes on a
+  laptop CPU (measured: about 0.7 s per evaluation at 256 px on 2 cores).
+- ``smoke``: tiny images and a handful of evaluations, so every notebook runs in seconds in CI and
+  in the browser tests (combine with ``NST_WEIGHTS=random`` where there are no real weights).
+- ``paper``: the paper's settings (512 px, average pooling, white-noise start, long runs); slow
+  on a CPU, meant for a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .errors import ParameterError
+
+ENV_PROFILE = "NST_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and lengths the notebooks use; every field is in pixels or evaluations."""
+
+    name: str
+    size: int  # long side of content/result images in the main runs
+    steps: int  # evaluations of a full style transfer
+    small_size: int  # long side for series of runs (reconstructions, grids, landscapes)
+    small_steps: int  # evaluations per run in a series
+    grid: int  # points per axis of a loss-landscape grid
+    pooling: str = "max"
+    init: str = "content"
+
+
+PROFILES: dict[str, Profile] = {
+    "lab": Profile("lab", size=256, steps=300, small_size=128, small_steps=150, grid=15),
+    "smoke": Profile("smoke", size=48, steps=4, small_size=32, small_steps=3, grid=3),
+    "paper": Profile(
+        "paper",
+        size=512,
+        steps=1000,
+        small_size=256,
+        small_steps=500,
+        grid=25,
+        pooling="avg",
+        init="noise",
+    ),
+}
+DEFAULT_PROFILE = "lab"
+
+
+def profile(name: str | None = None) -> Profile:
+    """The profile called ``name``, or ``$NST_PROFILE``, or ``lab``."""
+    chosen = name or os.environ.get(ENV_PROFILE) or DEFAULT_PROFILE
+    if chosen not in PROFILES:
+        raise ParameterError(
+            f"{ENV_PROFILE}={chosen!r} is not a profile; choose one of {', '.join(PROFILES)}"
+        )
+    return PROFILES[chosen]
+
+
+#: The runs each lesson makes, for the setup check's time estimate: notebook -> list of
+#: (number of runs, "size" | "small_size", "steps" | "small_steps" | "grid"). A "grid" entry
+#: counts grid² forward-only evaluations (about a third of a full evaluation each).
+LESSONS: dict[str, list[tuple[int, str, str]]] = {
+    "01 VGG19 features": [],
+    "02 content representation": [(5, "small_size", "small_steps")],
+    "03 style representation": [(5, "small_size", "small_steps")],
+    "04 style transfer": [(1, "size", "steps"), (20, "small_size", "small_steps")],
+    "05 convergence": [(1, "size", "steps"), (3, "small_size", "small_steps")],
+    "06 loss landscape": [(2, "small_size", "grid"), (3, "small_size", "small_steps")],
+}

@@ -1,0 +1,81 @@
+"""Saving a whole run (snapshots + loss history) to a folder and loading it back.
+
+An instructor can precompute a long run (``python -m nst_helpers stylize … --snapshots DIR``) and
+replay it in class without waiting. A run folder holds ``run.json`` (settings, why it ended, the
+history: one record per evaluation), ``result.png`` and one ``eval-NNNNNN.png`` per snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import ParameterError
+from .images import load_image, save_image
+from .transfer import Result
+
+RUN_FILE = "run.json"
+FORMAT = "nst_helpers.run/1"
+
+
+def save_run(result: Result, folder: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write ``result`` into ``folder`` (created); an existing run is kept unless ``overwrite``."""
+    folder = Path(folder).expanduser()
+    if (folder / RUN_FILE).exists() and not overwrite:
+        raise FileExistsError(
+            f"{folder} already holds a saved run; pass overwrite=True or pick another folder"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, image in sorted(result.snapshots.items()):
+        save_image(image, folder / f"eval-{k:06d}.png", overwrite=True)
+    save_image(result.image, folder / "result.png", overwrite=True)
+    payload = {
+        "format": FORMAT,
+        "settings": result.settings,
+        "evaluations": result.evaluations,
+        "stop_reason": result.stop_reason,
+        "message": result.message,
+        "best_evaluation": result.best_evaluation,
+        "snapshots": sorted(result.snapshots),
+        "history": result.history,
+    }
+    fd, tmp = tempfile.mkstemp(prefix=".run.", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=1)
+        os.replace(tmp, folder / RUN_FILE)  # written last: a folder with run.json is complete
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return folder
+
+
+def load_run(folder: str | os.PathLike[str]) -> Result:
+    """Load a run saved by ``save_run`` (or the command line's ``--snapshots``)."""
+    folder = Path(folder).expanduser()
+    path = folder / RUN_FILE
+    if not path.is_file():
+        raise ParameterError(f"{folder} holds no saved run (no {RUN_FILE})")
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ParameterError(f"{path} cannot be read: {exc}") from None
+    if payload.get("format") != FORMAT:
+        raise ParameterError(
+            f"{path} is not a saved run of this package (format {payload.get('format')!r})"
+        )
+    snapshots = {
+        int(k): load_image(folder / f"eval-{int(k):06d}.png") for k in payload["snapshots"]
+    }
+    return Result(
+        image=load_image(folder / "result.png"),
+        history=payload["history"],
+        snapshots=snapshots,
+        evaluations=payload["evaluations"],
+        stop_reason=payload["stop_reason"],
+        message=payload.get("message", ""),
+        best_evaluation=payload.get("best_evaluation", 0),
+        settings=payload.get("settings", {}),
+    )

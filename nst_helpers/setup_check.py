@@ -1,0 +1,84 @@
+"""The setup check (notebook 00): versions, device, weights, and a measured time estimate."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import statistics
+import time
+
+import torch
+
+from .devices import resolve_device
+from .profiles import LESSONS, Profile
+from .transfer import StyleTransfer
+from .vgg import VGG19Features
+from .weights import weights_status
+
+PACKAGES = ("torch", "torchvision", "jupyterlab", "ipywidgets", "matplotlib", "pillow", "tqdm")
+
+
+def versions() -> dict[str, str]:
+    """Python's and each course package's version ("missing" when not installed)."""
+    found = {"python": platform.python_version()}
+    for name in (*PACKAGES, "nst_helpers"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = "missing"
+    return found
+
+
+def device_report() -> str:
+    """Which device the lessons will use, in words."""
+    device = resolve_device(None)
+    if device.type == "cuda":
+        return f"CUDA GPU: {torch.cuda.get_device_name(0)}"
+    if device.type == "mps":
+        return "Apple GPU (MPS)"
+    return f"CPU ({torch.get_num_threads()} threads); every lesson is sized to run on a CPU"
+
+
+def weights_advice() -> str:
+    """Where the VGG19 weights will come from, or what to do if they cannot be found."""
+    status = weights_status()
+    if status["found"]:
+        return f"VGG19 weights found: {status['found']}"
+    return (
+        "VGG19 weights are not on this machine yet. With a network they are downloaded on first "
+        f"use from {status['url']} (548 MB once; an 80 MB copy is kept in "
+        f"{status['features_cache']}). "
+        "Without a network: run `python -m nst_helpers fetch-weights --out FILE` elsewhere, copy "
+        "FILE here and set NST_VGG19_WEIGHTS=FILE (see the README, 'Offline labs')."
+    )
+
+
+def seconds_per_evaluation(vgg: VGG19Features, size: int, repeats: int = 3) -> float:
+    """Median time of one evaluation (forward + backward, the paper's layers) at size × size px."""
+    image = torch.rand(1, 3, size, size)
+    transfer = StyleTransfer(image, image, vgg=vgg, steps=repeats + 1, snapshot_at=())
+    transfer.step()  # warm-up (memory allocation, kernel selection)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        transfer.step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def estimate_lessons(vgg: VGG19Features, profile: Profile) -> dict[str, float]:
+    """Seconds each lesson's optimisation runs should take here, measured at the profile's sizes."""
+    per_eval = {
+        "size": seconds_per_evaluation(vgg, profile.size),
+        "small_size": seconds_per_evaluation(vgg, profile.small_size),
+    }
+    estimates = {}
+    for lesson, runs in LESSONS.items():
+        total = 0.0
+        for count, size_key, steps_key in runs:
+            if steps_key == "grid":
+                total += count * profile.grid**2 * per_eval[size_key] / 3
+            else:
+                total += count * getattr(profile, steps_key) * per_eval[size_key]
+        estimates[lesson] = total
+    return estimates

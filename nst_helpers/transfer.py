@@ -1,0 +1,469 @@
+"""The optimisation of Gatys et al. (2016), Sec. 2: find the image x minimising
+L_total(x) = α L_content(x) + β L_style(x), one evaluation at a time.
+
+One *evaluation* is one forward and one backward pass through VGG19 (one closure call of the
+optimiser). It is the unit of cost, and ``steps`` counts evaluations exactly: with L-BFGS each
+``StyleTransfer.step()`` runs one L-BFGS iteration with exactly one evaluation (the sequence of
+iterates equals one long ``torch.optim.LBFGS`` run without line search, as in jcjohnson's
+neural-style), and the optimiser's own stopping tolerances are switched off.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import torch
+import torch.nn.functional as tf
+from tqdm.auto import tqdm
+
+from .devices import resolve_device
+from .errors import ParameterError
+from .images import check_min_size, load_image
+from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, check_layers, min_input_side
+from .losses import content_loss, gram_matrix, resolve_style_weights, style_layer_loss
+from .vgg import ENV_DEFAULT_WEIGHTS, VGG19Features, load_vgg19
+
+#: The seed report's snapshot marks (evaluations); a run keeps those up to its length.
+DEFAULT_SNAPSHOTS: tuple[int, ...] = (1, 2, 3, 10, 20, 100, 300, 500, 1000, 2000, 4000, 6000)
+#: Default content weight α and style weight β; only the ratio α/β matters.
+#:
+#: The paper's α/β of 1e-3 … 1e-4 belongs to its Caffe VGG19 (BGR input in 0–255). torchvision's
+#: weights see RGB input in [0, 1] normalised by ~0.226, so their activations are roughly 20–60×
+#: smaller; L_content scales with the square of the activations and E_l with the fourth power, so
+#: the same balance needs α/β about 1e3–1e4 times smaller again, and it also shrinks with the
+#: image area because L_content is a sum over M_l positions. Converting working torchvision-based
+#: settings (e.g. the PyTorch tutorial's, gordicaleksa/pytorch-neural-style-transfer's) into the
+#: paper's form gives α/β ≈ 1e-9 at 256 px (an estimate, good to about ×10 either way; the real
+#: weights could not be downloaded where this package was built). Notebook 04 sweeps the ratio.
+DEFAULT_ALPHA = 1.0
+DEFAULT_BETA = 1e9
+#: Default learning rates: L-BFGS's unit step; Adam's step in [0, 1] pixel units.
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
+INITS = ("content", "style", "noise")
+OPTIMIZERS = ("lbfgs", "adam")
+
+Record = dict[str, Any]
+
+
+@dataclass
+class Result:
+    """What a run leaves: the image, the loss history, the snapshots and why it ended.
+
+    ``image`` is the evaluated image with the lowest total loss (on the CPU, clamped to [0, 1]);
+    ``history[k-1]`` holds evaluation k's losses (``total``, ``content``, ``style``,
+    ``style_layers``
+    {name: E_l}, ``content_layers`` {name: L_content}, ``seconds`` since the run began);
+    ``snapshots[k]`` is the image evaluation k was computed on. ``stop_reason`` is ``"completed"``,
+    ``"stopped"`` (the stop event), ``"interrupted"`` (KeyboardInterrupt) or ``"non-finite"``.
+    """
+
+    image: torch.Tensor
+    history: list[Record]
+    snapshots: dict[int, torch.Tensor]
+    evaluations: int
+    stop_reason: str = "completed"
+    message: str = ""
+    best_evaluation: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        """Time spent in evaluations (set-up excluded)."""
+        return self.history[-1]["seconds"] if self.history else 0.0
+
+    def losses(self, key: str = "total") -> list[float]:
+        """One value per evaluation of ``"total"``, ``"content"``, ``"style"`` or a style layer."""
+        if self.history and key in self.history[0].get("style_layers", {}):
+            return [r["style_layers"][key] for r in self.history]
+        return [r[key] for r in self.history]
+
+
+def _as_image(source: Any, size: int | tuple[int, int] | None, what: str) -> torch.Tensor:
+    """An image as float32 [1, 3, H, W] in [0, 1]; tensors are checked, anything else loaded."""
+    if isinstance(source, torch.Tensor):
+        t = source.detach()
+        if t.dim() == 3:
+            t = t.unsqueeze(0)
+        if t.dim() != 4 or t.shape[0] != 1 or t.shape[1] != 3:
+            raise ParameterError(
+                f"{what}: expected an image tensor [1, 3, H, W], got {list(source.shape)}"
+            )
+        if not torch.isfinite(t).all():
+            raise ParameterError(f"{what}: the image tensor contains NaN or infinite values")
+        t = t.float()
+        if size is not None:
+            t = load_image(t.cpu(), size=size)
+        return t
+    return load_image(source, size=size)
+
+
+def _check_weight(name: str, value: float, positive: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number, not {value!r}") from None
+    if not math.isfinite(v) or v < 0 or (positive and v == 0):
+        need = "finite and > 0" if positive else "finite and ≥ 0"
+        raise ParameterError(f"{name} must be {need}, not {value!r}")
+    return v
+
+
+@lru_cache(maxsize=4)
+def _cached_vgg(weights: str, pooling: str, device: str) -> VGG19Features:
+    return load_vgg19(weights, pooling=pooling, device=device)
+
+
+def default_vgg(
+    weights: str | None = None, pooling: str = "max", device: str | torch.device | None = None
+) -> VGG19Features:
+    """``load_vgg19(weights, pooling, device)``, loaded once per process and then reused."""
+    import os
+
+    resolved = (
+        weights if weights is not None else (os.environ.get(ENV_DEFAULT_WEIGHTS) or "imagenet")
+    )
+    return _cached_vgg(str(resolved), pooling, str(resolve_device(device)))
+
+
+class StyleTransfer:
+    """The optimisation of Gatys et al. (2016), advanced one evaluation per ``step()``.
+
+    ``content`` and ``style`` are image tensors [1, 3, H, W] in [0, 1] or anything ``load_image``
+    takes (then loaded at ``size``). ``content=None`` drops the content term (texture synthesis,
+    paper Fig. 1 top; the result takes ``size`` or the style image's size); ``style=None`` drops the
+    style term (content reconstruction, Fig. 1 bottom). Targets — the content features P^l and the
+    style Grams A^l — are computed once, without gradients. See ``run_style_transfer`` for the
+    options.
+    """
+
+    def __init__(
+        self,
+        content: Any,
+        style: Any,
+        *,
+        vgg: VGG19Features | None = None,
+        weights: str | None = None,
+        pooling: str = "max",
+        alpha: float = DEFAULT_ALPHA,
+        beta: float = DEFAULT_BETA,
+        content_layers: Sequence[str] = PAPER_CONTENT_LAYERS,
+        style_layers: Sequence[str] = PAPER_STYLE_LAYERS,
+        style_weights: Mapping[str, float] | Sequence[float] | None = None,
+        init: str | torch.Tensor = "content",
+        optimizer: str = "lbfgs",
+        lr: float | None = None,
+        steps: int = 500,
+        snapshot_at: Iterable[int] | None = DEFAULT_SNAPSHOTS,
+        seed: int = 0,
+        size: int | tuple[int, int] | None = None,
+        callback: Callable[[StyleTransfer, Record], Any] | None = None,
+        stop_event: threading.Event | None = None,
+        progress: bool | tqdm = False,
+        device: str | torch.device | None = None,
+    ) -> None:
+        # --- check every parameter before any work -------------------------------------------
+        if content is None and style is None:
+            raise ParameterError("content and style are both None: there is nothing to match")
+        self.alpha = _check_weight("alpha", alpha)
+        self.beta = _check_weight("beta", beta)
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ParameterError(f"steps must be a whole number ≥ 1, not {steps!r}")
+        self.steps = steps
+        self.content_layers = (
+            () if content is None else check_layers(content_layers, "content_layers")
+        )
+        self.style_layers = () if style is None else check_layers(style_layers, "style_layers")
+        if not self.content_layers and not self.style_layers:
+            raise ParameterError(
+                "content_layers and style_layers are both empty: nothing to optimise"
+            )
+        self.style_weights = resolve_style_weights(self.style_layers, style_weights)
+        if optimizer not in OPTIMIZERS:
+            raise ParameterError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}"
+            )
+        self.optimizer_name = optimizer
+        self.lr = _check_weight("lr", DEFAULT_LR[optimizer] if lr is None else lr, positive=True)
+        if isinstance(init, str) and init not in INITS:
+            raise ParameterError(
+                f"init must be one of {', '.join(INITS)} or a tensor, not {init!r}"
+            )
+        if init == "content" and content is None:
+            raise ParameterError("init='content' needs a content image; use init='noise'")
+        if init == "style" and style is None:
+            raise ParameterError("init='style' needs a style image")
+        marks = () if snapshot_at is None else snapshot_at
+        try:
+            self.snapshot_at = frozenset(int(k) for k in marks if 1 <= int(k) <= steps)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"snapshot_at must be evaluation counts, not {snapshot_at!r}"
+            ) from None
+        self.seed = int(seed)
+        self.callback = callback
+        self.stop_event = stop_event
+        self.device = resolve_device(device) if vgg is None or device is not None else vgg.device
+
+        # --- images -------------------------------------------------------------------------
+        layers = self.content_layers + self.style_layers
+        min_side = min_input_side(layers)
+        content_img = None if content is None else _as_image(content, size, "content")
+        style_img = (
+            None
+            if style is None
+            else _as_image(style, size if not isinstance(style, torch.Tensor) else None, "style")
+        )
+        if content_img is not None:
+            check_min_size(content_img, min_side, "content image")
+        if style_img is not None:
+            check_min_size(style_img, min_side, "style image")
+        if content_img is not None:
+            shape = tuple(content_img.shape[-2:])
+        elif isinstance(size, int):
+            shape = (size, size)
+        elif size is not None:
+            shape = (int(size[0]), int(size[1]))
+        else:
+            shape = tuple(style_img.shape[-2:])  # type: ignore[union-attr]
+        if min(shape) < min_side:
+            raise ParameterError(f"size {shape} is too small: the layers used need ≥ {min_side} px")
+
+        # --- network and targets (computed once, without gradients) -------------------------
+        self.vgg = vgg if vgg is not None else default_vgg(weights, pooling, self.device)
+        self.vgg = self.vgg.to(self.device)
+        self.content_image = None if content_img is None else content_img.to(self.device)
+        self.style_image = None if style_img is None else style_img.to(self.device)
+        with torch.no_grad():
+            self.content_targets: dict[str, torch.Tensor] = (
+                {
+                    k: v.detach()
+                    for k, v in self.vgg(self.content_image, self.content_layers).items()
+                }
+                if self.content_image is not None and self.content_layers
+                else {}
+            )
+            self.style_targets: dict[str, torch.Tensor] = (
+                {
+                    k: gram_matrix(v).detach()
+                    for k, v in self.vgg(self.style_image, self.style_layers).items()
+                }
+                if self.style_image is not None and self.style_layers
+                else {}
+            )
+
+        # --- the optimised image --------------------------------------------------------------
+        x0 = self._initial_image(init, shape)
+        self.x = x0.to(self.device).contiguous().requires_grad_(True)
+        if self.optimizer_name == "lbfgs":
+            self.optimizer: torch.optim.Optimizer = torch.optim.LBFGS(
+                [self.x],
+                lr=self.lr,
+                max_iter=1,
+                max_eval=None,
+                tolerance_grad=-1.0,
+                tolerance_change=-1.0,
+                history_size=100,
+                line_search_fn=None,
+            )
+        else:
+            self.optimizer = torch.optim.Adam([self.x], lr=self.lr)
+
+        self.evaluations = 0
+        self.history: list[Record] = []
+        self.snapshots: dict[int, torch.Tensor] = {}
+        self.best_loss = math.inf
+        self.best_evaluation = 0
+        self._best_image = self.x.detach().clone()
+        self._seconds = 0.0
+        self._last_record: Record | None = None
+        self.stop_reason: str | None = None
+        self.message = ""
+        self._progress_arg = progress
+        self.settings: dict[str, Any] = {
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "content_layers": list(self.content_layers),
+            "style_layers": list(self.style_layers),
+            "style_weights": self.style_weights,
+            "init": init if isinstance(init, str) else "tensor",
+            "optimizer": optimizer,
+            "lr": self.lr,
+            "steps": steps,
+            "seed": self.seed,
+            "size": list(shape),
+            "pooling": self.vgg.pooling,
+            "device": str(self.device),
+        }
+
+    def _initial_image(self, init: str | torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+        if isinstance(init, torch.Tensor):
+            t = _as_image(init, None, "init")
+            if tuple(t.shape[-2:]) != shape:
+                raise ParameterError(
+                    f"init: the tensor is {tuple(t.shape[-2:])}, the result must be {shape}"
+                )
+            return t.clone()
+        if init == "content":
+            return self.content_image.detach().clone()  # type: ignore[union-attr]
+        if init == "style":
+            return tf.interpolate(
+                self.style_image, size=shape, mode="bilinear", antialias=True, align_corners=False
+            ).clamp(0, 1)  # type: ignore[arg-type]
+        generator = torch.Generator().manual_seed(self.seed)
+        return torch.rand(
+            (1, 3, *shape), generator=generator
+        )  # white noise, as the paper's figures
+
+    # ------------------------------------------------------------------------------------------
+    @property
+    def image(self) -> torch.Tensor:
+        """The current iterate clamped to [0, 1], on the CPU (the optimised variable is free)."""
+        return self.x.detach().clamp(0, 1).cpu()
+
+    @property
+    def best_image(self) -> torch.Tensor:
+        """The evaluated image with the lowest total loss so far, clamped to [0, 1], on the CPU."""
+        return self._best_image.clamp(0, 1).cpu()
+
+    @property
+    def done(self) -> bool:
+        """Whether the run has used its ``steps`` evaluations or was ended early."""
+        return self.stop_reason is not None or self.evaluations >= self.steps
+
+    def _evaluate(self) -> torch.Tensor:
+        """One evaluation: forward through VGG19, the losses, backward to the image; records it."""
+        self.optimizer.zero_grad(set_to_none=True)
+        feats = self.vgg(self.x, self.content_layers + self.style_layers)
+        terms: list[torch.Tensor] = []
+        content = self.x.new_zeros(())
+        for name in self.content_layers:
+            term = content_loss(feats[name], self.content_targets[name])
+            terms.append(term)
+            content = content + term
+        style = self.x.new_zeros(())
+        for name in self.style_layers:
+            term = style_layer_loss(feats[name], self.style_targets[name])
+            terms.append(term)
+            style = style + self.style_weights[name] * term
+        total = self.alpha * content + self.beta * style
+        total.backward()
+        values = torch.stack(
+            [total.detach(), content.detach(), style.detach(), *[t.detach() for t in terms]]
+        ).tolist()
+        self.evaluations += 1
+        k = self.evaluations
+        n_content = len(self.content_layers)
+        record: Record = {
+            "evaluation": k,
+            "total": values[0],
+            "content": values[1],
+            "style": values[2],
+            "content_layers": dict(
+                zip(self.content_layers, values[3 : 3 + n_content], strict=True)
+            ),
+            "style_layers": dict(zip(self.style_layers, values[3 + n_content :], strict=True)),
+        }
+        if not all(math.isfinite(v) for v in values):
+            self.stop_reason = "non-finite"
+            self.message = (
+                f"the loss became {values[0]} at evaluation {k}; stopped and kept the last finite "
+                "image (lower the learning rate or the weights)"
+            )
+            self.x.grad = torch.zeros_like(self.x)  # the optimiser must not step into NaN
+        else:
+            if k in self.snapshot_at:
+                self.snapshots[k] = self.x.detach().clamp(0, 1).cpu()
+            if values[0] < self.best_loss:
+                self.best_loss, self.best_evaluation = values[0], k
+                self._best_image = self.x.detach().clone()
+        self._last_record = record
+        return total
+
+    def step(self) -> Record:
+        """One optimiser step with exactly one evaluation; returns that evaluation's record."""
+        if self.stop_reason == "non-finite":
+            raise RuntimeError(f"this run cannot continue: {self.message}")
+        start = time.perf_counter()
+        if self.optimizer_name == "lbfgs":
+            self.optimizer.step(self._evaluate)
+        else:
+            self._evaluate()
+            if self.stop_reason != "non-finite":
+                self.optimizer.step()
+        self._seconds += time.perf_counter() - start
+        record = self._last_record
+        assert record is not None
+        record["seconds"] = self._seconds
+        if self.stop_reason == "non-finite":
+            with torch.no_grad():
+                self.x.copy_(self._best_image)
+        else:
+            self.history.append(record)
+        return record
+
+    def run(self) -> Result:
+        """Step until ``steps`` evaluations, the stop event, Ctrl-C or a non-finite loss."""
+        bar = self._make_progress()
+        try:
+            while self.evaluations < self.steps and self.stop_reason is None:
+                if self.stop_event is not None and self.stop_event.is_set():
+                    self.stop_reason = "stopped"
+                    self.message = f"stopped by request after {self.evaluations} evaluations"
+                    break
+                record = self.step()
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{record['total']:.4g}", refresh=False)
+                if self.callback is not None and self.stop_reason is None:
+                    self.callback(self, record)
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
+            self.message = f"interrupted after {self.evaluations} evaluations"
+        finally:
+            if bar is not None and bar is not self._progress_arg:
+                bar.close()
+        if self.stop_reason is None:
+            self.stop_reason = "completed"
+        return self.result()
+
+    def _make_progress(self) -> tqdm | None:
+        if self._progress_arg is False or self._progress_arg is None:
+            return None
+        if self._progress_arg is True:
+            return tqdm(total=self.steps, initial=self.evaluations, desc="evaluations", unit="eval")
+        return self._progress_arg  # a tqdm bar the caller made
+
+    def result(self) -> Result:
+        """A ``Result`` with everything up to now (valid at any point, also mid-run)."""
+        return Result(
+            image=self.best_image,
+            history=list(self.history),
+            snapshots=dict(self.snapshots),
+            evaluations=len(self.history),
+            stop_reason=self.stop_reason or "running",
+            message=self.message,
+            best_evaluation=self.best_evaluation,
+            settings=dict(self.settings),
+        )
+
+
+def run_style_transfer(content: Any, style: Any, **options: Any) -> Result:
+    """Run the whole optimisation (a loop over ``StyleTransfer.step``) and return a ``Result``.
+
+    Options (all keyword): ``vgg`` (default: ``load_vgg19(weights, pooling)`` once, cached),
+    ``weights``, ``pooling`` ("max" | "avg"), ``alpha`` (content weight α), ``beta`` (style weight
+    β), ``content_layers`` (default ``("relu4_2",)``), ``style_layers`` (default relu1_1 … relu5_1),
+    ``style_weights`` (default 1/|L| each), ``init`` ("content" | "style" | "noise" | a tensor),
+    ``optimizer`` ("lbfgs" | "adam"), ``lr``, ``steps`` (evaluations, exactly), ``snapshot_at``
+    (default the seed report's marks 1, 2, 3, 10, … 6000, kept up to ``steps``), ``seed``,
+    ``size``, ``callback(transfer, record)``, ``stop_event`` (a ``threading.Event``),
+    ``progress`` (True for a ``tqdm.auto`` bar with ETA; default True here), ``device``.
+    """
+    options.setdefault("progress", True)
+    return StyleTransfer(content, style, **options).run()

@@ -1,0 +1,284 @@
+"""Finding, verifying and caching VGG19's ImageNet weights (torchvision's ``IMAGENET1K_V1``).
+
+Only the convolutional part (``features``) is used for style transfer: about 80 MB of the 548 MB
+file. The first successful load writes a features-only copy to the package cache, and every later
+load reads only that copy (fast start-up, low peak memory).
+
+Every file is read with ``torch.load(..., weights_only=True)``: a weights file can hold tensors
+only and can never run code.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from .download import download_file, file_sha256
+from .errors import DownloadError, WeightsError
+from .layers import LAYER_NAMES, filters
+from .paths import cache_dir
+
+#: torchvision's address for ``VGG19_Weights.IMAGENET1K_V1`` (its name carries the SHA-256 prefix).
+TORCHVISION_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
+TORCHVISION_FILENAME = "vgg19-dcbb9e9d.pth"
+HASH_PREFIX = "dcbb9e9d"
+#: The features-only copy kept in the package cache.
+FEATURES_FILENAME = "vgg19-features-dcbb9e9d.pth"
+#: Environment variables the loader reads.
+ENV_WEIGHTS_FILE = "NST_VGG19_WEIGHTS"
+ENV_WEIGHTS_URL = "NST_VGG19_URL"
+
+WAYS_OUT = (
+    "Ways out: connect to the internet once (the file is then cached), "
+    "pass weights=PATH to a torchvision VGG19 file, set NST_VGG19_WEIGHTS=PATH, "
+    "run `python -m nst_helpers fetch-weights` where there is a network, "
+    'or use weights="random" for structure-only experiments.'
+)
+
+
+def expected_shapes() -> dict[str, tuple[int, ...]]:
+    """The exact keys and shapes of VGG19's ``features`` in torchvision's state-dict format."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    in_channels = 3
+    for index, name in enumerate(LAYER_NAMES):
+        if name.startswith("conv"):
+            out = filters(name)
+            shapes[f"features.{index}.weight"] = (out, in_channels, 3, 3)
+            shapes[f"features.{index}.bias"] = (out,)
+            in_channels = out
+    return shapes
+
+
+def features_cache_path() -> Path:
+    """Where the features-only copy lives: ``cache_dir()/weights/vgg19-features-dcbb9e9d.pth``."""
+    return cache_dir() / "weights" / FEATURES_FILENAME
+
+
+def hub_checkpoint_path() -> Path:
+    """Where torchvision keeps the full file: ``torch.hub.get_dir()/checkpoints/vgg19-….pth``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILENAME
+
+
+def read_features_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Read a VGG19 weights file and return its ``features.N.weight/bias`` tensors, checked.
+
+    Accepts torchvision's full state dict (``features.*`` and ``classifier.*``), a features-only one
+    (``features.*``), or ``vgg19().features.state_dict()`` (keys ``N.weight``). Loaded with
+    ``weights_only=True``; every key and shape is checked against VGG19, so a wrong, truncated or
+    foreign file is refused whole (never half-used) with a ``WeightsError`` naming it.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsError(f"VGG19 weights file {path}: no such file")
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights_only" in str(exc) or "Unpickl" in type(exc).__name__:
+            cause = "it holds objects other than tensors, and loading it could run code"
+        raise WeightsError(
+            f"VGG19 weights file {path} cannot be read ({cause}). "
+            "Delete it and fetch it again (`python -m nst_helpers fetch-weights`)."
+        ) from None
+    if not isinstance(loaded, Mapping):
+        raise WeightsError(f"VGG19 weights file {path} does not hold a state dict")
+    state: dict[str, torch.Tensor] = {}
+    for key, value in loaded.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            continue
+        if key.startswith("features."):
+            state[key] = value
+        elif key.split(".", 1)[0].isdigit():
+            state[f"features.{key}"] = value
+    shapes = expected_shapes()
+    missing = [k for k in shapes if k not in state]
+    wrong = [
+        f"{k} is {tuple(state[k].shape)}, expected {shape}"
+        for k, shape in shapes.items()
+        if k in state and tuple(state[k].shape) != shape
+    ]
+    extra = [k for k in state if k not in shapes]
+    if missing or wrong or extra:
+        details = "; ".join(
+            filter(
+                None,
+                [
+                    f"missing {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}"
+                    if missing
+                    else "",
+                    "; ".join(wrong[:4]),
+                    f"unexpected {', '.join(extra[:4])}" if extra else "",
+                ],
+            )
+        )
+        raise WeightsError(f"{path} is not a VGG19 (torchvision) weights file: {details}")
+    return {k: state[k].float() for k in shapes}
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def save_features_state_dict(
+    state: Mapping[str, torch.Tensor], path: str | os.PathLike[str]
+) -> Path:
+    """Write a features-only state dict atomically (temp + rename), with a ``.sha256`` beside it."""
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        torch.save({k: v.detach().clone().contiguous() for k, v in state.items()}, tmp)
+        digest = file_sha256(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _write_text_atomic(_sidecar(path), digest + "\n")
+    return path
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _read_cached_features(path: Path) -> dict[str, torch.Tensor]:
+    """Read the features-only cache, checking the SHA-256 recorded when it was written."""
+    sidecar = _sidecar(path)
+    if sidecar.is_file():
+        recorded = sidecar.read_text().strip()
+        actual = file_sha256(path)
+        if recorded != actual:
+            raise WeightsError(
+                f"cached VGG19 weights {path} are damaged (SHA-256 {actual[:12]}…, recorded "
+                f"{recorded[:12]}…). Delete the file and run `python -m nst_helpers fetch-weights`."
+            )
+    return read_features_state_dict(path)
+
+
+def weights_url() -> str:
+    """The download address: ``$NST_VGG19_URL`` (a mirror) or torchvision's."""
+    return os.environ.get(ENV_WEIGHTS_URL) or TORCHVISION_URL
+
+
+def download_full_weights(*, progress: bool = True, timeout: float = 30.0) -> Path:
+    """Download torchvision's full VGG19 file into the torch hub cache, checking its hash prefix."""
+    dest = hub_checkpoint_path()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return download_file(
+        weights_url(), dest, hash_prefix=HASH_PREFIX, progress=progress, timeout=timeout
+    )
+
+
+def imagenet_state_dict(
+    *, download: bool = True, progress: bool = True
+) -> tuple[dict[str, torch.Tensor], str]:
+    """Find torchvision's ImageNet VGG19 features, in this order, and say where they came from.
+
+    1. ``$NST_VGG19_WEIGHTS`` (a file path); 2. the features-only copy in the package cache;
+    3. the full torchvision file in the torch hub cache; 4. a download through torchvision's address
+    (or ``$NST_VGG19_URL``), hash-checked. After 3 or 4 the features-only copy is written to the
+    cache, so later loads read only that. Without any source, a ``WeightsError`` says what was
+    tried and the ways out; it never falls back to random weights.
+    """
+    tried: list[str] = []
+    env = os.environ.get(ENV_WEIGHTS_FILE)
+    if env:
+        return read_features_state_dict(env), f"{env} (from ${ENV_WEIGHTS_FILE})"
+    tried.append(f"${ENV_WEIGHTS_FILE} (not set)")
+
+    cached = features_cache_path()
+    if cached.is_file():
+        return _read_cached_features(cached), str(cached)
+    tried.append(f"{cached} (absent)")
+
+    hub = hub_checkpoint_path()
+    if hub.is_file():
+        state = read_features_state_dict(hub)
+        save_features_state_dict(state, cached)
+        return state, f"{hub} (features cached in {cached})"
+    tried.append(f"{hub} (absent)")
+
+    if not download:
+        raise WeightsError("VGG19 weights not found; tried " + "; ".join(tried) + ". " + WAYS_OUT)
+    try:
+        full = download_full_weights(progress=progress)
+    except DownloadError as exc:
+        tried.append(f"download from {weights_url()} ({exc})")
+        raise WeightsError(
+            "VGG19 weights not found; tried " + "; ".join(tried) + ". " + WAYS_OUT
+        ) from None
+    state = read_features_state_dict(full)
+    save_features_state_dict(state, cached)
+    return state, f"downloaded {weights_url()} (features cached in {cached})"
+
+
+def fetch_weights(out: str | os.PathLike[str] | None = None, *, progress: bool = True) -> Path:
+    """Make sure the features-only weights exist (downloading if needed) and return their path.
+
+    With ``out``, also write a copy there (for offline classrooms: copy it to the lab and set
+    ``NST_VGG19_WEIGHTS``). Used by ``python -m nst_helpers fetch-weights``.
+    """
+    state, _ = imagenet_state_dict(download=True, progress=progress)
+    cached = features_cache_path()
+    if not cached.is_file():  # the weights came from $NST_VGG19_WEIGHTS
+        save_features_state_dict(state, cached)
+    if out is None:
+        return cached
+    out_path = Path(out).expanduser()
+    if out_path.exists() and out_path.resolve() != cached.resolve():
+        raise FileExistsError(f"{out_path} exists; remove it or choose another --out")
+    return save_features_state_dict(state, out_path)
+
+
+def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
+    """Seeded random VGG19 features, initialised as torchvision does (Kaiming normal, fan-out).
+
+    For tests and structure-only experiments: the results will not look like the paper's.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    state: dict[str, torch.Tensor] = {}
+    for key, shape in expected_shapes().items():
+        if key.endswith(".weight"):
+            fan_out = shape[0] * shape[2] * shape[3]
+            std = (2.0 / fan_out) ** 0.5
+            state[key] = torch.randn(shape, generator=generator) * std
+        else:
+            state[key] = torch.zeros(shape)
+    return state
+
+
+def weights_status() -> dict[str, object]:
+    """What the loader would find, without touching the network (for the setup-check notebook)."""
+    env = os.environ.get(ENV_WEIGHTS_FILE)
+    cached = features_cache_path()
+    hub = hub_checkpoint_path()
+    if env:
+        source = f"${ENV_WEIGHTS_FILE} = {env}" + ("" if Path(env).is_file() else " (missing!)")
+    elif cached.is_file():
+        source = f"features-only cache {cached}"
+    elif hub.is_file():
+        source = f"torchvision's file {hub} (will be converted)"
+    else:
+        source = None
+    return {
+        "env": env,
+        "features_cache": str(cached),
+        "features_cache_present": cached.is_file(),
+        "hub_file": str(hub),
+        "hub_file_present": hub.is_file(),
+        "url": weights_url(),
+        "found": source,
+    }

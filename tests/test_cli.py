@@ -1,0 +1,158 @@
+"""The command line writes its files, refuses to overwrite, and documents every option."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+
+import pytest
+
+import nst_helpers as nst
+from nst_helpers.cli import main
+
+from .conftest import smooth_image
+
+
+@pytest.fixture
+def images(tmp_path):
+    content = nst.save_image(smooth_image(40, 48, seed=1), tmp_path / "content.png")
+    style = nst.save_image(smooth_image(64, 64, seed=2), tmp_path / "style.jpg")
+    return content, style
+
+
+def stylize(*args: str) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return main(["stylize", *args, "--weights", "random", "--quiet", "--device", "cpu"])
+
+
+def test_stylize_writes_the_result_snapshots_and_history(images, tmp_path, capsys):
+    content, style = images
+    out, runs = tmp_path / "out.png", tmp_path / "run"
+    code = stylize(
+        str(content),
+        str(style),
+        "-o",
+        str(out),
+        "--size",
+        "32",
+        "--steps",
+        "12",
+        "--snapshots",
+        str(runs),
+        "--init",
+        "noise",
+        "--pooling",
+        "avg",
+    )
+    assert code == 0
+    assert nst.load_image(out).shape == (1, 3, 27, 32)  # long side 32, aspect ratio kept
+    run = json.loads((runs / "run.json").read_text())
+    assert len(run["history"]) == 12 and run["snapshots"] == [1, 2, 3, 10]
+    assert run["settings"]["pooling"] == "avg" and run["settings"]["init"] == "noise"
+    assert sorted(p.name for p in runs.glob("eval-*.png")) == [
+        "eval-000001.png",
+        "eval-000002.png",
+        "eval-000003.png",
+        "eval-000010.png",
+    ]
+    assert "completed: 12 evaluations" in capsys.readouterr().out
+
+
+def test_stylize_takes_layers_and_weights(images, tmp_path):
+    content, style = images
+    out = tmp_path / "early.png"
+    code = stylize(
+        str(content),
+        str(style),
+        "-o",
+        str(out),
+        "--size",
+        "32",
+        "--steps",
+        "2",
+        "--content-layers",
+        "conv2_2",
+        "--style-layers",
+        "conv1_1,conv2_1",
+        "--alpha",
+        "1",
+        "--beta",
+        "1e5",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+    )
+    assert code == 0 and out.is_file()
+
+
+def test_stylize_never_overwrites_without_being_asked(images, tmp_path, capsys):
+    content, style = images
+    out = tmp_path / "out.png"
+    out.write_bytes(b"precious")
+    assert stylize(str(content), str(style), "-o", str(out), "--size", "32", "--steps", "1") == 2
+    assert out.read_bytes() == b"precious"
+    assert "--overwrite" in capsys.readouterr().err
+    assert (
+        stylize(
+            str(content), str(style), "-o", str(out), "--size", "32", "--steps", "1", "--overwrite"
+        )
+        == 0
+    )
+    assert nst.load_image(out).shape[-1] == 32
+
+
+def test_bad_input_gives_one_line_not_a_traceback(tmp_path, images, capsys):
+    content, _ = images
+    (tmp_path / "notes.jpg").write_text("not an image")
+    code = stylize(str(content), str(tmp_path / "notes.jpg"), "-o", str(tmp_path / "x.png"))
+    err = capsys.readouterr().err
+    assert code == 2 and "notes.jpg" in err and "Traceback" not in err
+    code = stylize(
+        str(content), str(content), "-o", str(tmp_path / "x.png"), "--style-layers", "relu9_1"
+    )
+    assert code == 2 and "relu9_1" in capsys.readouterr().err
+
+
+def test_help_documents_every_option():
+    text = subprocess.run(
+        [sys.executable, "-m", "nst_helpers", "stylize", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for option in (
+        "--size",
+        "--steps",
+        "--alpha",
+        "--beta",
+        "--content-layers",
+        "--style-layers",
+        "--pooling",
+        "--init",
+        "--optimizer",
+        "--seed",
+        "--weights",
+        "--snapshots",
+        "--overwrite",
+        "--lr",
+        "--device",
+    ):
+        assert option in text
+    assert (
+        "fetch-weights"
+        in subprocess.run(
+            [sys.executable, "-m", "nst_helpers", "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+
+
+def test_fetch_weights_offline_fails_with_the_ways_out(capsys):
+    assert main(["fetch-weights", "--quiet"]) == 2
+    assert "NST_VGG19_WEIGHTS" in capsys.readouterr().err

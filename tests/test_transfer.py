@@ -1,0 +1,250 @@
+"""The optimisation: evaluations counted exactly, targets computed once, determinism, snapshots,
+stopping, and clear errors before any work starts."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+import torch
+
+import nst_helpers as nst
+from nst_helpers.errors import ParameterError
+from nst_helpers.runs import load_run, save_run
+
+from .conftest import smooth_image
+
+
+def make(content, style, vgg, **options) -> nst.StyleTransfer:
+    options.setdefault("steps", 5)
+    return nst.StyleTransfer(content, style, vgg=vgg, **options)
+
+
+class CountingVGG(torch.nn.Module):
+    """Wraps the network and counts forward passes."""
+
+    def __init__(self, vgg):
+        super().__init__()
+        self.inner, self.calls = vgg, 0
+        self.pooling = vgg.pooling
+
+    @property
+    def device(self):
+        return self.inner.device
+
+    def forward(self, images, layers=None):
+        self.calls += 1
+        return self.inner(images, layers)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+@pytest.mark.parametrize("steps", [1, 7, 23])
+def test_steps_count_evaluations_exactly(vgg, content, style, optimizer, steps):
+    counting = CountingVGG(vgg)
+    result = make(content, style, counting, steps=steps, optimizer=optimizer).run()
+    assert result.evaluations == len(result.history) == steps
+    assert counting.calls == 2 + steps  # content and style targets once, then one per evaluation
+    assert [r["evaluation"] for r in result.history] == list(range(1, steps + 1))
+
+
+def test_lbfgs_one_evaluation_per_step_equals_one_long_lbfgs_run(vgg, content, style):
+    """One evaluation per step follows exactly the iterates of a single long L-BFGS run."""
+    steps = 8
+    transfer = make(content, style, vgg, steps=steps, alpha=1.0, beta=1e3)
+    transfer.run()
+
+    x = content.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS(
+        [x], lr=1, max_iter=steps, tolerance_grad=-1, tolerance_change=-1, history_size=100
+    )
+    targets_c = {k: v.detach() for k, v in vgg(content, ["relu4_2"]).items()}
+    targets_s = {
+        k: nst.gram_matrix(v).detach() for k, v in vgg(style, nst.PAPER_STYLE_LAYERS).items()
+    }
+    calls = []
+
+    def closure():
+        opt.zero_grad()
+        f = vgg(x, ("relu4_2", *nst.PAPER_STYLE_LAYERS))
+        loss = nst.content_loss(f["relu4_2"], targets_c["relu4_2"]) + 1e3 * nst.style_loss(
+            f, targets_s
+        )
+        loss.backward()
+        calls.append(loss.item())
+        return loss
+
+    opt.step(closure)
+    assert len(calls) == steps
+    assert [r["total"] for r in transfer.history] == pytest.approx(calls, rel=1e-5)
+    torch.testing.assert_close(transfer.x.detach(), x.detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_history_records_every_term_and_the_total_is_alpha_content_plus_beta_style(
+    vgg, content, style
+):
+    result = make(content, style, vgg, alpha=2.0, beta=50.0, style_weights=[1, 0, 2, 0, 1]).run()
+    for r in result.history:
+        assert set(r["style_layers"]) == set(nst.PAPER_STYLE_LAYERS)
+        e = r["style_layers"]
+        assert r["style"] == pytest.approx(e["relu1_1"] + 2 * e["relu3_1"] + e["relu5_1"], rel=1e-5)
+        assert r["total"] == pytest.approx(2.0 * r["content"] + 50.0 * r["style"], rel=1e-5)
+        assert r["content"] == pytest.approx(r["content_layers"]["relu4_2"])
+    assert all(
+        a["seconds"] <= b["seconds"]
+        for a, b in zip(result.history, result.history[1:], strict=False)
+    )
+    assert result.losses("relu3_1") == [r["style_layers"]["relu3_1"] for r in result.history]
+
+
+@pytest.mark.parametrize("init", ["content", "noise"])
+def test_the_loss_decreases_on_a_small_problem(vgg, content, style, init):
+    result = make(content, style, vgg, steps=30, init=init, beta=1e4).run()
+    losses = result.losses()
+    assert min(losses[-5:]) < 0.5 * losses[0]
+    assert (
+        result.image.shape == content.shape and 0 <= result.image.min() and result.image.max() <= 1
+    )
+
+
+def test_the_result_is_the_evaluated_image_with_the_lowest_loss(vgg, content, style):
+    transfer = make(content, style, vgg, steps=12, snapshot_at=range(1, 13))
+    result = transfer.run()
+    best = min(result.history, key=lambda r: r["total"])["evaluation"]
+    assert result.best_evaluation == best
+    assert torch.equal(result.image, result.snapshots[best])
+
+
+def test_same_seed_same_inputs_give_bit_identical_results_on_the_cpu(vgg, content, style):
+    a = make(content, style, vgg, steps=6, init="noise", seed=3).run()
+    b = make(content, style, vgg, steps=6, init="noise", seed=3).run()
+    c = make(content, style, vgg, steps=6, init="noise", seed=4).run()
+    assert torch.equal(a.image, b.image)
+    assert [r["total"] for r in a.history] == [r["total"] for r in b.history]
+    assert not torch.equal(a.image, c.image)
+
+
+def test_snapshots_at_the_requested_marks_capped_at_the_run_length(vgg, content, style):
+    result = make(content, style, vgg, steps=12).run()
+    assert sorted(result.snapshots) == [1, 2, 3, 10]  # the seed report's marks up to 12
+    assert torch.equal(
+        result.snapshots[1], content.clamp(0, 1)
+    )  # evaluation 1 is the initial image
+    custom = make(content, style, vgg, steps=4, snapshot_at=[2, 4, 9]).run()
+    assert sorted(custom.snapshots) == [2, 4]
+    assert nst.DEFAULT_SNAPSHOTS == (1, 2, 3, 10, 20, 100, 300, 500, 1000, 2000, 4000, 6000)
+
+
+def test_targets_are_computed_once_without_gradients(vgg, content, style):
+    transfer = make(content, style, vgg)
+    assert all(not t.requires_grad for t in transfer.style_targets.values())
+    assert all(not t.requires_grad for t in transfer.content_targets.values())
+    before = {k: v.clone() for k, v in transfer.style_targets.items()}
+    transfer.run()
+    assert all(torch.equal(before[k], transfer.style_targets[k]) for k in before)
+    assert transfer.style_targets["relu2_1"].shape == (1, 128, 128)
+
+
+def test_the_style_image_may_have_any_size_and_aspect_ratio(vgg, content):
+    for size in [(16, 64), (80, 24)]:
+        result = make(content, smooth_image(*size, seed=5), vgg, steps=2).run()
+        assert result.image.shape == content.shape
+
+
+def test_texture_synthesis_without_content_and_reconstruction_without_style(vgg, style, content):
+    texture = make(None, style, vgg, init="noise", size=(24, 24), steps=3).run()
+    assert texture.image.shape == (1, 3, 24, 24) and texture.history[0]["content"] == 0.0
+    recon = make(content, None, vgg, init="noise", content_layers=["conv2_2"], steps=3).run()
+    assert recon.image.shape == content.shape and recon.history[0]["style_layers"] == {}
+
+
+def test_the_stop_event_ends_the_run_with_a_valid_result(vgg, content, style):
+    stop = threading.Event()
+
+    def callback(transfer, record):
+        if record["evaluation"] == 3:
+            stop.set()
+
+    result = make(content, style, vgg, steps=50, stop_event=stop, callback=callback).run()
+    assert result.stop_reason == "stopped" and result.evaluations == 3
+    assert result.image.shape == content.shape
+
+
+def test_keyboard_interrupt_leaves_a_valid_result(vgg, content, style):
+    def callback(transfer, record):
+        if record["evaluation"] == 4:
+            raise KeyboardInterrupt
+
+    result = make(content, style, vgg, steps=50, callback=callback).run()
+    assert result.stop_reason == "interrupted" and result.evaluations == 4
+    assert torch.isfinite(result.image).all()
+
+
+def test_a_non_finite_loss_stops_and_keeps_the_last_finite_image(vgg, content, style):
+    def callback(transfer, record):
+        if record["evaluation"] == 2:
+            with torch.no_grad():
+                transfer.x[0, 0, 0, 0] = math.nan
+
+    transfer = make(content, style, vgg, steps=20, callback=callback)
+    result = transfer.run()
+    assert result.stop_reason == "non-finite" and "evaluation 3" in result.message
+    assert len(result.history) == 2 and torch.isfinite(result.image).all()
+    assert torch.isfinite(transfer.x).all()
+
+
+def test_an_extreme_adam_learning_rate_is_survived(vgg, content, style):
+    result = make(content, style, vgg, steps=15, optimizer="adam", lr=1e30).run()
+    assert result.stop_reason in ("completed", "non-finite")
+    assert torch.isfinite(result.image).all()
+    assert all(math.isfinite(r["total"]) for r in result.history)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            {"content_layers": ["conv4_5"]},
+            r"content_layers: unknown layer name\(s\) 'conv4_5'; valid names",
+        ),
+        ({"content_layers": [], "style_layers": []}, "both empty"),
+        ({"alpha": -1}, "alpha must be finite and ≥ 0"),
+        ({"beta": float("inf")}, "beta must be finite"),
+        ({"style_weights": [1, 1]}, "2 weights for 5 style layers"),
+        ({"steps": 0}, "steps must be a whole number ≥ 1"),
+        ({"steps": 2.5}, "steps must be a whole number"),
+        ({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam"),
+        ({"lr": 0}, "lr must be finite and > 0"),
+        ({"init": "zeros"}, "init must be one of content, style, noise"),
+    ],
+)
+def test_bad_parameters_are_refused_before_any_work(vgg, content, style, options, message):
+    counting = CountingVGG(vgg)
+    with pytest.raises(ParameterError, match=message):
+        make(content, style, counting, **options)
+    assert counting.calls == 0
+
+
+def test_non_finite_or_misshapen_images_are_refused(vgg, content, style):
+    bad = content.clone()
+    bad[0, 1, 2, 3] = math.inf
+    with pytest.raises(ParameterError, match="content: the image tensor contains NaN or infinite"):
+        make(bad, style, vgg)
+    with pytest.raises(ParameterError, match=r"style: expected an image tensor \[1, 3, H, W\]"):
+        make(content, torch.rand(2, 3, 32, 32), vgg)
+
+
+def test_images_too_small_for_the_deepest_layer_say_the_minimum(vgg, style):
+    with pytest.raises(nst.ImageError, match="at least 16 px"):
+        make(torch.rand(1, 3, 12, 40), style, vgg)
+
+
+def test_save_and_load_a_run(vgg, content, style, tmp_path):
+    result = make(content, style, vgg, steps=11).run()
+    save_run(result, tmp_path / "run")
+    loaded = load_run(tmp_path / "run")
+    assert loaded.history == result.history and loaded.stop_reason == "completed"
+    assert sorted(loaded.snapshots) == [1, 2, 3, 10]
+    assert (loaded.image - result.image).abs().max() <= 1 / 255
+    with pytest.raises(FileExistsError):
+        save_run(result, tmp_path / "run")
