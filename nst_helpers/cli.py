@@ -18,7 +18,7 @@ from .errors import NSTError
 from .images import save_image
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from .runs import save_run
-from .samples import list_samples, load_sample
+from .samples import list_samples, load_sample, sample_path
 from .transfer import (
     DEFAULT_ALPHA,
     DEFAULT_BETA,
@@ -128,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     fw.add_argument("--out", type=Path, default=None, help="also write the features-only file here")
     fw.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    fs = sub.add_parser(
+        "fetch-samples",
+        help="download and verify the paper's sample images into the cache",
+        description="Download the sample images from their pinned addresses (or $NST_SAMPLES_URL), "
+        "verify their SHA-256 and keep them in the package cache with their credits.",
+    )
+    fs.add_argument("--quiet", action="store_true", help="no progress bars")
+
     sub.add_parser("info", help="versions, device and where the weights would come from")
     return parser
 
@@ -197,6 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fetch-weights":
             path = fetch_weights(args.out, progress=not args.quiet)
             print(f"VGG19 features-only weights ready: {path}")
+            return 0
+        if args.command == "fetch-samples":
+            for sample in list_samples():
+                if not sample.offline:
+                    path = sample_path(sample.name, progress=not args.quiet)
+                    print(f"{sample.name}: {path}")
             return 0
         return _info()
     except (NSTError, FileExistsError) as exc:

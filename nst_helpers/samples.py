@@ -383,7 +383,7 @@ def _write_credit(sample: Sample, path: Path, fetched_from: str) -> None:
         _write_text_atomic(note, text)
 
 
-def sample_path(name: str, *, download: bool = True) -> Path:
+def sample_path(name: str, *, download: bool = True, progress: bool = True) -> Path:
     """The local file of sample ``name``: cached and verified, downloaded first if needed.
 
     A paper sample is looked for in ``cache_dir()/"images"``, checked against its SHA-256, and
@@ -408,7 +408,9 @@ def sample_path(name: str, *, download: bool = True) -> Path:
         return path
     url = download_url(name)
     if download:
-        download_file(url, path, sha256=sample.sha256, expected_size=sample.size_bytes)
+        download_file(
+            url, path, sha256=sample.sha256, expected_size=sample.size_bytes, progress=progress
+        )
     elif not (path.is_file() and file_sha256(path) == sample.sha256):
         raise DownloadError(
             f"sample {name!r} is not in the cache ({path}), or damaged, and download=False"

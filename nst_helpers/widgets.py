@@ -1,0 +1,152 @@
+"""Small, labelled widgets the lessons share: image pickers (samples + upload), layer choices with
+weights, and a log-scale slider. Each widget constrains its values, so a learner cannot produce a
+parameter the engine would refuse; a bad upload shows its error message, not a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as w
+import torch
+
+from .errors import DownloadError, ImageError
+from .images import load_image
+from .layers import LAYER_NAMES, PAPER_STYLE_LAYERS
+from .samples import available_offline, list_samples, load_sample_or_fallback
+
+UPLOAD_PREFIX = "upload: "
+
+
+class ImagePicker(w.VBox):
+    """A dropdown of sample images plus an upload button; ``image(size)`` loads the choice.
+
+    Samples that need a download fall back to an offline image when there is no network (the
+    label says which image is shown). Uploaded files join the dropdown; an unreadable upload shows
+    the loader's message in red and leaves the choice unchanged.
+    """
+
+    def __init__(
+        self, description: str, default: str, fallback: str, kind: str | None = None
+    ) -> None:
+        names = [s.name for s in list_samples(kind)]
+        for name in available_offline():
+            if name not in names:
+                names.append(name)
+        self.fallback = fallback
+        self._uploads: dict[str, bytes] = {}
+        self.dropdown = w.Dropdown(
+            options=names,
+            value=default if default in names else names[0],
+            description=description,
+            style={"description_width": "initial"},
+        )
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload…")
+        self.message = w.HTML()
+        self.upload.observe(self._on_upload, names="value")
+        super().__init__([w.HBox([self.dropdown, self.upload]), self.message])
+        self.add_class("nst-image-picker")
+
+    @property
+    def value(self) -> str:
+        """The chosen sample's name, or ``"upload: FILENAME"``."""
+        return self.dropdown.value
+
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        item = files[0]
+        name, data = item["name"], bytes(item["content"])
+        try:
+            load_image(data, size=16)  # read the whole file once: refuse bad uploads now
+        except ImageError as exc:
+            self.message.value = f"<span style='color:#b00'>Cannot use {name}: {exc}</span>"
+            return
+        key = UPLOAD_PREFIX + name
+        self._uploads[key] = data
+        if key not in self.dropdown.options:
+            self.dropdown.options = [*self.dropdown.options, key]
+        self.dropdown.value = key
+        self.message.value = f"Uploaded {name} ({len(data) / 1024:.0f} kB)."
+
+    def image(self, size: int | tuple[int, int] | None = None) -> torch.Tensor:
+        """The chosen image as [1, 3, H, W] in [0, 1], long side ``size``."""
+        choice = self.dropdown.value
+        if choice in self._uploads:
+            return load_image(self._uploads[choice], size=size)
+        try:
+            image, used = load_sample_or_fallback(choice, self.fallback, size=size)
+        except (DownloadError, ImageError) as exc:  # pragma: no cover - fallback is offline
+            self.message.value = f"<span style='color:#b00'>{exc}</span>"
+            raise
+        self.message.value = (
+            "" if used == choice else f"No network: showing the offline image '{used}' instead."
+        )
+        return image
+
+
+class LayerWeights(w.VBox):
+    """A checkbox per layer with a weight slider beside it; ``weights`` gives the chosen w_l."""
+
+    def __init__(
+        self,
+        layers: Sequence[str] = PAPER_STYLE_LAYERS,
+        selected: Sequence[str] | None = None,
+        description: str = "style layers",
+    ) -> None:
+        selected = list(layers if selected is None else selected)
+        self.boxes = {
+            name: w.Checkbox(value=name in selected, description=name, indent=False)
+            for name in layers
+        }
+        self.sliders = {
+            name: w.FloatSlider(
+                value=1.0,
+                min=0.0,
+                max=1.0,
+                step=0.05,
+                description="w",
+                style={"description_width": "1.5em"},
+                readout_format=".2f",
+            )
+            for name in layers
+        }
+        rows = [w.HBox([self.boxes[n], self.sliders[n]]) for n in layers]
+        super().__init__([w.HTML(f"<b>{description}</b>"), *rows])
+        self.add_class("nst-layer-weights")
+
+    @property
+    def layers(self) -> list[str]:
+        """The checked layers, in network order."""
+        return [n for n in LAYER_NAMES if n in self.boxes and self.boxes[n].value]
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """w_l for each checked layer (the sliders' values, normalised to sum to 1)."""
+        raw = {n: self.sliders[n].value for n in self.layers}
+        total = sum(raw.values())
+        if total == 0:
+            return {n: 1.0 / len(raw) for n in raw} if raw else {}
+        return {n: v / total for n, v in raw.items()}
+
+    def observe_all(self, handler: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``handler`` whenever a checkbox or slider changes."""
+        for widget in (*self.boxes.values(), *self.sliders.values()):
+            widget.observe(handler, names="value")
+
+
+def log_slider(description: str, value: float, min_exp: float, max_exp: float) -> w.FloatLogSlider:
+    """A slider over 10**min_exp … 10**max_exp (for α/β, learning rates)."""
+    return w.FloatLogSlider(
+        value=value,
+        base=10,
+        min=min_exp,
+        max=max_exp,
+        step=0.25,
+        description=description,
+        readout_format=".1e",
+        style={"description_width": "initial"},
+        layout=w.Layout(width="28em"),
+    )
