@@ -10,6 +10,8 @@ DEV_STAMP := $(VENV)/.stamp-dev
 # Extra pip options, e.g. PIP_OPTS="--extra-index-url https://download.pytorch.org/whl/cpu"
 PIP_OPTS ?=
 PORT ?= 8888
+# Jupyter refuses to run as root unless told; containers often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test test-fast test-notebooks test-browser lint bench env env-dev clean help
 
@@ -39,7 +41,7 @@ env-dev: $(DEV_STAMP)
 
 lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) \
-		--ServerApp.root_dir=notebooks
+		--ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
