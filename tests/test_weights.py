@@ -192,3 +192,12 @@ def test_weights_status_reports_without_the_network():
     assert status["found"] is None and not status["features_cache_present"]
     W.save_features_state_dict(W.random_state_dict(), W.features_cache_path())
     assert "features-only cache" in nst.weights_status()["found"]
+
+
+def test_a_file_copied_by_hand_into_the_cache_folder_is_found(tmp_path):
+    """Offline labs: copying the fetched file into the documented folder is enough."""
+    carried = W.save_features_state_dict(W.random_state_dict(seed=5), tmp_path / "usb" / "v.pth")
+    W.features_cache_path().parent.mkdir(parents=True, exist_ok=True)
+    W.features_cache_path().write_bytes(carried.read_bytes())  # no .sha256 beside it
+    model = nst.load_vgg19(device="cpu")
+    assert torch.equal(conv1_weight(model), W.random_state_dict(seed=5)["features.0.weight"])
