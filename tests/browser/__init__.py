@@ -1,0 +1,1 @@
+"""Real-browser tests: the course's notebooks in JupyterLab, driven in headless Chromium."""
