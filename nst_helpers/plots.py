@@ -95,3 +95,33 @@ def figure_png(fig: Figure, dpi: int = 80) -> bytes:
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def plot_runs(
+    runs: Mapping[str, Any],
+    key: str = "total",
+    *,
+    relative: bool = True,
+    ax: Axes | None = None,
+    title: str = "Loss of each run",
+) -> Axes:
+    """One loss curve per run of a series (``runs`` maps a label to a ``Result``), log scale.
+
+    ``relative=True`` divides each curve by its first value, so runs whose losses live on very
+    different scales (different layers) can be compared: how far each one got.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for label, result in runs.items():
+        ys = [r[key] for r in result.history]
+        if relative and ys and ys[0] > 0:
+            ys = [y / ys[0] for y in ys]
+        ax.plot(range(1, len(ys) + 1), ys, label=str(label))
+    ax.set_yscale("log")
+    ax.set_xlabel("evaluations (forward + backward passes)")
+    what = "loss / loss at evaluation 1" if relative else "loss"
+    ax.set_ylabel(f"{what} (log scale)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    return ax

@@ -1,0 +1,301 @@
+"""The button-driven experiments of lessons 02 and 03, each a new optimisation from white noise.
+
+- ``ReconstructionExplorer`` (lesson 02, paper Fig. 1 bottom): pick an image, a layer and a number
+  of evaluations, press *Reconstruct*: the image is rebuilt from that layer's activations alone
+  (only L_content, Eq. 1).
+- ``TextureExplorer`` (lesson 03, paper Fig. 1 top): pick a painting, tick style layers and set
+  their weights w_l, press *Synthesise*: a texture is grown from noise matching its Gram matrices
+  (only L_style = Σ w_l E_l, Eq. 5).
+
+While a cell runs the kernel handles no widget events, so each run goes to a background thread
+ended by a ``threading.Event`` (the Stop button; the engine checks it before every evaluation). The
+thread only assigns widget values (PNG bytes, label text, a progress bar's value) and never uses
+``with output:``. Headless runs and tests call ``run(wait=True)``, which joins the thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as w
+
+from .errors import NSTError
+from .features import CONTENT_SERIES, layer_label, layers_label, paper_name
+from .layers import LAYER_NAMES, PAPER_STYLE_LAYERS
+from .plots import png_bytes
+from .transfer import Result, StyleTransfer
+from .vgg import VGG19Features
+from .widgets import ImagePicker, LayerWeights
+
+_WIDE = {"description_width": "initial"}
+
+
+def evaluations_slider(default: int, description: str = "evaluations") -> w.IntSlider:
+    """A slider of evaluations from about a tenth to four times ``default`` (a profile's steps).
+
+    With the lab profile's 150: 10 … 600 in steps of 10 (each evaluation at 128 px costs about
+    0.2 s on a laptop CPU, so at most ~2 minutes); with the smoke profile's 3: 1 … 12.
+    """
+    default = max(1, int(default))
+    step = max(1, default // 15)
+    return w.IntSlider(
+        value=default,
+        min=step,
+        max=max(step, 4 * default // step * step),
+        step=step,
+        description=description,
+        style=_WIDE,
+        continuous_update=False,
+        layout=w.Layout(width="30em"),
+    )
+
+
+class _RunPanel(w.VBox):
+    """A form, Run / Stop buttons, a progress bar, the target image beside the live result."""
+
+    run_label = "Run"
+    target_title = "target"
+
+    def __init__(self, vgg: VGG19Features, *, size: int, steps: int, update_every: int) -> None:
+        self.vgg = vgg
+        self.size = int(size)
+        self.update_every = max(1, int(update_every))
+        self.result: Result | None = None
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._stop_event = threading.Event()
+        self.steps = evaluations_slider(steps)
+        self.run_button = w.Button(description=self.run_label, button_style="primary", icon="play")
+        self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
+        self.progress = w.IntProgress(value=0, min=0, max=self.steps.value, description="progress")
+        self.status = w.Label(value=f"press {self.run_label} to start (images of {size} px)")
+        image_layout = w.Layout(width="300px", height="auto")
+        self.target_view = w.Image(format="png", layout=image_layout)
+        self.live_view = w.Image(format="png", layout=image_layout)
+        self.run_button.on_click(lambda _: self._start_from_button())
+        self.stop_button.on_click(lambda _: self.stop())
+        views = w.HBox(
+            [
+                w.VBox([w.HTML(f"<b>{self.target_title}</b>"), self.target_view]),
+                w.VBox([w.HTML("<b>result (live)</b>"), self.live_view]),
+            ]
+        )
+        super().__init__(
+            [
+                *self._controls(),
+                self.steps,
+                w.HBox([self.run_button, self.stop_button, self.progress]),
+                self.status,
+                views,
+            ]
+        )
+
+    # subclasses -------------------------------------------------------------------------------
+    def _controls(self) -> list[w.Widget]:
+        raise NotImplementedError
+
+    def _make_transfer(self, steps: int) -> StyleTransfer:
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        raise NotImplementedError
+
+    # running ----------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Whether a run's thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def run(self, wait: bool = False) -> Result | None:
+        """Start a new optimisation with the form's settings in a background thread.
+
+        The images and the targets are prepared here, so a bad choice (no layer ticked, an image
+        too small) is refused at once with its message. ``wait=True`` joins the thread and returns
+        the ``Result`` (headless runs, tests).
+        """
+        if self.running:
+            raise RuntimeError("a run is in progress: press Stop first")
+        self._stop_event.clear()
+        self.error = None
+        transfer = self._make_transfer(int(self.steps.value))
+        self.progress.max, self.progress.value = transfer.steps, 0
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self.status.value = f"running: {self._describe()}"
+        self._thread = threading.Thread(
+            target=self._work, args=(transfer,), name="nst-explorer", daemon=True
+        )
+        self._thread.start()
+        return self.wait() if wait else None
+
+    def stop(self) -> None:
+        """Ask the run to end after the evaluation in progress (the best image so far is kept)."""
+        self._stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> Result | None:
+        """Join the run's thread (up to ``timeout`` s); re-raise an error it met."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self.error is not None and not self.running:
+            error, self.error = self.error, None
+            raise error
+        return self.result
+
+    def _start_from_button(self) -> None:
+        try:
+            self.run()
+        except (NSTError, RuntimeError) as exc:  # shown, not raised: a button has no caller
+            self.status.value = f"cannot start: {exc}"
+
+    def _work(self, transfer: StyleTransfer) -> None:
+        try:
+            self.result = result = transfer.run()
+            self.live_view.value = png_bytes(result.image)
+            self.progress.value = result.evaluations
+            first, last = result.history[0]["total"], result.history[-1]["total"]
+            self.status.value = (
+                f"{result.stop_reason}: {self._describe()} · {result.evaluations} evaluations in "
+                f"{result.seconds:.0f} s · loss {first:.3g} → {last:.3g}"
+            )
+        except Exception as exc:  # reported in the status line and by wait()
+            self.error = exc
+            self.status.value = f"failed: {type(exc).__name__}: {exc}"
+        finally:
+            self.run_button.disabled, self.stop_button.disabled = False, True
+
+    def _on_evaluation(self, transfer: StyleTransfer, record: dict[str, Any]) -> None:
+        k = record["evaluation"]
+        self.progress.value = k
+        if k == 1 or k % self.update_every == 0:
+            self.live_view.value = png_bytes(transfer.image)
+            self.status.value = (
+                f"running: {self._describe()} · evaluation {k} of {transfer.steps} · "
+                f"loss {record['total']:.3g} · {record['seconds'] / k:.2f} s per evaluation"
+            )
+
+
+class ReconstructionExplorer(_RunPanel):
+    """Reconstruct an image from white noise using one layer's activations (paper Fig. 1, bottom).
+
+    Minimises only L_content = ½ Σ (F − P)² at the chosen layer. ``layers`` are the choices (all
+    convolutions and their ReLUs by default: the paper's conv4_2 is ``relu4_2``, the value before
+    the ReLU ``conv4_2``). ``size`` is the long side in pixels, ``steps`` the default number of
+    evaluations (a profile's ``small_size`` and ``small_steps``).
+    """
+
+    run_label = "Reconstruct"
+    target_title = "the image (its activations are the target P)"
+
+    def __init__(
+        self,
+        vgg: VGG19Features,
+        *,
+        size: int,
+        steps: int,
+        layers: Sequence[str] | None = None,
+        layer: str = "relu4_2",
+        image: str = "tubingen",
+        fallback: str = "grace_hopper",
+        update_every: int = 5,
+    ) -> None:
+        names = list(layers) if layers is not None else [n for n in LAYER_NAMES if n[:4] != "pool"]
+        self.picker = ImagePicker("image", image, fallback, kind="content")
+        self.layer = w.Dropdown(
+            options=[(layer_label(n) + (" ★" if n in CONTENT_SERIES else ""), n) for n in names],
+            value=layer if layer in names else names[0],
+            description="layer",
+            style=_WIDE,
+        )
+        super().__init__(vgg, size=size, steps=steps, update_every=update_every)
+
+    def _controls(self) -> list[w.Widget]:
+        note = w.HTML(
+            "<small>★ the paper's five layers (Fig. 1). The paper's conv4_2 is the value after "
+            "the ReLU, called relu4_2 here; choose 'conv4_2, pre-ReLU' to compare.</small>"
+        )
+        return [self.picker, self.layer, note]
+
+    def _describe(self) -> str:
+        return f"content of {layer_label(self.layer.value)}"
+
+    def _make_transfer(self, steps: int) -> StyleTransfer:
+        image = self.picker.image(self.size)
+        self.target_view.value = png_bytes(image)
+        return StyleTransfer(
+            image,
+            None,
+            vgg=self.vgg,
+            content_layers=[self.layer.value],
+            init="noise",
+            steps=steps,
+            snapshot_at=(),
+            callback=self._on_evaluation,
+            stop_event=self._stop_event,
+        )
+
+
+class TextureExplorer(_RunPanel):
+    """Synthesise a texture from white noise matching a painting's Gram matrices (Fig. 1, top).
+
+    Minimises only L_style = Σ_l w_l E_l over the ticked layers, with the sliders' weights
+    (normalised to sum to 1). The texture has the painting's size (long side ``size``).
+    """
+
+    run_label = "Synthesise"
+    target_title = "the painting (its Gram matrices are the targets A)"
+
+    def __init__(
+        self,
+        vgg: VGG19Features,
+        *,
+        size: int,
+        steps: int,
+        layers: Sequence[str] = PAPER_STYLE_LAYERS,
+        selected: Sequence[str] | None = None,
+        image: str = "starry_night",
+        fallback: str = "waves",
+        update_every: int = 5,
+    ) -> None:
+        self.picker = ImagePicker("painting", image, fallback, kind="style")
+        self.layer_weights = LayerWeights(
+            layers, selected, description="style layers (tick) and their weights w_l"
+        )
+        super().__init__(vgg, size=size, steps=steps, update_every=update_every)
+
+    def _controls(self) -> list[w.Widget]:
+        return [self.picker, self.layer_weights]
+
+    def _describe(self) -> str:
+        layers = self.layer_weights.layers
+        return f"texture from {layers_label(layers)}" if layers else "no layer ticked"
+
+    def _make_transfer(self, steps: int) -> StyleTransfer:
+        weights = self.layer_weights.weights
+        if not weights:
+            from .errors import ParameterError
+
+            raise ParameterError("tick at least one style layer")
+        image = self.picker.image(self.size)
+        self.target_view.value = png_bytes(image)
+        return StyleTransfer(
+            None,
+            image,
+            vgg=self.vgg,
+            style_layers=list(weights),
+            style_weights=weights,
+            init="noise",
+            steps=steps,
+            snapshot_at=(),
+            callback=self._on_evaluation,
+            stop_event=self._stop_event,
+        )
+
+
+def series_titles(results: dict[Any, Result]) -> list[str]:
+    """Titles for a figure of a series: the paper's layer names and the final loss of each run."""
+    titles = []
+    for key, result in results.items():
+        label = layers_label(key) if isinstance(key, tuple) else paper_name(key)
+        titles.append(f"{label}\nloss {result.history[-1]['total']:.3g}")
+    return titles
