@@ -42,6 +42,11 @@ def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return 0.5 * (features - target).pow(2).sum()
 
 
+def _scaled_sym(diff: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """(D + Dᵀ) · scale, an N × N matrix: scaling it rather than the N × M product saves a pass."""
+    return (diff + diff.transpose(1, 2)).mul_(scale)
+
+
 class _StyleLayerLoss(torch.autograd.Function):
     """E = Σ (F Fᵀ − A)² / c with a backward of one matrix product: ∂E/∂F = 2 (D + Dᵀ) F / c.
 
@@ -61,12 +66,86 @@ class _StyleLayerLoss(torch.autograd.Function):
         f, diff = ctx.saved_tensors
         grad_f = None
         if ctx.needs_input_grad[0]:
-            sym = diff + diff.transpose(1, 2)
-            grad_f = torch.bmm(sym, f).mul_(grad_output * (2.0 / ctx.c))
+            grad_f = torch.bmm(_scaled_sym(diff, grad_output * (2.0 / ctx.c)), f)
         grad_target = None
         if ctx.needs_input_grad[1]:
             grad_target = diff.mul(-2.0 / ctx.c) * grad_output
         return grad_f, grad_target, None
+
+
+def _writable_grad(grad: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+    """The gradient arriving from the layers above F, ready to be added into in place.
+
+    In the style transfer's graph F only feeds the next convolution, ReLU or pooling, whose
+    backward returns a fresh tensor laid out like F that nothing else holds; a gradient laid out
+    otherwise (or expanded) is copied first.
+    """
+    return grad if grad.stride() == f.stride() else torch.empty_like(f).copy_(grad)
+
+
+class _LayerTerms(torch.autograd.Function):
+    """One layer's two loss terms, fused: F ↦ (F, L_content, E_l), an identity on F.
+
+    L_content = ½ Σ (F − P)² (Eq. 1) and E_l = Σ (F Fᵀ − A)² / (4 N² M²) (Eq. 4); a term whose
+    target (P or A) is None is 0. The backward adds this layer's own gradient (Eqs. 2 and 6)
+
+        ∂L/∂F = g_c (F − P) + (2 g_s / (4 N² M²)) (D + Dᵀ) F,    D = F Fᵀ − A,
+
+    (g_c, g_s: the gradients of the two returned values) *in place* into the gradient coming back
+    from the layers above F: where F feeds both the losses and the next layer, autograd neither
+    keeps a second gradient for F nor allocates the sum of the two, and there is no chain of
+    small autograd nodes per term. The arithmetic is the plain path's (``content_loss``,
+    ``style_layer_loss``, autograd's sum: style term, + content term, + the gradient from above),
+    so the results are bit-identical to it on the CPU.
+    """
+
+    @staticmethod
+    def forward(ctx, f, content_target, style_target):  # type: ignore[override]
+        ctx.set_materialize_grads(False)
+        b, n = f.shape[:2]
+        f3 = f.view(b, n, -1)
+        diff_c = diff_s = None
+        content, style = f.new_zeros(()), f.new_zeros(())
+        if content_target is not None:
+            diff_c = f - content_target  # F − P
+            content = 0.5 * diff_c.pow(2).sum()
+        if style_target is not None:
+            diff_s = torch.baddbmm(style_target.expand(b, n, n), f3, f3.transpose(1, 2), beta=-1.0)
+            m = f3.shape[2]
+            ctx.c = 4.0 * n * n * m * m  # as style_layer_loss computes it
+            style = diff_s.pow(2).sum() / ctx.c
+        ctx.save_for_backward(f, diff_c, diff_s)
+        return f, content, style
+
+    @staticmethod
+    def backward(ctx, grad_f, grad_content, grad_style):  # type: ignore[override]
+        f, diff_c, diff_s = ctx.saved_tensors
+        b, n = f.shape[:2]
+        own = None  # this layer's ∂L/∂F, summed in the order autograd would sum the plain terms
+        if diff_s is not None and grad_style is not None:
+            sym = _scaled_sym(diff_s, grad_style * (2.0 / ctx.c))
+            own = torch.bmm(sym, f.view(b, n, -1)).view_as(f)
+        if diff_c is not None and grad_content is not None:
+            term = diff_c * grad_content
+            own = term if own is None else own.add_(term)
+        if grad_f is None or own is None:  # the deepest layer, or no loss term used
+            return own if grad_f is None else grad_f, None, None
+        return _writable_grad(grad_f, f).add_(own), None, None
+
+
+def _layer_terms(
+    features: torch.Tensor,
+    content_target: torch.Tensor | None,
+    style_target: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(features, content_loss(features, P), style_layer_loss(features, A))`` in one step.
+
+    For the style transfer's own pass through VGG19 (internal): the pass must go on with the
+    returned ``features`` (an autograd identity of the input), so that the backward of both terms
+    is added in place into the gradient from the layers above (see ``_LayerTerms``). A ``None``
+    target gives a term of 0.
+    """
+    return _LayerTerms.apply(features, content_target, style_target)
 
 
 def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:

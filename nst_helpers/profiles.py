@@ -66,7 +66,7 @@ LESSONS: dict[str, list[tuple[int, str, str]]] = {
     "01 VGG19 features": [],
     "02 content representation": [(5, "small_size", "small_steps")],
     "03 style representation": [(5, "small_size", "small_steps")],
-    "04 style transfer": [(1, "size", "steps"), (20, "small_size", "small_steps")],
+    "04 style transfer": [(1, "size", "steps"), (26, "small_size", "small_steps")],
     "05 convergence": [(1, "size", "steps"), (3, "small_size", "small_steps")],
     "06 loss landscape": [(2, "small_size", "grid"), (3, "small_size", "small_steps")],
 }

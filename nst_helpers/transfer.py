@@ -26,7 +26,13 @@ from .devices import resolve_device
 from .errors import ParameterError
 from .images import check_min_size, load_image
 from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, check_layers, min_input_side
-from .losses import content_loss, gram_matrix, resolve_style_weights, style_layer_loss
+from .losses import (
+    _layer_terms,
+    content_loss,
+    gram_matrix,
+    resolve_style_weights,
+    style_layer_loss,
+)
 from .vgg import ENV_DEFAULT_WEIGHTS, VGG19Features, load_vgg19
 
 #: The seed report's snapshot marks (evaluations); a run keeps those up to its length.
@@ -129,6 +135,16 @@ def default_vgg(
         weights if weights is not None else (os.environ.get(ENV_DEFAULT_WEIGHTS) or "imagenet")
     )
     return _cached_vgg(str(resolved), pooling, str(resolve_device(device)))
+
+
+def _fusable(vgg: torch.nn.Module) -> bool:
+    """Whether the fused pass may drive ``vgg``: our own network, its ``forward`` not overridden
+    and no hooks on it (anything else is called as ``vgg(images, layers)``, the plain path)."""
+    return (
+        isinstance(vgg, VGG19Features)
+        and type(vgg).forward is VGG19Features.forward
+        and not (vgg._forward_hooks or vgg._forward_pre_hooks)
+    )
 
 
 class StyleTransfer:
@@ -237,6 +253,7 @@ class StyleTransfer:
         # --- network and targets (computed once, without gradients) -------------------------
         self.vgg = vgg if vgg is not None else default_vgg(weights, pooling, self.device)
         self.vgg = self.vgg.to(self.device)
+        self._fused = _fusable(self.vgg)
         self.content_image = None if content_img is None else content_img.to(self.device)
         self.style_image = None if style_img is None else style_img.to(self.device)
         with torch.no_grad():
@@ -336,20 +353,40 @@ class StyleTransfer:
         """Whether the run has used its ``steps`` evaluations or was ended early."""
         return self.stop_reason is not None or self.evaluations >= self.steps
 
+    def _terms(self) -> list[torch.Tensor]:
+        """L_content per content layer, then E_l per style layer, at the current image (with
+        autograd). The fused path computes each layer's terms where the pass reaches it
+        (``losses._layer_terms``); the plain one, for any other network, uses the public formulas.
+        """
+        if not self._fused:
+            feats = self.vgg(self.x, self.content_layers + self.style_layers)
+            return [
+                *(content_loss(feats[n], self.content_targets[n]) for n in self.content_layers),
+                *(style_layer_loss(feats[n], self.style_targets[n]) for n in self.style_layers),
+            ]
+        content: dict[str, torch.Tensor] = {}
+        style: dict[str, torch.Tensor] = {}
+
+        def terms_at(name: str, f: torch.Tensor) -> torch.Tensor:
+            f, content[name], style[name] = _layer_terms(
+                f, self.content_targets.get(name), self.style_targets.get(name)
+            )
+            return f
+
+        layers = self.content_layers + self.style_layers
+        self.vgg._run(self.x, dict.fromkeys(layers, terms_at))
+        return [content[n] for n in self.content_layers] + [style[n] for n in self.style_layers]
+
     def _evaluate(self) -> torch.Tensor:
         """One evaluation: forward through VGG19, the losses, backward to the image; records it."""
         self.optimizer.zero_grad(set_to_none=True)
-        feats = self.vgg(self.x, self.content_layers + self.style_layers)
-        terms: list[torch.Tensor] = []
+        terms = self._terms()
+        n_content = len(self.content_layers)
         content = self.x.new_zeros(())
-        for name in self.content_layers:
-            term = content_loss(feats[name], self.content_targets[name])
-            terms.append(term)
+        for term in terms[:n_content]:
             content = content + term
         style = self.x.new_zeros(())
-        for name in self.style_layers:
-            term = style_layer_loss(feats[name], self.style_targets[name])
-            terms.append(term)
+        for name, term in zip(self.style_layers, terms[n_content:], strict=True):
             style = style + self.style_weights[name] * term
         total = self.alpha * content + self.beta * style
         total.backward()
@@ -358,7 +395,6 @@ class StyleTransfer:
         ).tolist()
         self.evaluations += 1
         k = self.evaluations
-        n_content = len(self.content_layers)
         record: Record = {
             "evaluation": k,
             "total": values[0],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,21 +111,36 @@ class VGG19Features(nn.Module):
         self, images: torch.Tensor, layers: Iterable[str] | None = None
     ) -> dict[str, torch.Tensor]:
         """Activations at ``layers`` (names from ``LAYER_NAMES``) for images in [0, 1]."""
+        names = LAYER_NAMES if layers is None else check_layers(layers)
+        found: dict[str, torch.Tensor] = {}
+
+        def keep(name: str, x: torch.Tensor) -> torch.Tensor:
+            found[name] = x
+            return x
+
+        self._run(images, dict.fromkeys(names, keep))
+        return {name: found[name] for name in names}
+
+    def _run(
+        self,
+        images: torch.Tensor,
+        taps: Mapping[str, Callable[[str, torch.Tensor], torch.Tensor]],
+    ) -> None:
+        """Run the network up to the deepest layer in ``taps``, calling ``taps[name](name, x)`` at
+        each of those layers and going on with the tensor it returns (``forward`` keeps ``x``;
+        the style transfer's fused losses return an autograd identity of ``x``).
+        """
         if images.dim() != 4 or images.shape[1] != 3:
             raise ParameterError(f"images must have shape [B, 3, H, W], not {list(images.shape)}")
-        names = LAYER_NAMES if layers is None else check_layers(layers)
-        if not names:
-            return {}
-        wanted = set(names)
-        last = max(LAYER_INDEX[n] for n in names)
+        if not taps:
+            return
+        last = max(LAYER_INDEX[n] for n in check_layers(taps))
         x = self.normalize(images)
-        found: dict[str, torch.Tensor] = {}
         for index in range(last + 1):
             x = self.features[index](x)
-            name = LAYER_NAMES[index]
-            if name in wanted:
-                found[name] = x
-        return {name: found[name] for name in names}
+            tap = taps.get(LAYER_NAMES[index])
+            if tap is not None:
+                x = tap(LAYER_NAMES[index], x)
 
 
 def _is_path_like(weights: object) -> bool:

@@ -1,0 +1,354 @@
+"""The style-transfer control panel of notebook 04: the paper's choices as widgets, a live view of
+the image and the loss curves, and Run / Stop buttons that work while the optimisation runs.
+
+While a notebook cell runs, the kernel handles no widget events, so a Stop button read inside a
+plain loop is never seen. The dashboard therefore runs ``StyleTransfer`` in a background thread and
+ends it with a ``threading.Event``, which the engine checks before every evaluation: Stop takes
+effect after the evaluation in progress, and the result keeps the best image so far. The thread
+only assigns widget values (PNG bytes to ``Image`` widgets, text to labels, ``append_stdout`` to
+the message area); it never uses ``with output:``. A headless run (``run(wait=True)``) joins the
+thread.
+
+DOM contract (the browser tests rely on it): the root has class ``nst-dashboard``; the number of
+evaluations is a ``BoundedIntText`` with class ``nst-steps``; the buttons "Run" and "Stop" have
+classes ``nst-run`` and ``nst-stop``; the live image is an ``Image`` with class
+``nst-live-image``; the loss plot an ``Image`` (PNG) with class ``nst-loss-plot``; a ``Label``
+with class ``nst-status`` says "running", "stopped" or "finished" and "evaluation N".
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import torch
+from matplotlib.figure import Figure
+
+from .images import save_image, unique_path
+from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS
+from .plots import figure_png, plot_history, png_bytes
+from .transfer import (
+    DEFAULT_ALPHA,
+    DEFAULT_BETA,
+    DEFAULT_LR,
+    DEFAULT_SNAPSHOTS,
+    Result,
+    StyleTransfer,
+    default_vgg,
+)
+from .vgg import VGG19Features
+from .weighting import paper_equivalent
+from .widgets import ImagePicker, LayerWeights, log_slider
+
+#: Layers offered as the content layer: every convolution and its rectification.
+CONTENT_LAYER_CHOICES: tuple[str, ...] = tuple(n for n in LAYER_NAMES if not n.startswith("pool"))
+_WIDE = {"description_width": "initial"}
+
+
+class StyleDashboard(w.VBox):
+    """A control panel for the whole optimisation, with a live view; ``run()`` / ``stop()``.
+
+    ``vgg`` is the network to use (its pooling's); choosing the other pooling builds (once) a
+    network with it through ``default_vgg``. ``size`` and ``steps`` are the initial values of the
+    image-size and evaluations boxes. The live image and the loss plot update every
+    ``update_every`` evaluations (and after the first); the status line after each evaluation.
+    After a run, ``result`` holds its ``Result`` (the best image, history, snapshots).
+    """
+
+    def __init__(
+        self,
+        vgg: VGG19Features | None = None,
+        *,
+        size: int = 256,
+        steps: int = 300,
+        content: str = "tubingen",
+        style: str = "starry_night",
+        content_fallback: str = "grace_hopper",
+        style_fallback: str = "waves",
+        update_every: int = 5,
+        save_as: str = "outputs/style-transfer.png",
+    ) -> None:
+        self.vgg = vgg
+        self.update_every = max(1, int(update_every))
+        self.result: Result | None = None
+        self.transfer: StyleTransfer | None = None
+        self.error: BaseException | None = None
+        self._error_pending = False
+        self._thread: threading.Thread | None = None
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+
+        # --- inputs -------------------------------------------------------------------------
+        self.content_picker = ImagePicker("content", content, content_fallback, kind="content")
+        self.style_picker = ImagePicker("style", style, style_fallback, kind="style")
+        self.content_layer = w.Dropdown(
+            options=CONTENT_LAYER_CHOICES,
+            value=PAPER_CONTENT_LAYERS[0],
+            description="content layer",
+            style=_WIDE,
+        )
+        self.style_layers = LayerWeights(description="style layers and their weights w_l")
+        self.ratio = log_slider("α/β", DEFAULT_ALPHA / DEFAULT_BETA, -14, -3)
+        self.ratio_note = w.HTML()
+        self.init = w.ToggleButtons(
+            options=[("content", "content"), ("style", "style"), ("noise", "noise")],
+            value="content",
+            description="start from",
+            style={**_WIDE, "button_width": "6em"},
+        )
+        self.seed = w.BoundedIntText(
+            value=0, min=0, max=2**31 - 1, description="noise seed", style=_WIDE
+        )
+        self.optimizer = w.ToggleButtons(
+            options=[("L-BFGS", "lbfgs"), ("Adam", "adam")],
+            value="lbfgs",
+            description="optimiser",
+            style={**_WIDE, "button_width": "6em"},
+        )
+        self.lr = log_slider("learning rate", DEFAULT_LR["lbfgs"], -3, 1)
+        self.pooling = w.ToggleButtons(
+            options=[("max", "max"), ("average", "avg")],
+            value=vgg.pooling if vgg is not None else "max",
+            description="pooling",
+            tooltips=["torchvision's VGG19", "the paper's choice"],
+            style={**_WIDE, "button_width": "6em"},
+        )
+        self.size = w.BoundedIntText(
+            value=size, min=32, max=2048, step=16, description="image size (px)", style=_WIDE
+        )
+        self.size.add_class("nst-size")
+        self.steps = w.BoundedIntText(
+            value=steps, min=1, max=100_000, description="evaluations", style=_WIDE
+        )
+        self.steps.add_class("nst-steps")
+
+        # --- actions and the live view ---------------------------------------------------------
+        self.run_button = w.Button(description="Run", button_style="success", icon="play")
+        self.run_button.add_class("nst-run")
+        self.stop_button = w.Button(
+            description="Stop", button_style="danger", icon="stop", disabled=True
+        )
+        self.stop_button.add_class("nst-stop")
+        self.status = w.Label(value="ready: press Run (evaluation 0)")
+        self.status.add_class("nst-status")
+        # a fixed width, the height from the image: pictures keep their aspect ratio
+        picture = {"height": "auto", "align_self": "flex-start", "object_fit": "contain"}
+        self.live_image = w.Image(format="png", layout=w.Layout(width="320px", **picture))
+        self.live_image.add_class("nst-live-image")
+        self.loss_plot = w.Image(format="png", layout=w.Layout(width="420px", **picture))
+        self.loss_plot.add_class("nst-loss-plot")
+        self.messages = w.Output(layout=w.Layout(max_height="8em", overflow="auto"))
+        self.save_name = w.Text(value=save_as, description="save as", style=_WIDE)
+        self.overwrite = w.Checkbox(value=False, description="overwrite an existing file")
+        self.save_button = w.Button(description="Save PNG", icon="save", disabled=True)
+        self.save_message = w.HTML()
+
+        self.run_button.on_click(lambda _: self._start_from_button())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.save_button.on_click(lambda _: self._save_from_button())
+        self.optimizer.observe(self._on_optimizer, names="value")
+        self.ratio.observe(lambda _: self._update_ratio_note(), names="value")
+        self.size.observe(lambda _: self._update_ratio_note(), names="value")
+        self._update_ratio_note()
+        self.live_image.value = png_bytes(torch.full((1, 3, 96, 128), 0.92))
+        self.loss_plot.value = self._loss_png([])
+
+        settings = w.VBox(
+            [
+                self.content_layer,
+                self.ratio,
+                self.ratio_note,
+                w.HBox([self.init, self.seed]),
+                w.HBox([self.optimizer, self.lr]),
+                self.pooling,
+                w.HBox([self.size, self.steps]),
+            ]
+        )
+        super().__init__(
+            [
+                w.HTML("<h3 style='margin:0'>Style transfer: L = α L_content + β L_style</h3>"),
+                w.HBox([self.content_picker, self.style_picker]),
+                w.HBox([settings, self.style_layers]),
+                w.HBox([self.run_button, self.stop_button, self.status]),
+                w.HBox([self.live_image, self.loss_plot]),
+                w.HBox([self.save_name, self.overwrite, self.save_button]),
+                self.save_message,
+                self.messages,
+            ]
+        )
+        self.add_class("nst-dashboard")
+
+    # ------------------------------------------------------------------------------ settings
+    def _on_optimizer(self, change: dict[str, Any]) -> None:
+        self.lr.value = DEFAULT_LR[change["new"]]
+
+    def _update_ratio_note(self) -> None:
+        side = int(self.size.value)
+        paper = paper_equivalent(self.ratio.value, (side, side))
+        self.ratio_note.value = (
+            f"<small>α/β = {self.ratio.value:.1e} ≈ the paper's {paper:.0e} "
+            f"(for a {side}×{side} image; notebook 04, section 3)</small>"
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """The run the controls describe: ``StyleTransfer`` options, ``size`` and ``pooling``."""
+        ratio = float(self.ratio.value)
+        style_weights = self.style_layers.weights
+        return {
+            "content_layers": [self.content_layer.value],
+            "style_layers": list(style_weights),
+            "style_weights": style_weights,
+            "alpha": DEFAULT_ALPHA,
+            "beta": DEFAULT_ALPHA / ratio,
+            "init": self.init.value,
+            "seed": int(self.seed.value),
+            "optimizer": self.optimizer.value,
+            "lr": float(self.lr.value),
+            "steps": int(self.steps.value),
+            "size": int(self.size.value),
+            "pooling": self.pooling.value,
+        }
+
+    def _network(self, pooling: str) -> VGG19Features:
+        if self.vgg is not None and self.vgg.pooling == pooling:
+            return self.vgg
+        device = self.vgg.device if self.vgg is not None else None
+        return default_vgg(pooling=pooling, device=device)
+
+    # ------------------------------------------------------------------------------ running
+    @property
+    def running(self) -> bool:
+        """Whether a run's thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def run(self, wait: bool = False, **overrides: Any) -> threading.Thread:
+        """Start a run with the controls' settings (``overrides`` replace some) in a thread.
+
+        ``wait=True`` joins the thread (headless runs, tests) and re-raises an error the run
+        met. Raises RuntimeError while another run is in progress.
+        """
+        with self._lock:
+            if self.running:
+                raise RuntimeError("a run is in progress: press Stop (or call stop()) first")
+            settings = {**self.settings(), **overrides}
+            self._stop_event.clear()
+            self.error, self._error_pending = None, False
+            self.run_button.disabled = True
+            self.stop_button.disabled = False
+            self.save_button.disabled = True
+            self.status.value = f"running: preparing, evaluation 0 of {settings['steps']}"
+            self._thread = threading.Thread(
+                target=self._work, args=(settings,), name="nst-dashboard", daemon=True
+            )
+            self._thread.start()
+        if wait:
+            self.wait()
+        return self._thread
+
+    def stop(self) -> None:
+        """Ask the run to stop; it ends after the evaluation in progress, keeping the best image."""
+        self._stop_event.set()
+
+    def wait(self, timeout: float | None = None) -> Result | None:
+        """Join the run's thread (up to ``timeout`` seconds); re-raise an error the run met."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._error_pending and not self.running:
+            self._error_pending = False
+            assert self.error is not None
+            raise self.error
+        return self.result
+
+    def _start_from_button(self) -> None:
+        try:
+            self.run()
+        except Exception as exc:  # shown, not raised: a button has no caller to raise to
+            self.messages.append_stderr(f"{exc}\n")
+
+    def _work(self, settings: dict[str, Any]) -> None:
+        """The thread: load the images and the network, run, show the result."""
+        settings = dict(settings)
+        size, pooling = settings.pop("size"), settings.pop("pooling")
+        try:
+            content = self.content_picker.image(size)
+            style = self.style_picker.image(size)
+            transfer = StyleTransfer(
+                content,
+                style,
+                vgg=self._network(pooling),
+                snapshot_at=DEFAULT_SNAPSHOTS,
+                callback=self._on_evaluation,
+                stop_event=self._stop_event,
+                progress=False,
+                **settings,
+            )
+            self.transfer = transfer
+            result = transfer.run()
+            self.result = result
+            self._show_result(result, transfer.steps)
+        except Exception as exc:
+            self.error, self._error_pending = exc, True
+            self.status.value = f"failed: {exc}"
+            self.messages.append_stderr("".join(traceback.format_exception_only(type(exc), exc)))
+        finally:
+            self.run_button.disabled = False
+            self.stop_button.disabled = True
+            self.save_button.disabled = self.result is None
+
+    def _on_evaluation(self, transfer: StyleTransfer, record: dict[str, Any]) -> None:
+        k = record["evaluation"]
+        self.status.value = (
+            f"running: evaluation {k} of {transfer.steps} · total loss {record['total']:.4g} · "
+            f"{record['seconds'] / k:.2f} s per evaluation"
+        )
+        if k == 1 or k % self.update_every == 0:
+            self.live_image.value = png_bytes(transfer.image)
+            self.loss_plot.value = self._loss_png(transfer.history)
+
+    def _show_result(self, result: Result, steps: int) -> None:
+        self.live_image.value = png_bytes(result.image)
+        self.loss_plot.value = self._loss_png(result.history)
+        n, best = result.evaluations, result.best_evaluation
+        if result.stop_reason == "completed":
+            text = (
+                f"finished: evaluation {n} of {steps} in {result.seconds:.0f} s; "
+                f"showing the best image (evaluation {best})"
+            )
+        elif result.stop_reason == "stopped":
+            text = (
+                f"stopped at evaluation {n} of {steps}; "
+                f"showing the best image so far (evaluation {best})"
+            )
+        else:
+            text = f"stopped at evaluation {n} of {steps}: {result.message}"
+        self.status.value = text
+        self.messages.append_stdout(text + "\n")
+
+    @staticmethod
+    def _loss_png(history: list[dict[str, Any]]) -> bytes:
+        fig = Figure(figsize=(5.6, 3.6))  # not pyplot: safe in a thread, never shown inline
+        plot_history(history, ax=fig.subplots(), title="Loss during the run")
+        return figure_png(fig, dpi=72)
+
+    # ------------------------------------------------------------------------------ saving
+    def save(self, path: str | Path | None = None, *, overwrite: bool | None = None) -> Path:
+        """Save the result as an image; an existing file is kept (a free name like
+        ``result-1.png`` is used) unless ``overwrite`` (default: the checkbox)."""
+        if self.result is None:
+            raise RuntimeError("there is no result to save yet: press Run first")
+        overwrite = self.overwrite.value if overwrite is None else overwrite
+        target = Path(path if path is not None else self.save_name.value).expanduser()
+        if not overwrite:
+            target = unique_path(target)
+        return save_image(self.result.image, target, overwrite=overwrite)
+
+    def _save_from_button(self) -> None:
+        try:
+            path = self.save()
+        except Exception as exc:
+            self.save_message.value = f"<span style='color:#b00'>Not saved: {exc}</span>"
+        else:
+            self.save_message.value = f"Saved {path}"

@@ -1,0 +1,186 @@
+"""How much content against how much style: α/β (Gatys et al. 2016, Eq. 7).
+
+L_total = α L_content + β L_style. Multiplying both weights by c > 0 multiplies the loss by c: the
+minimisers, and the iterates of L-BFGS and Adam, stay the same. Only α/β matters, and only in the
+units of one loss normalisation and one set of network weights. This module converts other
+normalisations into the paper's form (notebook 04, section 2), translates the paper's ratios for
+torchvision's weights (section 3) and runs the paper's α/β × style-layers grid (section 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
+
+from .images import to_pil
+from .layers import PAPER_STYLE_LAYERS, check_layers
+from .transfer import DEFAULT_ALPHA, DEFAULT_BETA, Result, StyleTransfer
+from .vgg import VGG19Features, layer_shapes
+
+#: α/β of the paper's main figures (Caffe VGG19, normalised, images of about 512 px).
+PAPER_RATIO = 1e-3
+#: The α/β values of the paper's weighting figure (its columns).
+PAPER_GRID_RATIOS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)
+#: Image area (pixels) at which DEFAULT_ALPHA / DEFAULT_BETA were estimated (256 px).
+REFERENCE_PIXELS = 256 * 256
+#: The weighting figure's rows: style layers conv1_1 … up to the deepest one named (post-ReLU here).
+STYLE_DEPTHS: dict[str, tuple[str, ...]] = {
+    f"conv{i}_1": PAPER_STYLE_LAYERS[:i] for i in range(1, len(PAPER_STYLE_LAYERS) + 1)
+}
+#: The PyTorch tutorial's settings ("Neural Transfer Using PyTorch"): weights, its layers by the
+#: paper's names (its conv_4 is conv2_2; pre-ReLU values), and its image size on a CPU (128 px
+#: square; 512 px on a GPU).
+PYTORCH_TUTORIAL: dict[str, Any] = {
+    "content_weight": 1.0,
+    "style_weight": 1e6,
+    "content_layer": "conv2_2",
+    "style_layers": ("conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1"),
+    "image_hw": (128, 128),
+}
+
+
+def default_ratio() -> float:
+    """The package's default α/β (``DEFAULT_ALPHA / DEFAULT_BETA``, estimated at 256 px)."""
+    return DEFAULT_ALPHA / DEFAULT_BETA
+
+
+def torchvision_ratio(paper_ratio: float, image_hw: Sequence[int]) -> float:
+    """The paper's α/β translated for torchvision's weights at an image of ``image_hw`` = (H, W).
+
+    ratio = paper_ratio · (default α/β ÷ 1e-3) · (256² ÷ H·W). The first factor carries the change
+    of network weights (the package default plays the part of the paper's 1e-3); the second keeps
+    the balance when the image size changes: L_content is a sum over the M_l positions (∝ area),
+    while E_l = Σ(G − A)²/(4N²M²) does not grow with the area, so α/β must shrink as 1/area.
+    """
+    area = int(image_hw[0]) * int(image_hw[1])
+    return paper_ratio * (default_ratio() / PAPER_RATIO) * (REFERENCE_PIXELS / area)
+
+
+def paper_equivalent(ratio: float, image_hw: Sequence[int]) -> float:
+    """The inverse of ``torchvision_ratio``: the paper's α/β that a ratio used here amounts to."""
+    return ratio / torchvision_ratio(1.0, image_hw)
+
+
+@dataclass(frozen=True)
+class PaperForm:
+    """Weights in the paper's form α L_content + β Σ_l w_l E_l (Σ_l w_l = 1)."""
+
+    alpha: float
+    beta: float
+    style_weights: dict[str, float]
+
+    @property
+    def ratio(self) -> float:
+        """α/β, the only number that shapes the result."""
+        return self.alpha / self.beta
+
+
+def mse_gram_to_paper(
+    content_weight: float,
+    style_weight: float,
+    content_layer: str,
+    style_layers: Sequence[str],
+    image_hw: Sequence[int],
+) -> PaperForm:
+    """Convert ``cw·MSE(F, P) + sw·Σ_l MSE(G/(N·M), A/(N·M))`` into the paper's form.
+
+    With F^l of N_l × M_l values: MSE(F, P) = Σ(F − P)²/(N M) = 2/(N M) · L_content, and
+    MSE(G/(NM), A/(NM)) = Σ(G − A)²/(N² · N² M²) = 4/N² · E_l (E_l = Σ(G − A)²/(4N²M²)). So
+    α = 2·cw/(N_c M_c) and β·w_l = 4·sw/N_l²: β = Σ_l 4·sw/N_l², w_l = (4·sw/N_l²)/β. The other
+    form thus also weights its style layers unequally (∝ 1/N_l²), which the w_l returned show.
+    """
+    content_layer = check_layers([content_layer])[0]
+    style_layers = check_layers(style_layers)
+    shapes = layer_shapes(image_hw, (content_layer, *style_layers))
+    n_c, h_c, w_c = shapes[content_layer]
+    alpha = 2.0 * content_weight / (n_c * h_c * w_c)
+    per_layer = {name: 4.0 * style_weight / shapes[name][0] ** 2 for name in style_layers}
+    beta = sum(per_layer.values())
+    return PaperForm(alpha, beta, {name: v / beta for name, v in per_layer.items()})
+
+
+def ratio_layer_grid(
+    content: torch.Tensor,
+    style: torch.Tensor,
+    *,
+    vgg: VGG19Features,
+    steps: int,
+    paper_ratios: Sequence[float] = PAPER_GRID_RATIOS,
+    depths: Sequence[str] = tuple(STYLE_DEPTHS),
+    progress: bool = True,
+    **options: Any,
+) -> dict[tuple[float, str], Result]:
+    """The paper's weighting grid: a run per (paper α/β, deepest style layer), ``steps`` each.
+
+    Each paper ratio is translated with ``torchvision_ratio`` for the content image's size; the
+    style layers are conv1_1 … ``depth`` (post-ReLU), weighted equally. ``options`` go to
+    ``StyleTransfer`` (e.g. ``init``, ``optimizer``). Returns {(paper ratio, depth): Result}.
+    """
+    hw = tuple(content.shape[-2:])
+    total = len(paper_ratios) * len(depths) * steps
+    bar = tqdm(total=total, desc="α/β × layers grid", unit="eval") if progress else None
+    results: dict[tuple[float, str], Result] = {}
+    try:
+        for depth in depths:
+            for paper_ratio in paper_ratios:
+                ratio = torchvision_ratio(paper_ratio, hw)
+                transfer = StyleTransfer(
+                    content,
+                    style,
+                    vgg=vgg,
+                    alpha=DEFAULT_ALPHA,
+                    beta=DEFAULT_ALPHA / ratio,
+                    style_layers=STYLE_DEPTHS[depth],
+                    steps=steps,
+                    snapshot_at=(),
+                    progress=bar if bar is not None else False,
+                    **options,
+                )
+                results[(paper_ratio, depth)] = transfer.run()
+    finally:
+        if bar is not None:
+            bar.close()
+    return results
+
+
+def plot_ratio_grid(
+    results: Mapping[tuple[float, str], Result],
+    *,
+    size: float = 2.2,
+    title: str = "The paper's grid: α/β (columns) against the deepest style layer (rows)",
+) -> Figure:
+    """Small multiples of ``ratio_layer_grid``'s results: rows are depths, columns paper ratios."""
+    ratios = sorted({r for r, _ in results})
+    depths = list(dict.fromkeys(d for _, d in results))
+    first = next(iter(results.values())).image
+    aspect = first.shape[-1] / first.shape[-2]
+    fig, axes = plt.subplots(
+        len(depths),
+        len(ratios),
+        figsize=(size * aspect * len(ratios) + 1.0, size * len(depths) + 0.8),
+        squeeze=False,
+    )
+    for i, depth in enumerate(depths):
+        for j, paper_ratio in enumerate(ratios):
+            ax = axes[i][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            result = results.get((paper_ratio, depth))
+            if result is not None:
+                ax.imshow(to_pil(result.image))
+                used = result.settings["alpha"] / result.settings["beta"]
+                if i == 0:
+                    ax.set_title(f"paper α/β {paper_ratio:.0e}\nhere {used:.1e}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel(f"conv1_1 … {depth}", fontsize=9)
+    fig.suptitle(title)
+    fig.supxlabel("α/β: more style ←   → more content")
+    fig.supylabel("style layers used")
+    fig.tight_layout()
+    return fig

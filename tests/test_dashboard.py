@@ -1,0 +1,186 @@
+"""The control panel of notebook 04, without a browser: its run happens in a thread that headless
+callers join, Stop ends it within a couple of evaluations keeping the best image so far, the live
+view changes while it runs, and saving never overwrites unless asked."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import ipywidgets as w
+import pytest
+import torch
+
+import nst_helpers as nst
+from nst_helpers.dashboard import StyleDashboard
+from nst_helpers.plots import png_bytes
+
+
+def make(vgg, **options) -> StyleDashboard:
+    options.setdefault("size", 32)
+    options.setdefault("steps", 6)
+    # Offline samples: no download is attempted, so the tests need no network.
+    return StyleDashboard(vgg, content="grace_hopper", style="waves", **options)
+
+
+def classes(widget) -> list[str]:
+    return list(widget._dom_classes)
+
+
+def find(root, kind) -> list:
+    found, todo = [], [root]
+    while todo:
+        widget = todo.pop()
+        if isinstance(widget, kind):
+            found.append(widget)
+        todo.extend(getattr(widget, "children", ()))
+    return found
+
+
+def test_the_dom_contract_the_browser_tests_rely_on(vgg):
+    dash = make(vgg)
+    assert "nst-dashboard" in classes(dash)
+    assert isinstance(dash.steps, w.BoundedIntText) and "nst-steps" in classes(dash.steps)
+    assert dash.run_button.description == "Run" and "nst-run" in classes(dash.run_button)
+    assert dash.stop_button.description == "Stop" and "nst-stop" in classes(dash.stop_button)
+    assert isinstance(dash.live_image, w.Image) and "nst-live-image" in classes(dash.live_image)
+    assert isinstance(dash.loss_plot, w.Image) and "nst-loss-plot" in classes(dash.loss_plot)
+    assert "nst-status" in classes(dash.status)
+    # every one of them is displayed inside the dashboard
+    shown = find(dash, w.DOMWidget)
+    for widget in (dash.steps, dash.run_button, dash.stop_button, dash.live_image, dash.loss_plot):
+        assert widget in shown
+    assert bytes(dash.loss_plot.value).startswith(b"\x89PNG")
+
+
+def test_the_controls_describe_the_run(vgg):
+    dash = make(vgg, size=48, steps=9)
+    dash.content_layer.value = "relu2_2"
+    dash.ratio.value = 1e-6
+    dash.style_layers.boxes["relu5_1"].value = False
+    dash.init.value = "noise"
+    dash.seed.value = 3
+    dash.pooling.value = "avg"
+    s = dash.settings()
+    assert s["content_layers"] == ["relu2_2"]
+    assert s["style_layers"] == ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+    assert sum(s["style_weights"].values()) == pytest.approx(1.0)
+    assert s["alpha"] / s["beta"] == pytest.approx(1e-6)
+    assert (s["init"], s["seed"], s["pooling"], s["size"], s["steps"]) == ("noise", 3, "avg", 48, 9)
+    dash.optimizer.value = "adam"  # choosing Adam proposes Adam's learning rate
+    assert dash.settings()["lr"] == pytest.approx(0.02)
+
+
+def test_a_headless_run_joins_the_thread_and_reports_finished(vgg):
+    dash = make(vgg, steps=6)
+    thread = dash.run(wait=True)
+    assert isinstance(thread, threading.Thread) and not thread.is_alive()
+    assert thread is not threading.main_thread()
+    result = dash.result
+    assert result.stop_reason == "completed" and result.evaluations == 6
+    assert "finished" in dash.status.value and "evaluation 6" in dash.status.value
+    assert not dash.run_button.disabled and dash.stop_button.disabled
+    assert sorted(result.snapshots) == [1, 2, 3]  # the seed report's marks up to 6
+
+
+def test_the_live_image_and_the_loss_plot_change_while_it_runs(vgg):
+    dash = make(vgg, steps=12, update_every=5)
+    before = (dash.live_image.value, dash.loss_plot.value)
+    changes = {"image": 0, "plot": 0}
+    dash.live_image.observe(lambda _: changes.__setitem__("image", changes["image"] + 1), "value")
+    dash.loss_plot.observe(lambda _: changes.__setitem__("plot", changes["plot"] + 1), "value")
+    dash.run(wait=True)
+    # after evaluations 1, 5 and 10, and once more with the final (best) image
+    assert changes == {"image": 4, "plot": 4}
+    assert dash.live_image.value != before[0] and dash.loss_plot.value != before[1]
+    assert dash.live_image.value == png_bytes(dash.result.image)
+
+
+def test_stop_takes_effect_within_a_couple_of_evaluations_and_keeps_the_best_image(vgg):
+    dash = make(vgg, steps=10_000, update_every=1000)
+    dash.run()
+    deadline = time.monotonic() + 60
+    while (dash.transfer is None or dash.transfer.evaluations < 3) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert dash.running
+    dash.stop()
+    at_stop = dash.transfer.evaluations
+    result = dash.wait(timeout=60)
+    assert not dash.running
+    assert result.stop_reason == "stopped"
+    assert at_stop <= result.evaluations <= at_stop + 2
+    best = min(range(result.evaluations), key=lambda i: result.history[i]["total"])
+    assert result.best_evaluation == best + 1
+    assert torch.equal(result.image, dash.transfer.best_image)
+    assert "stopped" in dash.status.value
+    assert f"evaluation {result.evaluations}" in dash.status.value
+
+
+def test_a_second_run_is_refused_while_one_is_in_progress_and_allowed_after(vgg):
+    dash = make(vgg, steps=10_000, update_every=1000)
+    dash.run()
+    try:
+        with pytest.raises(RuntimeError, match="in progress"):
+            dash.run()
+    finally:
+        dash.stop()
+        dash.wait(timeout=60)
+    dash.run(wait=True, steps=2)
+    assert dash.result.evaluations == 2
+
+
+def test_an_error_in_the_thread_is_shown_and_raised_to_a_waiting_caller(vgg, monkeypatch):
+    dash = make(vgg)
+
+    def broken(size=None):
+        raise nst.ImageError("cannot read that file")
+
+    monkeypatch.setattr(dash.content_picker, "image", broken)
+    with pytest.raises(nst.ImageError, match="cannot read"):
+        dash.run(wait=True)
+    assert "failed" in dash.status.value
+    assert not dash.run_button.disabled
+
+
+def test_saving_never_overwrites_unless_asked(vgg, tmp_path):
+    dash = make(vgg, steps=2)
+    with pytest.raises(RuntimeError, match="no result"):
+        dash.save(tmp_path / "out.png")
+    dash.run(wait=True)
+    first = dash.save(tmp_path / "out.png")
+    second = dash.save(tmp_path / "out.png")
+    assert (first.name, second.name) == ("out.png", "out-1.png")
+    again = dash.save(tmp_path / "out.png", overwrite=True)
+    assert again == first and not (tmp_path / "out-2.png").exists()
+    dash.save_name.value = str(tmp_path / "from-button.png")
+    dash.save_button.click()
+    assert (tmp_path / "from-button.png").exists() and "Saved" in dash.save_message.value
+
+
+def test_the_buttons_run_and_stop(vgg):
+    dash = make(vgg, steps=10_000, update_every=1000)
+    dash.run_button.click()
+    deadline = time.monotonic() + 60
+    while (dash.transfer is None or dash.transfer.evaluations < 1) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert "running" in dash.status.value
+    dash.stop_button.click()
+    result = dash.wait(timeout=60)
+    assert result.stop_reason == "stopped" and "stopped" in dash.status.value
+
+
+def test_the_other_pooling_uses_a_network_with_that_pooling(vgg, monkeypatch):
+    built = []
+
+    def fake_default_vgg(weights=None, pooling="max", device=None):
+        built.append(pooling)
+        return nst.load_vgg19("random", pooling=pooling, device="cpu")
+
+    monkeypatch.setattr("nst_helpers.dashboard.default_vgg", fake_default_vgg)
+    dash = make(vgg, steps=1)
+    dash.pooling.value = "avg"
+    dash.run(wait=True)
+    assert built == ["avg"] and dash.result.settings["pooling"] == "avg"
+    dash.pooling.value = "max"  # the network it was given
+    dash.run(wait=True)
+    assert built == ["avg"] and dash.result.settings["pooling"] == "max"
