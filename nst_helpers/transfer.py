@@ -33,7 +33,7 @@ from .losses import (
     resolve_style_weights,
     style_layer_loss,
 )
-from .vgg import ENV_DEFAULT_WEIGHTS, VGG19Features, load_vgg19
+from .vgg import ENV_DEFAULT_WEIGHTS, VGG19Features, layer_shapes, load_vgg19
 
 #: The seed report's snapshot marks (evaluations); a run keeps those up to its length.
 DEFAULT_SNAPSHOTS: tuple[int, ...] = (1, 2, 3, 10, 20, 100, 300, 500, 1000, 2000, 4000, 6000)
@@ -107,6 +107,21 @@ def _as_image(source: Any, size: int | tuple[int, int] | None, what: str) -> tor
             t = load_image(t.cpu(), size=size)
         return t
     return load_image(source, size=size)
+
+
+def style_target(features: torch.Tensor, result_size: tuple[int, int], layer: str) -> torch.Tensor:
+    """A^l, the style image's Gram matrix, as the target for a result of ``result_size`` (H, W).
+
+    The paper's E_l = 1/(4 N² M²) Σ (G − A)² compares Grams of images of the same size: each entry
+    is a sum over M_l positions. For a style image of another size (M_s positions at this layer,
+    the result's M_x), A is rescaled to ``gram(F_style) · M_x / M_s``, so that E_l compares the
+    per-position averages G/M_x and A/M_s. With equal sizes the factor is exactly 1 (the paper).
+    """
+    _, height, width = layer_shapes(result_size, [layer])[layer]
+    m_style = features.shape[-2] * features.shape[-1]
+    gram = gram_matrix(features).detach()
+    m_result = height * width
+    return gram if m_result == m_style else gram * (m_result / m_style)
 
 
 def _check_weight(name: str, value: float, positive: bool = False) -> float:
@@ -267,7 +282,7 @@ class StyleTransfer:
             )
             self.style_targets: dict[str, torch.Tensor] = (
                 {
-                    k: gram_matrix(v).detach()
+                    k: style_target(v, shape, k)
                     for k, v in self.vgg(self.style_image, self.style_layers).items()
                 }
                 if self.style_image is not None and self.style_layers

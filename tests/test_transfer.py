@@ -51,6 +51,7 @@ def test_steps_count_evaluations_exactly(vgg, content, style, optimizer, steps):
 def test_lbfgs_one_evaluation_per_step_equals_one_long_lbfgs_run(vgg, content, style):
     """One evaluation per step follows exactly the iterates of a single long L-BFGS run."""
     steps = 8
+    style = smooth_image(32, 40, seed=2)  # the result's size: A is the plain Gram (paper)
     transfer = make(content, style, vgg, steps=steps, alpha=1.0, beta=1e3)
     transfer.run()
 
@@ -248,3 +249,25 @@ def test_save_and_load_a_run(vgg, content, style, tmp_path):
     assert (loaded.image - result.image).abs().max() <= 1 / 255
     with pytest.raises(FileExistsError):
         save_run(result, tmp_path / "run")
+
+
+def test_a_style_image_of_another_size_is_compared_per_position(vgg, content):
+    """E_l compares Grams of equal-size images (paper); for another size, A is scaled by M_x/M_s."""
+    style = smooth_image(64, 48, seed=2)  # the result is 32 × 40
+    transfer = make(content, style, vgg)
+    f = vgg(style, ["relu2_1"])["relu2_1"]
+    m_style, m_result = 32 * 24, 16 * 20
+    expected = nst.gram_matrix(f) * (m_result / m_style)
+    torch.testing.assert_close(transfer.style_targets["relu2_1"], expected)
+    same = make(content, smooth_image(32, 40, seed=2), vgg)
+    g = nst.gram_matrix(vgg(smooth_image(32, 40, seed=2), ["relu2_1"])["relu2_1"])
+    assert torch.equal(same.style_targets["relu2_1"], g)  # equal sizes: exactly the paper's A
+
+
+def test_tiling_the_style_image_leaves_its_target_nearly_unchanged(vgg, content):
+    """Four copies of a texture have the same style: the per-position target barely moves."""
+    tile = smooth_image(32, 32, seed=9)
+    big = tile.repeat(1, 1, 2, 2)
+    a = make(content, tile, vgg).style_targets["relu1_1"]
+    b = make(content, big, vgg).style_targets["relu1_1"]
+    assert ((a - b).norm() / a.norm()).item() < 0.1
