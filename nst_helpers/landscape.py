@@ -3,9 +3,9 @@
 A slice is L(x + a·d1 + b·d2) over a grid of (a, b), for the total, content and style loss, around
 a point x (e.g. the content image) along two stated directions (e.g. d1 towards the style image,
 d2 random, orthogonal to d1 and as long). Every value is a forward pass only, under
-``torch.no_grad``. The losses are the paper's Eqs. 1, 4 and 5 computed image by image for a batch
-(the tests check them against the engine's), so the centre of a slice is the loss the optimisation
-reports at x.
+``torch.no_grad``. The losses are the paper's Eqs. 1, 4 and 5, computed image by image for a batch
+with the optimisation's own targets (the tests check them against the engine's records), so the
+centre of a slice is the loss the optimisation reports at x.
 
 A function f is convex when f(θx + (1−θ)y) ≤ θf(x) + (1−θ)f(y) for all x, y and θ ∈ [0, 1]; for
 continuous f it suffices that f((x + y)/2) ≤ (f(x) + f(y))/2 (midpoint convexity). One violated
@@ -29,10 +29,10 @@ from matplotlib.ticker import MaxNLocator
 from tqdm.auto import tqdm
 
 from .errors import ParameterError
-from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, check_layers
-from .losses import gram_matrix, resolve_style_weights
+from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+from .losses import gram_matrix
 from .plots import figure_png
-from .transfer import DEFAULT_ALPHA, DEFAULT_BETA
+from .transfer import DEFAULT_ALPHA, DEFAULT_BETA, StyleTransfer
 from .vgg import VGG19Features
 
 TERMS: tuple[str, ...] = ("total", "content", "style")
@@ -43,10 +43,10 @@ Problem = tuple["LossTerms", torch.Tensor, torch.Tensor, torch.Tensor, str, str]
 class LossTerms:
     """L_total = α L_content + β Σ_l w_l E_l, L_content and L_style of images, forward only.
 
-    Targets (content features P^l, style Grams A^l) are computed once from ``content`` and
-    ``style`` ([1, 3, H, W] in [0, 1]) with the same defaults as ``StyleTransfer``. Calling the
-    object on a batch [B, 3, H, W] returns {"total", "content", "style": tensor [B]}; images are
-    fed to the network ``batch_size`` at a time.
+    The targets (content features P^l, style Grams A^l), the weights w_l, α and β are taken from a
+    ``StyleTransfer`` built with the same arguments, so these are exactly the losses the
+    optimisation reports. Calling the object on a batch [B, 3, H, W] returns {"total", "content",
+    "style": tensor [B]}; images are fed to the network ``batch_size`` at a time.
     """
 
     def __init__(
@@ -62,20 +62,27 @@ class LossTerms:
         style_weights: Mapping[str, float] | Sequence[float] | None = None,
         batch_size: int = 8,
     ) -> None:
-        self.vgg = vgg
-        self.device = vgg.device
-        self.alpha, self.beta = float(alpha), float(beta)
-        self.content_layers = check_layers(content_layers, "content_layers")
-        self.style_layers = check_layers(style_layers, "style_layers")
-        self.style_weights = resolve_style_weights(self.style_layers, style_weights)
+        engine = StyleTransfer(
+            content,
+            style,
+            vgg=vgg,
+            alpha=alpha,
+            beta=beta,
+            content_layers=content_layers,
+            style_layers=style_layers,
+            style_weights=style_weights,
+            steps=1,
+            snapshot_at=(),
+        )
+        self.vgg = engine.vgg
+        self.device = engine.device
+        self.alpha, self.beta = engine.alpha, engine.beta
+        self.content_layers, self.style_layers = engine.content_layers, engine.style_layers
+        self.style_weights = dict(engine.style_weights)
+        self.content_targets = {k: v.detach() for k, v in engine.content_targets.items()}
+        self.style_targets = {k: v.detach() for k, v in engine.style_targets.items()}
         self.batch_size = max(1, int(batch_size))
         self.shape = tuple(content.shape[-2:])
-        with torch.no_grad():
-            c = content.to(self.device)
-            self.content_targets = dict(vgg(c, self.content_layers))
-            self.style_targets = {
-                k: gram_matrix(v) for k, v in vgg(style.to(self.device), self.style_layers).items()
-            }
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -136,11 +136,11 @@ class VGG19Features(nn.Module):
             return
         last = max(LAYER_INDEX[n] for n in check_layers(taps))
         x = self.normalize(images)
-        for index in range(last + 1):
-            x = self.features[index](x)
-            tap = taps.get(LAYER_NAMES[index])
+        for name, module in zip(LAYER_NAMES[: last + 1], self.features, strict=False):
+            x = module(x)
+            tap = taps.get(name)
             if tap is not None:
-                x = tap(LAYER_NAMES[index], x)
+                x = tap(name, x)
 
 
 def _is_path_like(weights: object) -> bool:
