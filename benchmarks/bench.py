@@ -528,12 +528,13 @@ def markdown(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Medians over repeats, (min–max) in brackets; floor and package interleaved.")
     load = m.get("load_average_at_start")
-    if load and m["torch_threads"] > 1 and load[0] > 1.0:
+    if load and load[0] > 1.0:
         lines.append(
-            f"- **Warning**: other processes were running (load average {load[0]:.1f}, "
-            f"{m['cores']} cores): with {m['torch_threads']} threads every parallel operation "
-            "then waits for a busy core, so timings and ratios mean little; rerun on a quiet "
-            "machine or with `--threads 1`."
+            f"- **Warning**: other processes were running (load average {load[0]:.1f} on "
+            f"{m['cores']} cores). They share the cores, caches and memory bandwidth, and with "
+            "several threads every parallel operation waits for a busy core, which costs the "
+            "package (more, smaller operations) more than the floor: rerun on a quiet machine "
+            "(`--threads 1` suffers least)."
         )
     lab = results.get("lab_profile")
     if lab:
