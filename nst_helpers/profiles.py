@@ -28,13 +28,33 @@ class Profile:
     small_size: int  # long side for series of runs (reconstructions, grids, landscapes)
     small_steps: int  # evaluations per run in a series
     grid: int  # points per axis of a loss-landscape grid
+    tile_size: int  # long side for the many runs of a small-multiples figure (04's 20-run grid)
+    tile_steps: int  # evaluations per run of a small-multiples figure
     pooling: str = "max"
     init: str = "content"
 
 
 PROFILES: dict[str, Profile] = {
-    "lab": Profile("lab", size=256, steps=300, small_size=128, small_steps=150, grid=15),
-    "smoke": Profile("smoke", size=48, steps=4, small_size=32, small_steps=3, grid=3),
+    "lab": Profile(
+        "lab",
+        size=256,
+        steps=300,
+        small_size=128,
+        small_steps=150,
+        grid=15,
+        tile_size=96,
+        tile_steps=100,
+    ),
+    "smoke": Profile(
+        "smoke",
+        size=48,
+        steps=4,
+        small_size=32,
+        small_steps=3,
+        grid=3,
+        tile_size=32,
+        tile_steps=2,
+    ),
     "paper": Profile(
         "paper",
         size=512,
@@ -42,6 +62,8 @@ PROFILES: dict[str, Profile] = {
         small_size=256,
         small_steps=500,
         grid=25,
+        tile_size=256,
+        tile_steps=300,
         pooling="avg",
         init="noise",
     ),
@@ -60,13 +82,18 @@ def profile(name: str | None = None) -> Profile:
 
 
 #: The runs each lesson makes, for the setup check's time estimate: notebook -> list of
-#: (number of runs, "size" | "small_size", "steps" | "small_steps" | "grid"). A "grid" entry
+#: (number of runs, "size" | "small_size" | "tile_size", "steps" | "small_steps" | "tile_steps" |
+#: "grid"). A "grid" entry
 #: counts grid² forward-only evaluations (about a third of a full evaluation each).
 LESSONS: dict[str, list[tuple[int, str, str]]] = {
     "01 VGG19 features": [],
     "02 content representation": [(5, "small_size", "small_steps")],
     "03 style representation": [(5, "small_size", "small_steps")],
-    "04 style transfer": [(1, "size", "steps"), (26, "small_size", "small_steps")],
+    "04 style transfer": [
+        (1, "size", "steps"),
+        (6, "small_size", "small_steps"),
+        (20, "tile_size", "tile_steps"),
+    ],
     "05 convergence": [(1, "size", "steps"), (3, "small_size", "small_steps")],
     "06 loss landscape": [(2, "small_size", "grid"), (3, "small_size", "small_steps")],
 }

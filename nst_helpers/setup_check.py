@@ -71,6 +71,7 @@ def estimate_lessons(vgg: VGG19Features, profile: Profile) -> dict[str, float]:
     per_eval = {
         "size": seconds_per_evaluation(vgg, profile.size),
         "small_size": seconds_per_evaluation(vgg, profile.small_size),
+        "tile_size": seconds_per_evaluation(vgg, profile.tile_size),
     }
     estimates = {}
     for lesson, runs in LESSONS.items():
