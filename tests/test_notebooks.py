@@ -43,3 +43,43 @@ def test_notebook_runs_clean_under_the_smoke_profile(path, tmp_path, monkeypatch
         if out.get("output_type") == "error"
     ]
     assert not errors
+
+
+@pytest.mark.notebook
+def test_notebook_05_replays_a_run_precomputed_with_the_command_line(tmp_path, monkeypatch):
+    """An instructor precomputes a run (`stylize --snapshots notebooks/runs/CONTENT-STYLE`) and
+    notebook 05 replays it instead of optimising: its gallery shows the saved run's marks."""
+    import subprocess
+    import sys
+
+    for name, value in {
+        "NST_PROFILE": "smoke",
+        "NST_WEIGHTS": "random",
+        "MPLBACKEND": "agg",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
+    # Offline in tests, the notebook's samples fall back to grace_hopper and waves.
+    run_dir = tmp_path / "runs" / "grace_hopper-waves"
+    command = [sys.executable, "-m", "nst_helpers", "stylize", "grace_hopper", "waves"]
+    command += ["-o", str(tmp_path / "precomputed.png"), "--size", "48", "--steps", "12"]
+    command += ["--snapshots", str(run_dir), "--quiet"]
+    subprocess.run(command, check=True, cwd=tmp_path, timeout=300)
+    assert (run_dir / "run.json").is_file()
+
+    nb = nbformat.read(ROOT / "notebooks" / "05_convergence.ipynb", as_version=4)
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    text = "\n".join(
+        out.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
+    assert "replaying" in text and "12 evaluations" in text
+    assert "marks in this run: [1, 2, 3, 10]" in text
+    assert "identical history and marks: True" in text
