@@ -43,6 +43,8 @@ from .errors import DownloadError, WeightsError
 from .layers import LAYER_INDEX
 from .paths import cache_dir
 from .weights import (
+    CAFFE_HASH_PREFIX,
+    HASH_PREFIX,
     expected_shapes,
     load_state_file,
     read_cached_features,
@@ -65,7 +67,7 @@ AUTHORS_URL = "https://bethgelab.org/media/uploads/pytorch_models/vgg_conv.pth"
 #: jcjohnson/pytorch-vgg's conversion; its name carries the first 8 hex digits of its SHA-256.
 JCJOHNSON_FILENAME = "vgg19-d01eb7cb.pth"
 JCJOHNSON_URL = "https://web.eecs.umich.edu/~justincj/models/vgg19-d01eb7cb.pth"
-JCJOHNSON_HASH_PREFIX = "d01eb7cb"
+JCJOHNSON_HASH_PREFIX = CAFFE_HASH_PREFIX  # "d01eb7cb"
 #: The features-only copy of jcjohnson's file kept in the package cache.
 CAFFE_FEATURES_FILENAME = "vgg19-caffe-features-d01eb7cb.pth"
 #: Environment variables: the weights file (either format) and a mirror of jcjohnson's file.
@@ -130,8 +132,15 @@ def read_caffe_state_dict(path: str | os.PathLike[str]) -> tuple[dict[str, torch
     jcjohnson's conversion (``"caffe"``). Loaded with ``weights_only=True``; every key and shape
     is checked, and a wrong, partial or mixed file is refused whole with a ``WeightsError`` naming
     it and saying where to get the right one. Any fully connected layers in the file are ignored.
+    torchvision's own file (``vgg19-dcbb9e9d.pth`` or its features-only copy), which has the same
+    keys and shapes as jcjohnson's but wants other input, is refused by its name.
     """
     path = Path(path).expanduser()
+    if HASH_PREFIX in path.name:  # torchvision's file: the same keys and shapes, other input
+        raise WeightsError(
+            f"{path} is torchvision's VGG19 (RGB input in [0, 1]), not a Caffe one: load it with "
+            f"weights='imagenet' (NST_VGG19_WEIGHTS={path}). {where_to_get()}"
+        )
     loaded = load_state_file(path, where_to_get())
     authors = {
         k: v

@@ -30,7 +30,12 @@ from .layers import (
     downsampling,
     filters,
 )
-from .weights import imagenet_state_dict, random_state_dict, read_features_state_dict
+from .weights import (
+    imagenet_state_dict,
+    random_state_dict,
+    read_features_state_dict,
+    refuse_caffe_file,
+)
 
 #: Environment variable that chooses the default weights (``NST_WEIGHTS=random`` for CI runs).
 ENV_DEFAULT_WEIGHTS = "NST_WEIGHTS"
@@ -228,6 +233,7 @@ def load_vgg19(
                 f"weights={str(weights)!r} is neither 'imagenet', 'caffe', 'random' "
                 "nor an existing file"
             )
+        refuse_caffe_file(weights)  # type: ignore[arg-type]
         state = read_features_state_dict(weights)  # type: ignore[arg-type]
     else:
         raise ParameterError(

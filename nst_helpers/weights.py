@@ -26,6 +26,8 @@ from .paths import cache_dir
 TORCHVISION_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 TORCHVISION_FILENAME = "vgg19-dcbb9e9d.pth"
 HASH_PREFIX = "dcbb9e9d"
+#: The name mark of jcjohnson's Caffe conversion (``caffe_weights.JCJOHNSON_HASH_PREFIX``).
+CAFFE_HASH_PREFIX = "d01eb7cb"
 #: The features-only copy kept in the package cache.
 FEATURES_FILENAME = "vgg19-features-dcbb9e9d.pth"
 #: Environment variables the loader reads.
@@ -107,8 +109,26 @@ def read_features_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Te
     state = torchvision_features(loaded)
     problems = shape_problems(state, expected_shapes())
     if problems:
+        if "conv1_1.weight" in loaded:
+            problems += (
+                ". Its keys (conv1_1.weight …) are those of the authors' Caffe VGG19 "
+                "(vgg_conv.pth), which expects other input: load it with weights='caffe' "
+                f"and NST_CAFFE_WEIGHTS={path}"
+            )
         raise WeightsError(f"{path} is not a VGG19 (torchvision) weights file: {problems}")
     return {k: state[k].float() for k in expected_shapes()}
+
+
+def refuse_caffe_file(path: str | os.PathLike[str]) -> None:
+    """Refuse jcjohnson's Caffe conversion (``vgg19-d01eb7cb.pth``, recognised by its name) where
+    torchvision's weights are expected: it has torchvision's keys and shapes but wants BGR input in
+    0–255, so it would load without error and give wrong features."""
+    path = Path(path).expanduser()
+    if CAFFE_HASH_PREFIX in path.name:
+        raise WeightsError(
+            f"{path} is jcjohnson's Caffe VGG19 (BGR input in 0–255), not torchvision's: "
+            f"load it with weights='caffe' and NST_CAFFE_WEIGHTS={path}"
+        )
 
 
 def torchvision_features(loaded: Mapping[object, object]) -> dict[str, torch.Tensor]:
@@ -230,6 +250,7 @@ def imagenet_state_dict(
     tried: list[str] = []
     env = os.environ.get(ENV_WEIGHTS_FILE)
     if env:
+        refuse_caffe_file(env)
         return read_features_state_dict(env), f"{env} (from ${ENV_WEIGHTS_FILE})"
     tried.append(f"${ENV_WEIGHTS_FILE} (not set)")
 

@@ -169,6 +169,24 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
+def test_each_kind_of_file_given_where_the_other_is_expected_is_refused_with_the_way_out(
+    authors_file, jcjohnson_file, tmp_path, monkeypatch
+):
+    with pytest.raises(nst.WeightsError, match=r"conv1_1.weight …\) are those of the authors'"):
+        nst.load_vgg19(authors_file)
+    with pytest.raises(nst.WeightsError, match=r"is jcjohnson's Caffe VGG19.*weights='caffe'"):
+        nst.load_vgg19(jcjohnson_file)
+    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(jcjohnson_file))
+    with pytest.raises(nst.WeightsError, match=r"is jcjohnson's Caffe VGG19"):
+        nst.load_vgg19("imagenet")
+    torchvision_file = W.save_features_state_dict(
+        W.random_state_dict(), tmp_path / W.TORCHVISION_FILENAME
+    )
+    monkeypatch.setenv("NST_CAFFE_WEIGHTS", str(torchvision_file))
+    with pytest.raises(nst.WeightsError, match=r"is torchvision's VGG19.*weights='imagenet'"):
+        nst.load_vgg19("caffe")
+
+
 # --- where the file is looked for ---------------------------------------------------------------
 
 
