@@ -224,6 +224,8 @@ def caffe_state_dict(
                 "Caffe VGG19 weights not found; tried " + "; ".join(tried) + ". " + where_to_get()
             ) from None
     state, network = read_caffe_state_dict(hub)
+    if network != CAFFE:  # the authors' file under jcjohnson's name: read, but not cached as his
+        return state, network, str(hub)
     save_features_state_dict(state, cached)
     return state, network, f"{hub} (features cached in {cached})"
 
