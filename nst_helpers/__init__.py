@@ -4,18 +4,21 @@ Gatys, Ecker & Bethge, *Image Style Transfer Using Convolutional Neural Networks
 
 >>> import nst_helpers as nst
 >>> vgg = nst.load_vgg19()                                   # torchvision's ImageNet VGG19
+>>> vgg = nst.load_vgg19("caffe")                            # the authors' Caffe VGG19
 >>> feats = vgg(images, layers=["relu4_2", "relu1_1"])       # activations by the paper's names
 >>> result = nst.run_style_transfer(content, style, steps=300)
 """
 
 from __future__ import annotations
 
+from .caffe_weights import caffe_status, fetch_caffe_weights
 from .devices import resolve_device
 from .errors import DownloadError, ImageError, NSTError, ParameterError, WeightsError
 from .images import load_image, save_image, to_pil, unique_path
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from .losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss
 from .profiles import PROFILES, Profile, profile
+from .ratios import default_beta
 from .samples import list_samples, load_sample, load_sample_or_fallback, sample_path
 from .transfer import (
     DEFAULT_SNAPSHOTS,
@@ -44,8 +47,11 @@ __all__ = [
     "StyleTransfer",
     "VGG19Features",
     "WeightsError",
+    "caffe_status",
     "content_loss",
+    "default_beta",
     "default_vgg",
+    "fetch_caffe_weights",
     "fetch_weights",
     "gram_matrix",
     "layer_shapes",

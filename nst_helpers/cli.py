@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .caffe_weights import caffe_status, fetch_caffe_weights, where_to_get
 from .devices import resolve_device
 from .errors import NSTError
 from .images import save_image
@@ -21,7 +22,6 @@ from .runs import save_run
 from .samples import list_samples, load_sample, sample_path
 from .transfer import (
     DEFAULT_ALPHA,
-    DEFAULT_BETA,
     DEFAULT_SNAPSHOTS,
     INITS,
     OPTIMIZERS,
@@ -68,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     st.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="content weight α")
     st.add_argument(
-        "--beta", type=float, default=DEFAULT_BETA, help="style weight β (only α/β matters)"
+        "--beta",
+        type=float,
+        default=None,
+        help="style weight β (only α/β matters); not given: the weights' own default, 1e9 for "
+        "torchvision's (nst_helpers.ratios)",
     )
     st.add_argument(
         "--content-layers",
@@ -100,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument(
         "--weights",
         default=None,
-        help="'imagenet', 'random' or a VGG19 weights file (default: $NST_WEIGHTS or imagenet)",
+        help="'imagenet', 'caffe' (the authors' network; its file from $NST_CAFFE_WEIGHTS or the "
+        "cache, see fetch-weights --caffe), 'random' or a VGG19 weights file (default: "
+        "$NST_WEIGHTS or imagenet)",
     )
     st.add_argument(
         "--device", default=None, help="cpu, cuda or mps (default: the fastest available)"
@@ -126,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         "machines without a network (set NST_VGG19_WEIGHTS=FILE there).",
     )
     fw.add_argument("--out", type=Path, default=None, help="also write the features-only file here")
+    fw.add_argument(
+        "--caffe",
+        action="store_true",
+        help="the Caffe weights instead (weights='caffe'): jcjohnson's vgg19-d01eb7cb.pth, 548 MB, "
+        "hash-checked, unless a Caffe file is already here",
+    )
     fw.add_argument("--quiet", action="store_true", help="no progress bar")
 
     fs = sub.add_parser(
@@ -192,6 +204,13 @@ def _info() -> int:
         if status["found"]
         else f"weights: not on this machine yet (downloaded on first use from {status['url']})"
     )
+    caffe = caffe_status()
+    if caffe["found"]:
+        print(f"Caffe weights (weights='caffe'): {caffe['found']}; input {caffe['preprocessing']}")
+    elif caffe["env_missing"]:
+        print(f"Caffe weights (weights='caffe'): $NST_CAFFE_WEIGHTS = {caffe['env']} (missing!)")
+    else:
+        print(f"Caffe weights (weights='caffe'): not found. {where_to_get()}")
     print(f"layers: {', '.join(LAYER_NAMES)}")
     return 0
 
@@ -203,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "stylize":
             return _stylize(args)
         if args.command == "fetch-weights":
+            if args.caffe:
+                path = fetch_caffe_weights(args.out, progress=not args.quiet)
+                print(f"Caffe VGG19 weights ready (weights='caffe'): {path}")
+                return 0
             path = fetch_weights(args.out, progress=not args.quiet)
             print(f"VGG19 features-only weights ready: {path}")
             return 0

@@ -32,7 +32,7 @@ from .errors import ParameterError
 from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from .losses import gram_matrix
 from .plots import figure_png
-from .transfer import DEFAULT_ALPHA, DEFAULT_BETA, StyleTransfer
+from .transfer import DEFAULT_ALPHA, StyleTransfer
 from .vgg import VGG19Features
 
 TERMS: tuple[str, ...] = ("total", "content", "style")
@@ -45,8 +45,9 @@ class LossTerms:
 
     The targets (content features P^l, style Grams A^l), the weights w_l, α and β are taken from a
     ``StyleTransfer`` built with the same arguments, so these are exactly the losses the
-    optimisation reports. Calling the object on a batch [B, 3, H, W] returns {"total", "content",
-    "style": tensor [B]}; images are fed to the network ``batch_size`` at a time.
+    optimisation reports (``beta=None``: the default for ``vgg``'s weights). Calling the object on
+    a batch [B, 3, H, W] returns {"total", "content", "style": tensor [B]}; images are fed to the
+    network ``batch_size`` at a time.
     """
 
     def __init__(
@@ -56,7 +57,7 @@ class LossTerms:
         *,
         vgg: VGG19Features,
         alpha: float = DEFAULT_ALPHA,
-        beta: float = DEFAULT_BETA,
+        beta: float | None = None,
         content_layers: Sequence[str] = PAPER_CONTENT_LAYERS,
         style_layers: Sequence[str] = PAPER_STYLE_LAYERS,
         style_weights: Mapping[str, float] | Sequence[float] | None = None,

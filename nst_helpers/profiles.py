@@ -4,8 +4,9 @@
   laptop CPU (measured: about 0.7 s per evaluation at 256 px on 2 cores).
 - ``smoke``: tiny images and a handful of evaluations, so every notebook runs in seconds in CI and
   in the browser tests (combine with ``NST_WEIGHTS=random`` where there are no real weights).
-- ``paper``: the paper's settings (512 px, average pooling, white-noise start, long runs); slow
-  on a CPU, meant for a GPU.
+- ``paper``: the paper's settings (512 px, average pooling, white-noise start, long runs, and the
+  authors' Caffe network when its file is here: ``load_vgg19(weights=P.weights)``); slow on a
+  CPU, meant for a GPU.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import os
 from dataclasses import dataclass
 
 from .errors import ParameterError
+from .vgg import ENV_DEFAULT_WEIGHTS
 
 ENV_PROFILE = "NST_PROFILE"
+_NOTED: set[str] = set()  # profiles whose fallback note was printed (once per process)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,36 @@ class Profile:
     tile_steps: int  # evaluations per run of a small-multiples figure
     pooling: str = "max"
     init: str = "content"
+    #: The ``load_vgg19`` weights this profile asks for (None: the default, torchvision's);
+    #: read it through ``weights``, which lets ``$NST_WEIGHTS`` override it.
+    preferred_weights: str | None = None
+
+    @property
+    def weights(self) -> str | None:
+        """What to pass as ``load_vgg19(weights=P.weights)``.
+
+        ``$NST_WEIGHTS`` when set (``NST_WEIGHTS=random`` overrides every profile, for CI); else
+        ``preferred_weights``: for ``paper`` the authors' Caffe network (``weights="caffe"``) when
+        its file is found or ``$NST_CAFFE_WEIGHTS`` is set (a wrong path then fails loudly at
+        load); otherwise ``None`` (torchvision's ImageNet weights), with a note printed once
+        saying where to get the Caffe file.
+        """
+        override = os.environ.get(ENV_DEFAULT_WEIGHTS)
+        if override:
+            return override
+        if self.preferred_weights != "caffe":
+            return self.preferred_weights
+        from .caffe_weights import ENV_CAFFE_WEIGHTS, caffe_weights_available, where_to_get
+
+        if os.environ.get(ENV_CAFFE_WEIGHTS) or caffe_weights_available():
+            return "caffe"
+        if self.name not in _NOTED:
+            _NOTED.add(self.name)
+            print(
+                f"Note: profile {self.name!r} prefers the authors' Caffe VGG19, which is not on "
+                f"this machine; using torchvision's weights instead. {where_to_get()}"
+            )
+        return None
 
 
 PROFILES: dict[str, Profile] = {
@@ -66,6 +99,7 @@ PROFILES: dict[str, Profile] = {
         tile_steps=300,
         pooling="avg",
         init="noise",
+        preferred_weights="caffe",
     ),
 }
 DEFAULT_PROFILE = "lab"

@@ -33,6 +33,7 @@ from .losses import (
     resolve_style_weights,
     style_layer_loss,
 )
+from .ratios import default_beta
 from .vgg import ENV_DEFAULT_WEIGHTS, VGG19Features, layer_shapes, load_vgg19
 
 #: The seed report's snapshot marks (evaluations); a run keeps those up to its length.
@@ -182,7 +183,7 @@ class StyleTransfer:
         weights: str | None = None,
         pooling: str = "max",
         alpha: float = DEFAULT_ALPHA,
-        beta: float = DEFAULT_BETA,
+        beta: float | None = None,
         content_layers: Sequence[str] = PAPER_CONTENT_LAYERS,
         style_layers: Sequence[str] = PAPER_STYLE_LAYERS,
         style_weights: Mapping[str, float] | Sequence[float] | None = None,
@@ -202,7 +203,7 @@ class StyleTransfer:
         if content is None and style is None:
             raise ParameterError("content and style are both None: there is nothing to match")
         self.alpha = _check_weight("alpha", alpha)
-        self.beta = _check_weight("beta", beta)
+        self.beta = None if beta is None else _check_weight("beta", beta)
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ParameterError(f"steps must be a whole number ≥ 1, not {steps!r}")
         self.steps = steps
@@ -269,6 +270,8 @@ class StyleTransfer:
         self.vgg = vgg if vgg is not None else default_vgg(weights, pooling, self.device)
         self.vgg = self.vgg.to(self.device)
         self._fused = _fusable(self.vgg)
+        if self.beta is None:  # the default for the network's weights (DEFAULT_BETA: torchvision)
+            self.beta = default_beta(self.vgg)
         self.content_image = None if content_img is None else content_img.to(self.device)
         self.style_image = None if style_img is None else style_img.to(self.device)
         with torch.no_grad():
@@ -509,7 +512,8 @@ def run_style_transfer(content: Any, style: Any, **options: Any) -> Result:
 
     Options (all keyword): ``vgg`` (default: ``load_vgg19(weights, pooling)`` once, cached),
     ``weights``, ``pooling`` ("max" | "avg"), ``alpha`` (content weight α), ``beta`` (style weight
-    β), ``content_layers`` (default ``("relu4_2",)``), ``style_layers`` (default relu1_1 … relu5_1),
+    β; default ``ratios.default_beta(vgg)``, 1e9 for torchvision's weights), ``content_layers``
+    (default ``("relu4_2",)``), ``style_layers`` (default relu1_1 … relu5_1),
     ``style_weights`` (default 1/|L| each), ``init`` ("content" | "style" | "noise" | a tensor),
     ``optimizer`` ("lbfgs" | "adam"), ``lr``, ``steps`` (evaluations, exactly), ``snapshot_at``
     (default the seed report's marks 1, 2, 3, 10, … 6000, kept up to ``steps``), ``seed``,

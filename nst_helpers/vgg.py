@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .caffe_weights import CAFFE_MEAN_BGR, caffe_state_dict
 from .devices import resolve_device
 from .errors import ParameterError, WeightsError
 from .layers import (
@@ -29,7 +30,12 @@ from .layers import (
     downsampling,
     filters,
 )
-from .weights import imagenet_state_dict, random_state_dict, read_features_state_dict
+from .weights import (
+    imagenet_state_dict,
+    random_state_dict,
+    read_features_state_dict,
+    refuse_caffe_file,
+)
 
 #: Environment variable that chooses the default weights (``NST_WEIGHTS=random`` for CI runs).
 ENV_DEFAULT_WEIGHTS = "NST_WEIGHTS"
@@ -44,10 +50,26 @@ class InputNormalization:
     scale: float = 1.0
     bgr: bool = False
 
+    def describe(self) -> str:
+        """The mapping in words, e.g. ``RGB in [0, 1] → BGR × 255 − (103.939, …)``."""
+        fmt = ", ".join
+        steps = "BGR" if self.bgr else "RGB"
+        if self.scale != 1.0:
+            steps += f" × {self.scale:g}"
+        steps += f" − ({fmt(f'{m:g}' for m in self.mean)})"
+        if self.std != (1.0, 1.0, 1.0):
+            steps = f"({steps}) / ({fmt(f'{s:g}' for s in self.std)})"
+        return f"RGB in [0, 1] → {steps}"
+
 
 #: torchvision's ImageNet normalisation (RGB in [0, 1]).
 TORCHVISION_NORMALIZATION = InputNormalization(
     mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)
+)
+#: The Caffe VGG19's input (both Caffe files): BGR in 0–255 minus the mean pixel
+#: (jcjohnson/pytorch-vgg's README; leongatys/PytorchNeuralStyleTransfer's ``prep``).
+CAFFE_NORMALIZATION = InputNormalization(
+    mean=CAFFE_MEAN_BGR, std=(1.0, 1.0, 1.0), scale=255.0, bgr=True
 )
 
 
@@ -63,12 +85,17 @@ class VGG19Features(nn.Module):
         self,
         pooling: str = "max",
         normalization: InputNormalization = TORCHVISION_NORMALIZATION,
+        network: str = "torchvision",
     ) -> None:
         super().__init__()
         if pooling not in ("max", "avg"):
             raise ParameterError(f"pooling must be 'max' or 'avg', not {pooling!r}")
         self.pooling = pooling
         self.normalization = normalization
+        #: Whose weights: "torchvision" (also random and torchvision-format files), "caffe"
+        #: (jcjohnson's conversion) or "caffe-normalised" (the authors' file). Decides the default
+        #: β (``ratios.default_beta``).
+        self.network = network
         modules: list[nn.Module] = []
         in_channels = 3
         for convs, out_channels in zip(BLOCK_CONVS, BLOCK_FILTERS, strict=True):
@@ -97,6 +124,11 @@ class VGG19Features(nn.Module):
     def device(self) -> torch.device:
         """The device the weights live on."""
         return self.mean.device
+
+    @property
+    def preprocessing(self) -> str:
+        """How this network turns the package's RGB [0, 1] images into its input, in words."""
+        return self.normalization.describe()
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """Map RGB images in [0, 1] to the network's input space (see ``InputNormalization``)."""
@@ -143,9 +175,13 @@ class VGG19Features(nn.Module):
                 x = tap(name, x)
 
 
+#: The named weights choices of ``load_vgg19`` (anything else is a file path).
+WEIGHTS_CHOICES = ("imagenet", "caffe", "random")
+
+
 def _is_path_like(weights: object) -> bool:
     return isinstance(weights, Path) or (
-        isinstance(weights, str) and weights not in ("imagenet", "random")
+        isinstance(weights, str) and weights not in WEIGHTS_CHOICES
     )
 
 
@@ -162,18 +198,28 @@ def load_vgg19(
       - ``"imagenet"``: torchvision's ``VGG19_Weights.IMAGENET1K_V1``, found by
         ``weights.imagenet_state_dict`` ($NST_VGG19_WEIGHTS, the features-only cache, the torch
         hub cache, then a hash-checked download);
+      - ``"caffe"``: the authors' network, Caffe-converted (``caffe_weights.caffe_state_dict``:
+        $NST_CAFFE_WEIGHTS, then the package cache, never a download; the authors' normalised
+        ``vgg_conv.pth`` or jcjohnson's ``vgg19-d01eb7cb.pth``). The model then converts its RGB
+        [0, 1] input itself to BGR × 255 − the Caffe mean pixel (``CAFFE_NORMALIZATION``), so
+        callers pass the same images as with any other weights;
       - a path: a torchvision-format full or features-only state dict;
       - ``"random"``: seeded random weights (a warning says results will not look like the paper's);
       - ``None`` (default): ``$NST_WEIGHTS`` if set (``NST_WEIGHTS=random`` makes CI runs fast),
         else ``"imagenet"``.
 
     ``pooling="avg"`` replaces every max-pool by average pooling, as the paper does (Sec. 2).
-    ``device=None`` picks CUDA, then Apple's MPS, then the CPU.
+    ``device=None`` picks CUDA, then Apple's MPS, then the CPU. ``model.network`` and
+    ``model.preprocessing`` say whose weights were loaded and what input they see.
     """
     if weights is None:
         weights = os.environ.get(ENV_DEFAULT_WEIGHTS) or "imagenet"
+    normalization, network = TORCHVISION_NORMALIZATION, "torchvision"
     if weights == "imagenet":
         state, _source = imagenet_state_dict(progress=progress)
+    elif weights == "caffe":
+        state, network, _source = caffe_state_dict()
+        normalization = CAFFE_NORMALIZATION
     elif weights == "random":
         warnings.warn(
             "VGG19 with random weights: fine for tests and structure, "
@@ -184,14 +230,16 @@ def load_vgg19(
     elif _is_path_like(weights):
         if not Path(weights).expanduser().exists():  # type: ignore[arg-type]
             raise WeightsError(
-                f"weights={str(weights)!r} is neither 'imagenet', 'random' nor an existing file"
+                f"weights={str(weights)!r} is neither 'imagenet', 'caffe', 'random' "
+                "nor an existing file"
             )
+        refuse_caffe_file(weights)  # type: ignore[arg-type]
         state = read_features_state_dict(weights)  # type: ignore[arg-type]
     else:
         raise ParameterError(
-            f"weights must be 'imagenet', 'random' or a file path, not {weights!r}"
+            f"weights must be 'imagenet', 'caffe', 'random' or a file path, not {weights!r}"
         )
-    model = VGG19Features(pooling=pooling)
+    model = VGG19Features(pooling=pooling, normalization=normalization, network=network)
     model.features.load_state_dict(
         {k.removeprefix("features."): v for k, v in state.items()}, strict=True
     )

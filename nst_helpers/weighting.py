@@ -4,7 +4,8 @@ L_total = α L_content + β L_style. Multiplying both weights by c > 0 multiplie
 minimisers, and the iterates of L-BFGS and Adam, stay the same. Only α/β matters, and only in the
 units of one loss normalisation and one set of network weights. This module converts other
 normalisations into the paper's form (notebook 04, section 2), translates the paper's ratios for
-torchvision's weights (section 3) and runs the paper's α/β × style-layers grid (section 6).
+torchvision's or the Caffe weights (section 3; each network's default is in ``ratios``) and runs
+the paper's α/β × style-layers grid (section 6).
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from tqdm.auto import tqdm
 
 from .images import to_pil
 from .layers import PAPER_STYLE_LAYERS, check_layers
-from .transfer import DEFAULT_ALPHA, DEFAULT_BETA, Result, StyleTransfer
+from .ratios import REFERENCE_PIXELS, network_of
+from .ratios import default_ratio as network_default_ratio
+from .transfer import DEFAULT_ALPHA, Result, StyleTransfer
 from .vgg import VGG19Features, layer_shapes
 
 #: α/β of the paper's main figures (Caffe VGG19, normalised, images of about 512 px).
 PAPER_RATIO = 1e-3
 #: The α/β values of the paper's weighting figure (its columns).
 PAPER_GRID_RATIOS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)
-#: Image area (pixels) at which DEFAULT_ALPHA / DEFAULT_BETA were estimated (256 px).
-REFERENCE_PIXELS = 256 * 256
 #: The weighting figure's rows: style layers conv1_1 … up to the deepest one named (post-ReLU here).
 STYLE_DEPTHS: dict[str, tuple[str, ...]] = {
     f"conv{i}_1": PAPER_STYLE_LAYERS[:i] for i in range(1, len(PAPER_STYLE_LAYERS) + 1)
@@ -45,26 +46,35 @@ PYTORCH_TUTORIAL: dict[str, Any] = {
 }
 
 
-def default_ratio() -> float:
-    """The package's default α/β (``DEFAULT_ALPHA / DEFAULT_BETA``, estimated at 256 px)."""
-    return DEFAULT_ALPHA / DEFAULT_BETA
+def default_ratio(network: str = "torchvision") -> float:
+    """The package's default α/β for ``network``'s weights at 256 px (``ratios.DEFAULT_BETAS``);
+    for torchvision's, ``DEFAULT_ALPHA / DEFAULT_BETA``."""
+    return network_default_ratio(network)
+
+
+def ratio_for(paper_ratio: float, image_hw: Sequence[int], network: Any = "torchvision") -> float:
+    """The paper's α/β translated for ``network``'s weights at an image of ``image_hw`` = (H, W).
+
+    ``network`` is a name ("torchvision", "caffe", "caffe-normalised") or a ``VGG19Features``.
+    ratio = paper_ratio · (default α/β ÷ 1e-3) · (256² ÷ H·W). The first factor carries the change
+    of network weights (the network's default plays the part of the paper's 1e-3; see ``ratios``
+    for where each default comes from); the second keeps the balance when the image size changes:
+    L_content is a sum over the M_l positions (∝ area), while E_l = Σ(G − A)²/(4N²M²) does not
+    grow with the area, so α/β must shrink as 1/area.
+    """
+    name = network if isinstance(network, str) else network_of(network)
+    area = int(image_hw[0]) * int(image_hw[1])
+    return paper_ratio * (default_ratio(name) / PAPER_RATIO) * (REFERENCE_PIXELS / area)
 
 
 def torchvision_ratio(paper_ratio: float, image_hw: Sequence[int]) -> float:
-    """The paper's α/β translated for torchvision's weights at an image of ``image_hw`` = (H, W).
-
-    ratio = paper_ratio · (default α/β ÷ 1e-3) · (256² ÷ H·W). The first factor carries the change
-    of network weights (the package default plays the part of the paper's 1e-3); the second keeps
-    the balance when the image size changes: L_content is a sum over the M_l positions (∝ area),
-    while E_l = Σ(G − A)²/(4N²M²) does not grow with the area, so α/β must shrink as 1/area.
-    """
-    area = int(image_hw[0]) * int(image_hw[1])
-    return paper_ratio * (default_ratio() / PAPER_RATIO) * (REFERENCE_PIXELS / area)
+    """The paper's α/β translated for torchvision's weights: ``ratio_for(…, "torchvision")``."""
+    return ratio_for(paper_ratio, image_hw, "torchvision")
 
 
-def paper_equivalent(ratio: float, image_hw: Sequence[int]) -> float:
-    """The inverse of ``torchvision_ratio``: the paper's α/β that a ratio used here amounts to."""
-    return ratio / torchvision_ratio(1.0, image_hw)
+def paper_equivalent(ratio: float, image_hw: Sequence[int], network: Any = "torchvision") -> float:
+    """The inverse of ``ratio_for``: the paper's α/β that a ratio used here amounts to."""
+    return ratio / ratio_for(1.0, image_hw, network)
 
 
 @dataclass(frozen=True)
@@ -118,9 +128,10 @@ def ratio_layer_grid(
 ) -> dict[tuple[float, str], Result]:
     """The paper's weighting grid: a run per (paper α/β, deepest style layer), ``steps`` each.
 
-    Each paper ratio is translated with ``torchvision_ratio`` for the content image's size; the
-    style layers are conv1_1 … ``depth`` (post-ReLU), weighted equally. ``options`` go to
-    ``StyleTransfer`` (e.g. ``init``, ``optimizer``). Returns {(paper ratio, depth): Result}.
+    Each paper ratio is translated with ``ratio_for`` for ``vgg``'s weights and the content
+    image's size; the style layers are conv1_1 … ``depth`` (post-ReLU), weighted equally.
+    ``options`` go to ``StyleTransfer`` (e.g. ``init``, ``optimizer``). Returns
+    {(paper ratio, depth): Result}.
     """
     hw = tuple(content.shape[-2:])
     total = len(paper_ratios) * len(depths) * steps
@@ -129,7 +140,7 @@ def ratio_layer_grid(
     try:
         for depth in depths:
             for paper_ratio in paper_ratios:
-                ratio = torchvision_ratio(paper_ratio, hw)
+                ratio = ratio_for(paper_ratio, hw, vgg)
                 transfer = StyleTransfer(
                     content,
                     style,

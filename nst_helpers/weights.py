@@ -26,6 +26,8 @@ from .paths import cache_dir
 TORCHVISION_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 TORCHVISION_FILENAME = "vgg19-dcbb9e9d.pth"
 HASH_PREFIX = "dcbb9e9d"
+#: The name mark of jcjohnson's Caffe conversion (``caffe_weights.JCJOHNSON_HASH_PREFIX``).
+CAFFE_HASH_PREFIX = "d01eb7cb"
 #: The features-only copy kept in the package cache.
 FEATURES_FILENAME = "vgg19-features-dcbb9e9d.pth"
 #: Environment variables the loader reads.
@@ -63,6 +65,35 @@ def hub_checkpoint_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILENAME
 
 
+def load_state_file(path: Path, advice: str) -> Mapping[str, object]:
+    """``torch.load(path, weights_only=True)``: a state dict of tensors, or a ``WeightsError``.
+
+    Memory-maps files in PyTorch's zip format (fast, low peak memory) and reads the older format
+    (files written before PyTorch 1.6, such as the Caffe conversions of 2017) without mmap. A file
+    that is missing, truncated, not a state dict, or holding objects that would run code when
+    unpickled is refused with a message naming it, followed by ``advice`` (how to get a good one).
+    """
+    if not path.is_file():
+        raise WeightsError(f"VGG19 weights file {path}: no such file. {advice}")
+    try:
+        try:
+            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:
+            if "mmap can only be used" not in str(exc):
+                raise
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights_only" in str(exc) or "Unpickl" in type(exc).__name__:
+            cause = "it holds objects other than tensors, and loading it could run code"
+        raise WeightsError(
+            f"VGG19 weights file {path} cannot be read ({cause}). {advice}"
+        ) from None
+    if not isinstance(loaded, Mapping):
+        raise WeightsError(f"VGG19 weights file {path} does not hold a state dict. {advice}")
+    return loaded
+
+
 def read_features_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Read a VGG19 weights file and return its ``features.N.weight/bias`` tensors, checked.
 
@@ -72,20 +103,36 @@ def read_features_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Te
     foreign file is refused whole (never half-used) with a ``WeightsError`` naming it.
     """
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise WeightsError(f"VGG19 weights file {path}: no such file")
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as exc:
-        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "weights_only" in str(exc) or "Unpickl" in type(exc).__name__:
-            cause = "it holds objects other than tensors, and loading it could run code"
+    loaded = load_state_file(
+        path, "Delete it and fetch it again (`python -m nst_helpers fetch-weights`)."
+    )
+    state = torchvision_features(loaded)
+    problems = shape_problems(state, expected_shapes())
+    if problems:
+        if "conv1_1.weight" in loaded:
+            problems += (
+                ". Its keys (conv1_1.weight …) are those of the authors' Caffe VGG19 "
+                "(vgg_conv.pth), which expects other input: load it with weights='caffe' "
+                f"and NST_CAFFE_WEIGHTS={path}"
+            )
+        raise WeightsError(f"{path} is not a VGG19 (torchvision) weights file: {problems}")
+    return {k: state[k].float() for k in expected_shapes()}
+
+
+def refuse_caffe_file(path: str | os.PathLike[str]) -> None:
+    """Refuse jcjohnson's Caffe conversion (``vgg19-d01eb7cb.pth``, recognised by its name) where
+    torchvision's weights are expected: it has torchvision's keys and shapes but wants BGR input in
+    0–255, so it would load without error and give wrong features."""
+    path = Path(path).expanduser()
+    if CAFFE_HASH_PREFIX in path.name:
         raise WeightsError(
-            f"VGG19 weights file {path} cannot be read ({cause}). "
-            "Delete it and fetch it again (`python -m nst_helpers fetch-weights`)."
-        ) from None
-    if not isinstance(loaded, Mapping):
-        raise WeightsError(f"VGG19 weights file {path} does not hold a state dict")
+            f"{path} is jcjohnson's Caffe VGG19 (BGR input in 0–255), not torchvision's: "
+            f"load it with weights='caffe' and NST_CAFFE_WEIGHTS={path}"
+        )
+
+
+def torchvision_features(loaded: Mapping[object, object]) -> dict[str, torch.Tensor]:
+    """The ``features.N.*`` tensors of a state dict, also from bare ``N.*`` keys; others dropped."""
     state: dict[str, torch.Tensor] = {}
     for key, value in loaded.items():
         if not isinstance(key, str) or not isinstance(value, torch.Tensor):
@@ -94,7 +141,12 @@ def read_features_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Te
             state[key] = value
         elif key.split(".", 1)[0].isdigit():
             state[f"features.{key}"] = value
-    shapes = expected_shapes()
+    return state
+
+
+def shape_problems(state: Mapping[str, torch.Tensor], shapes: Mapping[str, tuple[int, ...]]) -> str:
+    """What keeps ``state`` from having exactly the keys and shapes of ``shapes`` ("" if nothing):
+    the missing keys, the wrong shapes and the unexpected keys, a few of each."""
     missing = [k for k in shapes if k not in state]
     wrong = [
         f"{k} is {tuple(state[k].shape)}, expected {shape}"
@@ -102,21 +154,18 @@ def read_features_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Te
         if k in state and tuple(state[k].shape) != shape
     ]
     extra = [k for k in state if k not in shapes]
-    if missing or wrong or extra:
-        details = "; ".join(
-            filter(
-                None,
-                [
-                    f"missing {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}"
-                    if missing
-                    else "",
-                    "; ".join(wrong[:4]),
-                    f"unexpected {', '.join(extra[:4])}" if extra else "",
-                ],
-            )
+    return "; ".join(
+        filter(
+            None,
+            [
+                f"missing {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}"
+                if missing
+                else "",
+                "; ".join(wrong[:4]),
+                f"unexpected {', '.join(extra[:4])}" if extra else "",
+            ],
         )
-        raise WeightsError(f"{path} is not a VGG19 (torchvision) weights file: {details}")
-    return {k: state[k].float() for k in shapes}
+    )
 
 
 def _sidecar(path: Path) -> Path:
@@ -154,8 +203,13 @@ def _write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _read_cached_features(path: Path) -> dict[str, torch.Tensor]:
-    """Read the features-only cache, checking the SHA-256 recorded when it was written."""
+def read_cached_features(
+    path: Path, refetch: str = "python -m nst_helpers fetch-weights"
+) -> dict[str, torch.Tensor]:
+    """Read a features-only cache, checking the SHA-256 recorded when it was written.
+
+    A damaged copy is refused with a message saying to delete it and run ``refetch``.
+    """
     sidecar = _sidecar(path)
     if sidecar.is_file():
         recorded = sidecar.read_text().strip()
@@ -163,7 +217,7 @@ def _read_cached_features(path: Path) -> dict[str, torch.Tensor]:
         if recorded != actual:
             raise WeightsError(
                 f"cached VGG19 weights {path} are damaged (SHA-256 {actual[:12]}…, recorded "
-                f"{recorded[:12]}…). Delete the file and run `python -m nst_helpers fetch-weights`."
+                f"{recorded[:12]}…). Delete the file and run `{refetch}`."
             )
     return read_features_state_dict(path)
 
@@ -196,12 +250,13 @@ def imagenet_state_dict(
     tried: list[str] = []
     env = os.environ.get(ENV_WEIGHTS_FILE)
     if env:
+        refuse_caffe_file(env)
         return read_features_state_dict(env), f"{env} (from ${ENV_WEIGHTS_FILE})"
     tried.append(f"${ENV_WEIGHTS_FILE} (not set)")
 
     cached = features_cache_path()
     if cached.is_file():
-        return _read_cached_features(cached), str(cached)
+        return read_cached_features(cached), str(cached)
     tried.append(f"{cached} (absent)")
 
     hub = hub_checkpoint_path()

@@ -27,6 +27,8 @@ def isolated_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("NST_VGG19_URL", closed_port_url("vgg19-dcbb9e9d.pth"))
     monkeypatch.setenv("NST_SAMPLES_URL", closed_port_url("samples/"))
     monkeypatch.delenv("NST_VGG19_WEIGHTS", raising=False)
+    monkeypatch.delenv("NST_CAFFE_WEIGHTS", raising=False)
+    monkeypatch.setenv("NST_CAFFE_URL", closed_port_url("vgg19-d01eb7cb.pth"))
     monkeypatch.delenv("NST_WEIGHTS", raising=False)
     monkeypatch.delenv("NST_PROFILE", raising=False)
 

@@ -130,5 +130,7 @@ def test_nst_weights_environment_variable_chooses_the_default(monkeypatch):
 
 
 def test_unknown_weights_choice_is_refused():
-    with pytest.raises(nst.WeightsError, match="neither 'imagenet', 'random' nor an existing file"):
+    with pytest.raises(
+        nst.WeightsError, match="neither 'imagenet', 'caffe', 'random' nor an existing file"
+    ):
         nst.load_vgg19("imagenet1k")
