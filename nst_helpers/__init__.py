@@ -10,11 +10,20 @@ Gatys, Ecker & Bethge, *Image Style Transfer Using Convolutional Neural Networks
 
 from __future__ import annotations
 
+from .colour import match_color_histogram, match_luminance, rgb_to_yiq, yiq_to_rgb
 from .devices import resolve_device
 from .errors import DownloadError, ImageError, NSTError, ParameterError, WeightsError
 from .images import load_image, save_image, to_pil, unique_path
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
-from .losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss
+from .losses import (
+    content_loss,
+    gram_matrix,
+    style_layer_loss,
+    style_loss,
+    total_loss,
+    total_variation,
+)
+from .multiscale import run_coarse_to_fine
 from .profiles import PROFILES, Profile, profile
 from .samples import list_samples, load_sample, load_sample_or_fallback, sample_path
 from .transfer import (
@@ -54,8 +63,12 @@ __all__ = [
     "load_sample",
     "load_sample_or_fallback",
     "load_vgg19",
+    "match_color_histogram",
+    "match_luminance",
     "profile",
     "resolve_device",
+    "rgb_to_yiq",
+    "run_coarse_to_fine",
     "run_style_transfer",
     "sample_path",
     "save_image",
@@ -63,6 +76,8 @@ __all__ = [
     "style_loss",
     "to_pil",
     "total_loss",
+    "total_variation",
     "unique_path",
     "weights_status",
+    "yiq_to_rgb",
 ]
