@@ -27,7 +27,7 @@ RGB_TO_YIQ: tuple[tuple[float, float, float], ...] = (
     (0.211456, -0.522591, 0.311135),
 )
 #: How ``match_color_histogram`` finds A with A Σ_s Aᵀ = Σ_c.
-HISTOGRAM_METHODS = ("cholesky", "eigen")
+HISTOGRAM_METHODS = ("eigen", "cholesky")
 
 
 def _check_image(image: torch.Tensor, what: str, channels: int = 3) -> torch.Tensor:

@@ -342,18 +342,18 @@ class StyleTransfer:
                 return _as_image(source, long_side, names[k])
             return _as_image(source, None if isinstance(source, torch.Tensor) else size, names[k])
 
-        style_imgs = [load_style(k, None) for k in range(n_styles)]
         if content_img is not None:
             check_min_size(content_img, min_side, "content image")
-        if content_img is not None:
             shape = tuple(content_img.shape[-2:])
         elif isinstance(size, int):
             shape = (size, size)
         elif size is not None:
             shape = (int(size[0]), int(size[1]))
-        else:
-            shape = tuple(style_imgs[0].shape[-2:])
-        if self.style_scale is not None:  # long side: style_scale × the result's long side
+        else:  # texture synthesis at the (first) style image's size
+            shape = tuple(load_style(0, None).shape[-2:])
+        if self.style_scale is None:
+            style_imgs = [load_style(k, None) for k in range(n_styles)]
+        else:  # long side: style_scale × the result's long side
             long_side = max(1, round(self.style_scale * max(shape)))
             style_imgs = [load_style(k, long_side) for k in range(n_styles)]
             for img in style_imgs:
