@@ -91,7 +91,7 @@ def match_luminance(style_y: torch.Tensor, content_y: torch.Tensor) -> torch.Ten
     (the two sizes may differ) → the style's shape.
     """
     s = _check_image(style_y, "match_luminance: style_y", channels=1).double()
-    c = _check_image(content_y, "match_luminance: content_y", channels=1).double()
+    c = _check_image(content_y, "match_luminance: content_y", channels=1).to(s.device).double()
     mu_s, sigma_s = s.mean(), s.std(unbiased=False)
     mu_c, sigma_c = c.mean(), c.std(unbiased=False)
     scale = sigma_c / sigma_s if sigma_s > 0 else torch.ones((), dtype=torch.float64)
@@ -155,7 +155,7 @@ def match_color_histogram(
     if not (eps >= 0.0 and eps < float("inf")):
         raise ParameterError(f"eps must be finite and ≥ 0, not {eps!r}")
     mu_s, cov_s = color_statistics(s)
-    mu_c, cov_c = color_statistics(content)
+    mu_c, cov_c = color_statistics(content.to(s.device))
     if method == "eigen":
         a = _symmetric_power(cov_c, eps, 0.5) @ _symmetric_power(cov_s, eps, -0.5)
     else:

@@ -2,9 +2,10 @@
 jcjohnson/neural-style's multi-resolution recipe produce high-resolution images this way).
 
 Optimise at the smallest long side, upsample the result (bicubic) to the next size and use it as
-that run's initial image, and so on: the coarse runs fix the large-scale arrangement cheaply, the
-last one only has to refine details, so it needs far fewer evaluations at the expensive size than
-a run from scratch. ``run_coarse_to_fine`` reports each scale's time and peak memory.
+that run's initial image, and so on: the cheap coarse runs settle the large-scale arrangement, and
+the runs at the expensive sizes start from it and mostly refine details, so they can be shorter
+than a run from scratch at the top size. ``run_coarse_to_fine`` reports each scale's time and
+peak memory, to compare with such a run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as tf
 
+from .devices import resolve_device
 from .errors import ParameterError
 from .transfer import DEFAULT_SNAPSHOTS, Record, Result, StyleTransfer, _as_image
 
@@ -61,6 +63,12 @@ def upsample(image: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     return tf.interpolate(
         image, size=tuple(shape), mode="bicubic", align_corners=False, antialias=True
     ).clamp(0, 1)
+
+
+def _device_of(options: dict[str, Any]) -> torch.device:
+    """The device ``StyleTransfer`` will pick for these options (as its constructor does)."""
+    vgg, device = options.get("vgg"), options.get("device")
+    return resolve_device(device) if vgg is None or device is not None else vgg.device
 
 
 def _reset_peak_memory(device: torch.device) -> None:
@@ -156,6 +164,7 @@ def run_coarse_to_fine(
         def forward(transfer: StyleTransfer, record: Record, _o=offset, _s=seconds, _side=side):
             return callback(transfer, _global(record, _o, _s, _side))  # type: ignore[misc]
 
+        _reset_peak_memory(_device_of(options))  # the peak of this scale: set-up and run
         transfer = StyleTransfer(
             content_k,
             style,
@@ -166,7 +175,6 @@ def run_coarse_to_fine(
             callback=forward if callback is not None else None,
             **options,
         )
-        _reset_peak_memory(transfer.device)
         result = transfer.run()
         peak, what = _peak_memory_mb(transfer.device)
         per_scale.append(
