@@ -12,11 +12,20 @@ Gatys, Ecker & Bethge, *Image Style Transfer Using Convolutional Neural Networks
 from __future__ import annotations
 
 from .caffe_weights import caffe_status, fetch_caffe_weights
+from .colour import match_color_histogram, match_luminance, rgb_to_yiq, yiq_to_rgb
 from .devices import resolve_device
 from .errors import DownloadError, ImageError, NSTError, ParameterError, WeightsError
 from .images import load_image, save_image, to_pil, unique_path
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
-from .losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss
+from .losses import (
+    content_loss,
+    gram_matrix,
+    style_layer_loss,
+    style_loss,
+    total_loss,
+    total_variation,
+)
+from .multiscale import run_coarse_to_fine
 from .profiles import PROFILES, Profile, profile
 from .ratios import default_beta
 from .samples import list_samples, load_sample, load_sample_or_fallback, sample_path
@@ -60,8 +69,12 @@ __all__ = [
     "load_sample",
     "load_sample_or_fallback",
     "load_vgg19",
+    "match_color_histogram",
+    "match_luminance",
     "profile",
     "resolve_device",
+    "rgb_to_yiq",
+    "run_coarse_to_fine",
     "run_style_transfer",
     "sample_path",
     "save_image",
@@ -69,6 +82,8 @@ __all__ = [
     "style_loss",
     "to_pil",
     "total_loss",
+    "total_variation",
     "unique_path",
     "weights_status",
+    "yiq_to_rgb",
 ]

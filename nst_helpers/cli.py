@@ -15,9 +15,10 @@ from pathlib import Path
 from . import __version__
 from .caffe_weights import caffe_status, fetch_caffe_weights, where_to_get
 from .devices import resolve_device
-from .errors import NSTError
+from .errors import NSTError, ParameterError
 from .images import save_image
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+from .multiscale import run_coarse_to_fine
 from .runs import save_run
 from .samples import list_samples, load_sample, sample_path
 from .transfer import (
@@ -25,6 +26,7 @@ from .transfer import (
     DEFAULT_SNAPSHOTS,
     INITS,
     OPTIMIZERS,
+    PRESERVE_COLORS,
     StyleTransfer,
 )
 from .weights import fetch_weights, weights_status
@@ -53,18 +55,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser(
         "stylize",
-        help="render CONTENT in the style of STYLE",
+        help="render CONTENT in the style of STYLE (or a blend of several styles)",
         description="Minimise alpha*L_content + beta*L_style over the image (the paper's Eq. 7). "
         "CONTENT and STYLE are image files, URLs or sample names "
-        f"({', '.join(s.name for s in list_samples())}).",
+        f"({', '.join(s.name for s in list_samples())}); several STYLEs are blended "
+        "(--style-blend).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     st.add_argument("content", help="content image: path, URL or sample name")
-    st.add_argument("style", help="style image: path, URL or sample name")
-    st.add_argument("-o", "--output", required=True, type=Path, help="result image (.png or .jpg)")
-    st.add_argument("--size", type=int, default=256, help="long side of the result, in pixels")
     st.add_argument(
-        "--steps", type=int, default=300, help="evaluations (forward+backward passes), exactly"
+        "style", nargs="+", help="style image(s): path, URL or sample name; several are blended"
+    )
+    st.add_argument("-o", "--output", required=True, type=Path, help="result image (.png or .jpg)")
+    st.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="long side of the result, in pixels (default 256; not with --scales)",
+    )
+    st.add_argument(
+        "--steps",
+        type=int,
+        default=300,
+        help="evaluations (forward+backward passes), exactly; with --scales, at each scale",
     )
     st.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="content weight α")
     st.add_argument(
@@ -91,6 +104,43 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("max", "avg"),
         default="max",
         help="max pooling (torchvision) or average pooling (the paper)",
+    )
+    st.add_argument(
+        "--style-blend",
+        type=float,
+        nargs="+",
+        default=None,
+        metavar="W",
+        help="weights of the style images, one per STYLE (normalised; default equal)",
+    )
+    st.add_argument(
+        "--style-scale",
+        type=float,
+        default=None,
+        help="style images' long side as a multiple of the result's (larger: bigger strokes; "
+        "default: loaded at the result's size)",
+    )
+    st.add_argument(
+        "--preserve-color",
+        choices=PRESERVE_COLORS,
+        default=None,
+        help="keep the content's colours: luminance-only transfer, or the style recoloured to "
+        "the content's colour histogram (Gatys et al. 2017, Sec. 5)",
+    )
+    st.add_argument(
+        "--tv-weight",
+        type=float,
+        default=0.0,
+        help="weight of the squared total-variation term (smooths noise; 0: off, the paper)",
+    )
+    st.add_argument(
+        "--scales",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="PX",
+        help="coarse-to-fine: increasing long sides, e.g. 256 512 1024; each run starts from the "
+        "previous result, upsampled; the last is the result's size",
     )
     st.add_argument("--init", choices=INITS, default="content", help="initial image")
     st.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="optimiser")
@@ -155,10 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _stylize(args: argparse.Namespace) -> int:
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{args.output} exists; pass --overwrite or choose another -o")
-    transfer = StyleTransfer(
-        _image_source(args.content, args.size),
-        _image_source(args.style, args.size),
-        size=args.size,
+    if args.scales is not None and args.size is not None:
+        raise ParameterError("--size and --scales: give one (the last scale is the result's size)")
+    size = args.size if args.size is not None else 256
+    top = size if args.scales is None else max(args.scales)
+    content = _image_source(args.content, top)
+    style_size = top if args.style_scale is None else max(1, round(args.style_scale * top))
+    styles = [_image_source(text, style_size) for text in args.style]
+    options = dict(
         steps=args.steps,
         alpha=args.alpha,
         beta=args.beta,
@@ -173,8 +227,16 @@ def _stylize(args: argparse.Namespace) -> int:
         device=args.device,
         snapshot_at=DEFAULT_SNAPSHOTS if args.snapshots else (),
         progress=not args.quiet,
+        style_blend=args.style_blend,
+        style_scale=args.style_scale,
+        preserve_color=args.preserve_color,
+        tv_weight=args.tv_weight,
     )
-    result = transfer.run()
+    style = styles[0] if len(styles) == 1 else styles
+    if args.scales is not None:
+        result = run_coarse_to_fine(content, style, args.scales, **options)
+    else:
+        result = StyleTransfer(content, style, size=size, **options).run()
     save_image(result.image, args.output, overwrite=args.overwrite)
     if args.snapshots:
         save_run(result, args.snapshots, overwrite=args.overwrite)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as tf
 from tqdm.auto import tqdm
 
+from .colour import luminance, match_color_histogram, match_luminance, rgb_to_yiq, yiq_to_rgb
 from .devices import resolve_device
 from .errors import ParameterError
 from .images import check_min_size, load_image
@@ -32,6 +33,7 @@ from .losses import (
     gram_matrix,
     resolve_style_weights,
     style_layer_loss,
+    total_variation,
 )
 from .ratios import default_beta
 from .vgg import ENV_DEFAULT_WEIGHTS, VGG19Features, layer_shapes, load_vgg19
@@ -54,6 +56,8 @@ DEFAULT_BETA = 1e9
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 INITS = ("content", "style", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
+#: The colour-preservation methods of Gatys et al. (2017), Sec. 5 (see ``colour.py``).
+PRESERVE_COLORS = ("luminance", "histogram")
 
 Record = dict[str, Any]
 
@@ -65,7 +69,8 @@ class Result:
     ``image`` is the evaluated image with the lowest total loss (on the CPU, clamped to [0, 1]);
     ``history[k-1]`` holds evaluation k's losses (``total``, ``content``, ``style``,
     ``style_layers``
-    {name: E_l}, ``content_layers`` {name: L_content}, ``seconds`` since the run began);
+    {name: E_l}, ``content_layers`` {name: L_content}, ``seconds`` since the run began; with
+    ``tv_weight`` > 0 also ``tv``, the unweighted TV(x); a coarse-to-fine run adds ``scale``);
     ``snapshots[k]`` is the image evaluation k was computed on. ``stop_reason`` is ``"completed"``,
     ``"stopped"`` (the stop event), ``"interrupted"`` (KeyboardInterrupt) or ``"non-finite"``.
     """
@@ -110,6 +115,39 @@ def _as_image(source: Any, size: int | tuple[int, int] | None, what: str) -> tor
     return load_image(source, size=size)
 
 
+def _style_sources(style: Any) -> list[Any]:
+    """``style`` as a list of image sources: [] for None, a list or tuple as its entries."""
+    if style is None:
+        return []
+    if isinstance(style, list | tuple):
+        if not style:
+            raise ParameterError("style: the list is empty; give one style image or several")
+        if any(s is None for s in style):
+            raise ParameterError("style: a list of style images may not contain None")
+        return list(style)
+    return [style]
+
+
+def _blend_weights(n_styles: int, style_blend: Sequence[float] | None) -> list[float]:
+    """The weights w_k of the style images, normalised to Σ_k w_k = 1 (default 1/n each)."""
+    if style_blend is None:
+        return [1.0 / n_styles] * n_styles if n_styles else []
+    if n_styles == 0:
+        raise ParameterError("style_blend needs style images (style is None)")
+    if isinstance(style_blend, str | bytes) or not isinstance(style_blend, Sequence):
+        raise ParameterError(f"style_blend must be a list of numbers, not {style_blend!r}")
+    if len(style_blend) != n_styles:
+        raise ParameterError(
+            f"style_blend: {len(style_blend)} weights for {n_styles} style "
+            f"image{'s' if n_styles > 1 else ''}"
+        )
+    weights = [_check_weight("style_blend", w) for w in style_blend]
+    total = sum(weights)
+    if total == 0:
+        raise ParameterError("style_blend: the weights are all 0; at least one must be > 0")
+    return [w / total for w in weights]
+
+
 def style_target(features: torch.Tensor, result_size: tuple[int, int], layer: str) -> torch.Tensor:
     """A^l, the style image's Gram matrix, as the target for a result of ``result_size`` (H, W).
 
@@ -123,6 +161,28 @@ def style_target(features: torch.Tensor, result_size: tuple[int, int], layer: st
     gram = gram_matrix(features).detach()
     m_result = height * width
     return gram if m_result == m_style else gram * (m_result / m_style)
+
+
+def blend_style_targets(
+    targets: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]
+) -> dict[str, torch.Tensor]:
+    """The target Grams of several style images: A^l = Σ_k w_k A^l_k per layer l.
+
+    ``targets[k]`` maps layer names to style k's A^l_k (already scaled for size by
+    ``style_target``); ``weights`` are the w_k (normalised by the caller). One style gives its own
+    targets unchanged; none gives {}.
+    """
+    if len(targets) != len(weights):
+        raise ParameterError(f"{len(weights)} weights for {len(targets)} sets of style targets")
+    if len(targets) <= 1:
+        return dict(targets[0]) if targets else {}
+    blended = {}
+    for name in targets[0]:
+        a = weights[0] * targets[0][name]
+        for w, other in zip(weights[1:], targets[1:], strict=True):
+            a = a + w * other[name]
+        blended[name] = a
+    return blended
 
 
 def _check_weight(name: str, value: float, positive: bool = False) -> float:
@@ -169,9 +229,16 @@ class StyleTransfer:
     ``content`` and ``style`` are image tensors [1, 3, H, W] in [0, 1] or anything ``load_image``
     takes (then loaded at ``size``). ``content=None`` drops the content term (texture synthesis,
     paper Fig. 1 top; the result takes ``size`` or the style image's size); ``style=None`` drops the
-    style term (content reconstruction, Fig. 1 bottom). Targets — the content features P^l and the
-    style Grams A^l — are computed once, without gradients. See ``run_style_transfer`` for the
-    options.
+    style term (content reconstruction, Fig. 1 bottom). ``style`` may also be a list of images:
+    their Grams are blended (``style_blend``). Targets — the content features P^l and the style
+    Grams A^l — are computed once, without gradients. See ``run_style_transfer`` for the options.
+
+    ``content_image`` is the content image as given; ``style_images`` are the images the style
+    targets come from, as the network sees them (resized by ``style_scale``, recoloured by
+    ``preserve_color``: histogram-matched RGB, or the matched luminance as a grey image);
+    ``style_image`` is the first of them. ``x`` is the optimised variable: [1, 3, H, W], or the
+    luminance [1, 1, H, W] with ``preserve_color="luminance"``; ``image``, ``best_image`` and the
+    snapshots are always RGB.
     """
 
     def __init__(
@@ -187,6 +254,10 @@ class StyleTransfer:
         content_layers: Sequence[str] = PAPER_CONTENT_LAYERS,
         style_layers: Sequence[str] = PAPER_STYLE_LAYERS,
         style_weights: Mapping[str, float] | Sequence[float] | None = None,
+        style_blend: Sequence[float] | None = None,
+        style_scale: float | None = None,
+        preserve_color: str | None = None,
+        tv_weight: float = 0.0,
         init: str | torch.Tensor = "content",
         optimizer: str = "lbfgs",
         lr: float | None = None,
@@ -216,6 +287,22 @@ class StyleTransfer:
                 "content_layers and style_layers are both empty: nothing to optimise"
             )
         self.style_weights = resolve_style_weights(self.style_layers, style_weights)
+        style_sources = _style_sources(style)
+        self.style_blend = _blend_weights(len(style_sources), style_blend)
+        self.style_scale = (
+            None if style_scale is None else _check_weight("style_scale", style_scale, True)
+        )
+        if preserve_color is not None and preserve_color not in PRESERVE_COLORS:
+            raise ParameterError(
+                f"preserve_color must be one of {', '.join(PRESERVE_COLORS)} or None, "
+                f"not {preserve_color!r}"
+            )
+        if preserve_color is not None and (content is None or style is None):
+            raise ParameterError(
+                f"preserve_color={preserve_color!r} needs a content and a style image"
+            )
+        self.preserve_color = preserve_color
+        self.tv_weight = _check_weight("tv_weight", tv_weight)
         if optimizer not in OPTIMIZERS:
             raise ParameterError(
                 f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}"
@@ -246,25 +333,62 @@ class StyleTransfer:
         layers = self.content_layers + self.style_layers
         min_side = min_input_side(layers)
         content_img = None if content is None else _as_image(content, size, "content")
-        style_img = (
-            None
-            if style is None
-            else _as_image(style, size if not isinstance(style, torch.Tensor) else None, "style")
-        )
+        n_styles = len(style_sources)
+        names = ["style"] if n_styles == 1 else [f"style[{k}]" for k in range(n_styles)]
+
+        def load_style(k: int, long_side: int | None) -> torch.Tensor:
+            """Style k at ``long_side``, or as given: a tensor at its size, else at ``size``."""
+            source = style_sources[k]
+            if long_side is not None:
+                return _as_image(source, long_side, names[k])
+            return _as_image(source, None if isinstance(source, torch.Tensor) else size, names[k])
+
         if content_img is not None:
             check_min_size(content_img, min_side, "content image")
-        if style_img is not None:
-            check_min_size(style_img, min_side, "style image")
-        if content_img is not None:
             shape = tuple(content_img.shape[-2:])
         elif isinstance(size, int):
             shape = (size, size)
         elif size is not None:
             shape = (int(size[0]), int(size[1]))
-        else:
-            shape = tuple(style_img.shape[-2:])  # type: ignore[union-attr]
+        else:  # texture synthesis at the (first) style image's size
+            shape = tuple(load_style(0, None).shape[-2:])
+        if self.style_scale is None:
+            style_imgs = [load_style(k, None) for k in range(n_styles)]
+        else:  # long side: style_scale × the result's long side
+            long_side = max(1, round(self.style_scale * max(shape)))
+            style_imgs = [load_style(k, long_side) for k in range(n_styles)]
+            for img in style_imgs:
+                if min(img.shape[-2:]) < min_side:
+                    raise ParameterError(
+                        f"style_scale={style_scale} makes a style image "
+                        f"{img.shape[-2]}x{img.shape[-1]} px; the layers used need ≥ {min_side} "
+                        "px on each side (use a larger style_scale)"
+                    )
+        for img in style_imgs:
+            check_min_size(img, min_side, "style image")
         if min(shape) < min_side:
             raise ParameterError(f"size {shape} is too small: the layers used need ≥ {min_side} px")
+        if isinstance(init, torch.Tensor) and tuple(init.shape[-2:]) != shape:
+            raise ParameterError(
+                f"init: the tensor is {tuple(init.shape[-2:])}, the result must be {shape}"
+            )
+
+        # --- colour preservation (Gatys et al. 2017, Sec. 5; see colour.py) -------------------
+        content_input = content_img
+        self._chroma: torch.Tensor | None = None  # the content's I and Q (luminance-only)
+        if preserve_color == "luminance":
+            yiq = rgb_to_yiq(content_img)  # type: ignore[arg-type]
+            content_y, self._chroma = yiq[:, :1], yiq[:, 1:]
+            content_input = content_y.repeat(1, 3, 1, 1)  # VGG sees 3 equal channels
+            style_imgs = [
+                match_luminance(luminance(img), content_y).clamp(0, 1).repeat(1, 3, 1, 1)
+                for img in style_imgs
+            ]
+        elif preserve_color == "histogram":
+            style_imgs = [
+                match_color_histogram(img, content_img).clamp(0, 1)  # type: ignore[arg-type]
+                for img in style_imgs
+            ]
 
         # --- network and targets (computed once, without gradients) -------------------------
         self.vgg = vgg if vgg is not None else default_vgg(weights, pooling, self.device)
@@ -273,23 +397,26 @@ class StyleTransfer:
         if self.beta is None:  # the default for the network's weights (DEFAULT_BETA: torchvision)
             self.beta = default_beta(self.vgg)
         self.content_image = None if content_img is None else content_img.to(self.device)
-        self.style_image = None if style_img is None else style_img.to(self.device)
+        self._content_input = None if content_input is None else content_input.to(self.device)
+        if self._chroma is not None:
+            self._chroma = self._chroma.to(self.device)
+        self.style_images = [img.to(self.device) for img in style_imgs]
+        self.style_image = self.style_images[0] if self.style_images else None
         with torch.no_grad():
             self.content_targets: dict[str, torch.Tensor] = (
                 {
                     k: v.detach()
-                    for k, v in self.vgg(self.content_image, self.content_layers).items()
+                    for k, v in self.vgg(self._content_input, self.content_layers).items()
                 }
-                if self.content_image is not None and self.content_layers
+                if self._content_input is not None and self.content_layers
                 else {}
             )
-            self.style_targets: dict[str, torch.Tensor] = (
-                {
-                    k: style_target(v, shape, k)
-                    for k, v in self.vgg(self.style_image, self.style_layers).items()
-                }
-                if self.style_image is not None and self.style_layers
-                else {}
+            per_style = [
+                {k: style_target(v, shape, k) for k, v in self.vgg(img, self.style_layers).items()}
+                for img in (self.style_images if self.style_layers else [])
+            ]
+            self.style_targets: dict[str, torch.Tensor] = blend_style_targets(
+                per_style, self.style_blend
             )
 
         # --- the optimised image --------------------------------------------------------------
@@ -334,9 +461,27 @@ class StyleTransfer:
             "size": list(shape),
             "pooling": self.vgg.pooling,
             "device": str(self.device),
+            "styles": n_styles,
+            "style_blend": self.style_blend if n_styles > 1 else None,
+            "style_scale": self.style_scale,
+            "preserve_color": preserve_color,
+            "tv_weight": self.tv_weight,
         }
 
     def _initial_image(self, init: str | torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+        """x at evaluation 1: RGB, or its luminance Y with ``preserve_color="luminance"``."""
+        if self._chroma is None:
+            return self._initial_rgb(init, shape)
+        if isinstance(init, torch.Tensor):
+            return luminance(self._initial_rgb(init, shape))  # the tensor's Y
+        if init == "noise":
+            generator = torch.Generator().manual_seed(self.seed)
+            return torch.rand((1, 1, *shape), generator=generator)  # white noise in Y
+        if init == "content":
+            return self._content_input[:, :1].detach().clone()  # type: ignore[index]
+        return self._initial_rgb(init, shape)[:, :1]  # the (grey) matched style's Y
+
+    def _initial_rgb(self, init: str | torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
         if isinstance(init, torch.Tensor):
             t = _as_image(init, None, "init")
             if tuple(t.shape[-2:]) != shape:
@@ -355,29 +500,43 @@ class StyleTransfer:
             (1, 3, *shape), generator=generator
         )  # white noise, as the paper's figures
 
+    def _rgb(self, x: torch.Tensor) -> torch.Tensor:
+        """What a learner sees of an iterate: x clamped to [0, 1] on the CPU; for luminance-only
+        transfer, Y clamped to [0, 1] recombined with the content's I and Q (``yiq_to_rgb``),
+        clamped again."""
+        if self._chroma is None:
+            return x.clamp(0, 1).cpu()
+        return yiq_to_rgb(torch.cat([x.clamp(0, 1), self._chroma], dim=1)).clamp(0, 1).cpu()
+
     # ------------------------------------------------------------------------------------------
     @property
     def image(self) -> torch.Tensor:
         """The current iterate clamped to [0, 1], on the CPU (the optimised variable is free)."""
-        return self.x.detach().clamp(0, 1).cpu()
+        return self._rgb(self.x.detach())
 
     @property
     def best_image(self) -> torch.Tensor:
         """The evaluated image with the lowest total loss so far, clamped to [0, 1], on the CPU."""
-        return self._best_image.clamp(0, 1).cpu()
+        return self._rgb(self._best_image)
 
     @property
     def done(self) -> bool:
         """Whether the run has used its ``steps`` evaluations or was ended early."""
         return self.stop_reason is not None or self.evaluations >= self.steps
 
+    def _network_input(self) -> torch.Tensor:
+        """What VGG19 sees of x: x itself, or for luminance-only transfer the luminance as three
+        equal channels (the gradient of the three copies is summed back into Y)."""
+        return self.x if self._chroma is None else self.x.expand(-1, 3, -1, -1)
+
     def _terms(self) -> list[torch.Tensor]:
         """L_content per content layer, then E_l per style layer, at the current image (with
         autograd). The fused path computes each layer's terms where the pass reaches it
         (``losses._layer_terms``); the plain one, for any other network, uses the public formulas.
         """
+        x = self._network_input()
         if not self._fused:
-            feats = self.vgg(self.x, self.content_layers + self.style_layers)
+            feats = self.vgg(x, self.content_layers + self.style_layers)
             return [
                 *(content_loss(feats[n], self.content_targets[n]) for n in self.content_layers),
                 *(style_layer_loss(feats[n], self.style_targets[n]) for n in self.style_layers),
@@ -392,7 +551,7 @@ class StyleTransfer:
             return f
 
         layers = self.content_layers + self.style_layers
-        self.vgg._run(self.x, dict.fromkeys(layers, terms_at))
+        self.vgg._run(x, dict.fromkeys(layers, terms_at))
         return [content[n] for n in self.content_layers] + [style[n] for n in self.style_layers]
 
     def _evaluate(self) -> torch.Tensor:
@@ -407,9 +566,14 @@ class StyleTransfer:
         for name, term in zip(self.style_layers, terms[n_content:], strict=True):
             style = style + self.style_weights[name] * term
         total = self.alpha * content + self.beta * style
+        extra = []
+        if self.tv_weight:  # L_total + tv_weight · TV(x), on the optimised variable itself
+            tv = total_variation(self.x)
+            total = total + self.tv_weight * tv
+            extra.append(tv.detach())
         total.backward()
         values = torch.stack(
-            [total.detach(), content.detach(), style.detach(), *[t.detach() for t in terms]]
+            [total.detach(), content.detach(), style.detach(), *[t.detach() for t in terms], *extra]
         ).tolist()
         self.evaluations += 1
         k = self.evaluations
@@ -421,8 +585,12 @@ class StyleTransfer:
             "content_layers": dict(
                 zip(self.content_layers, values[3 : 3 + n_content], strict=True)
             ),
-            "style_layers": dict(zip(self.style_layers, values[3 + n_content :], strict=True)),
+            "style_layers": dict(
+                zip(self.style_layers, values[3 + n_content : 3 + len(terms)], strict=True)
+            ),
         }
+        if extra:
+            record["tv"] = values[-1]
         if not all(math.isfinite(v) for v in values):
             self.stop_reason = "non-finite"
             self.message = (
@@ -432,7 +600,7 @@ class StyleTransfer:
             self.x.grad = torch.zeros_like(self.x)  # the optimiser must not step into NaN
         else:
             if k in self.snapshot_at:
-                self.snapshots[k] = self.x.detach().clamp(0, 1).cpu()
+                self.snapshots[k] = self._rgb(self.x.detach())
             if values[0] < self.best_loss:
                 self.best_loss, self.best_evaluation = values[0], k
                 self._best_image = self.x.detach().clone()
@@ -519,6 +687,29 @@ def run_style_transfer(content: Any, style: Any, **options: Any) -> Result:
     (default the seed report's marks 1, 2, 3, 10, … 6000, kept up to ``steps``), ``seed``,
     ``size``, ``callback(transfer, record)``, ``stop_event`` (a ``threading.Event``),
     ``progress`` (True for a ``tqdm.auto`` bar with ETA; default True here), ``device``.
+
+    Beyond the paper (all off by default; Gatys et al. 2017 and common tools):
+
+    - ``style`` may be a list of images and ``style_blend`` their weights w_k (≥ 0, not all 0,
+      normalised to Σ w_k = 1; default equal): the target is A^l = Σ_k w_k A^l_k. ``init="style"``
+      starts from the first style image.
+    - ``style_scale`` s > 0: each style image is resized so that its long side is s × the
+      result's long side (larger s, larger brush strokes). Default None: as given (a tensor at
+      its own size, a path or URL loaded at ``size``, like the content).
+    - ``preserve_color``: ``"luminance"`` optimises the luminance Y only (the styles' Y matched
+      to the content's mean and standard deviation) and recombines it with the content's I and
+      Q (2017, Sec. 5.1); ``"histogram"`` recolours each style image to the content's RGB mean
+      and covariance before a normal transfer (Sec. 5.2; ``colour.match_color_histogram``, its
+      "eigen" variant). See ``colour.py``.
+    - ``tv_weight`` ≥ 0: adds tv_weight · TV(x) (``losses.total_variation``, squared) to L_total;
+      each record then also holds ``tv``.
+    - ``scales``, increasing long sides (e.g. [256, 512, 1024]): coarse-to-fine, see
+      ``multiscale.run_coarse_to_fine`` (``steps`` may then be one number per scale).
     """
     options.setdefault("progress", True)
+    scales = options.pop("scales", None)
+    if scales is not None:
+        from .multiscale import run_coarse_to_fine
+
+        return run_coarse_to_fine(content, style, scales, **options)
     return StyleTransfer(content, style, **options).run()

@@ -140,6 +140,11 @@ def test_help_documents_every_option():
         "--overwrite",
         "--lr",
         "--device",
+        "--style-blend",
+        "--style-scale",
+        "--preserve-color",
+        "--tv-weight",
+        "--scales",
     ):
         assert option in text
     assert (
@@ -151,6 +156,60 @@ def test_help_documents_every_option():
             check=True,
         ).stdout
     )
+
+
+def test_stylize_blends_several_styles_and_takes_the_options_beyond_the_paper(tmp_path, capsys):
+    content = nst.save_image(0.25 + 0.5 * smooth_image(40, 50, seed=1), tmp_path / "c.png")
+    style_a = nst.save_image(smooth_image(64, 64, seed=2), tmp_path / "a.png")
+    style_b = nst.save_image(smooth_image(48, 64, seed=3), tmp_path / "b.png")
+    out, runs = tmp_path / "out.png", tmp_path / "run"
+    args = [str(content), str(style_a), str(style_b), "-o", str(out), "--size", "40"]
+    args += ["--steps", "3", "--snapshots", str(runs), "--style-blend", "3", "1"]
+    args += ["--preserve-color", "luminance", "--style-scale", "1.5", "--tv-weight", "0.01"]
+    assert stylize(*args) == 0
+    settings = json.loads((runs / "run.json").read_text())["settings"]
+    assert settings["styles"] == 2 and settings["style_blend"] == [0.75, 0.25]
+    assert settings["preserve_color"] == "luminance" and settings["style_scale"] == 1.5
+    assert settings["tv_weight"] == 0.01
+    result = nst.load_image(out)
+    assert result.shape == (1, 3, 32, 40)
+    expected = nst.rgb_to_yiq(nst.load_image(content, size=40))[:, 1:]
+    iq = nst.rgb_to_yiq(result)[:, 1:]
+    assert (iq - expected).abs().max() < 0.01  # the content's colours, up to 8-bit rounding
+    assert "completed: 3 evaluations" in capsys.readouterr().out
+
+
+def test_stylize_coarse_to_fine(images, tmp_path, capsys):
+    content, style = images
+    out, runs = tmp_path / "out.png", tmp_path / "run"
+    code = stylize(
+        str(content), str(style), "-o", str(out), "--scales", "24", "40", "--steps", "2",
+        "--snapshots", str(runs), "--preserve-color", "histogram",
+    )  # fmt: skip
+    assert code == 0
+    assert nst.load_image(out).shape == (1, 3, 33, 40)  # the last scale's size
+    run = json.loads((runs / "run.json").read_text())
+    assert len(run["history"]) == 4 and run["settings"]["scales"] == [24, 40]
+    assert [p["long_side"] for p in run["settings"]["per_scale"]] == [24, 40]
+    assert "completed: 4 evaluations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--size", "40", "--scales", "24", "40"], "--size and --scales"),
+        (["--style-blend", "1", "2"], "style_blend: 2 weights for 1 style image"),
+        (["--scales", "40", "24"], "scales must be positive and increasing"),
+        (["--tv-weight", "-1"], "tv_weight must be finite and ≥ 0"),
+        (["--style-scale", "0"], "style_scale must be finite and > 0"),
+    ],
+)
+def test_stylize_refuses_bad_option_values_in_one_line(images, tmp_path, capsys, extra, message):
+    content, style = images
+    out = tmp_path / "x.png"
+    assert stylize(str(content), str(style), "-o", str(out), "--steps", "1", *extra) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and not out.exists()
 
 
 def test_fetch_weights_offline_fails_with_the_ways_out(capsys):

@@ -1,0 +1,173 @@
+"""Colour maths for preserving the content's colours (Gatys, Bethge, Hertzmann & Shechtman,
+"Controlling Perceptual Factors in Neural Style Transfer", CVPR 2017, Sec. 5; first in their 2016
+note "Preserving Color in Neural Artistic Style Transfer").
+
+Two linear methods, both applied before the optimisation:
+
+- *luminance-only transfer* (Sec. 5.1): run the style transfer on the luminance Y of YIQ only and
+  put the content's chrominance (I, Q) back afterwards (``rgb_to_yiq``, ``match_luminance``,
+  ``yiq_to_rgb``);
+- *colour histogram matching* (Sec. 5.2): recolour the style image so that its RGB pixels have
+  the content's mean and covariance, then run a normal transfer (``match_color_histogram``).
+
+Images are float tensors [B, 3, H, W] (or [3, H, W]); a luminance image is [B, 1, H, W].
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .errors import ParameterError
+
+#: RGB → YIQ (the NTSC/FCC matrix): rows give Y, I and Q. Y = 0.299 R + 0.587 G + 0.114 B is the
+#: luminance; the rows of I and Q sum to 0, so a grey pixel (R = G = B) has I = Q = 0.
+RGB_TO_YIQ: tuple[tuple[float, float, float], ...] = (
+    (0.299, 0.587, 0.114),
+    (0.595716, -0.274453, -0.321263),
+    (0.211456, -0.522591, 0.311135),
+)
+#: How ``match_color_histogram`` finds A with A Σ_s Aᵀ = Σ_c.
+HISTOGRAM_METHODS = ("eigen", "cholesky")
+
+
+def _check_image(image: torch.Tensor, what: str, channels: int = 3) -> torch.Tensor:
+    if not isinstance(image, torch.Tensor) or image.dim() not in (3, 4):
+        shape = list(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+        raise ParameterError(f"{what}: expected an image tensor [B, {channels}, H, W], got {shape}")
+    t = image if image.dim() == 4 else image.unsqueeze(0)
+    if t.shape[1] != channels or not t.is_floating_point():
+        raise ParameterError(
+            f"{what}: expected a float image tensor [B, {channels}, H, W], got "
+            f"{list(image.shape)} of {image.dtype}"
+        )
+    return t
+
+
+def _apply(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """out[:, i] = Σ_j matrix[i, j] · image[:, j], computed in float64 and returned in image's
+    dtype (so that yiq_to_rgb(rgb_to_yiq(x)) gives x back to float32 rounding)."""
+    out = torch.einsum("ij,bjhw->bihw", matrix.to(image.device), image.double())
+    return out.to(image.dtype)
+
+
+def _yiq_matrix() -> torch.Tensor:
+    return torch.tensor(RGB_TO_YIQ, dtype=torch.float64)
+
+
+def rgb_to_yiq(image: torch.Tensor) -> torch.Tensor:
+    """YIQ of an RGB image: [Y, I, Q]ᵀ = M [R, G, B]ᵀ with M = ``RGB_TO_YIQ``:
+
+        Y = 0.299 R + 0.587 G + 0.114 B,  I = 0.596 R − 0.274 G − 0.321 B,
+        Q = 0.211 R − 0.523 G + 0.311 B.
+
+    Shapes: [B, 3, H, W] (or [3, H, W]) → [B, 3, H, W]. Y is the luminance the paper's
+    luminance-only transfer works on (Sec. 5.1); I and Q carry the colour.
+    """
+    return _apply(_yiq_matrix(), _check_image(image, "rgb_to_yiq"))
+
+
+def yiq_to_rgb(image: torch.Tensor) -> torch.Tensor:
+    """RGB of a YIQ image, the exact inverse of ``rgb_to_yiq``: [R, G, B]ᵀ = M⁻¹ [Y, I, Q]ᵀ, i.e.
+
+        R ≈ Y + 0.956 I + 0.621 Q,  G ≈ Y − 0.272 I − 0.647 Q,  B ≈ Y − 1.107 I + 1.705 Q.
+
+    Not clamped: a luminance paired with another image's chrominance may leave [0, 1].
+    """
+    return _apply(torch.linalg.inv(_yiq_matrix()), _check_image(image, "yiq_to_rgb"))
+
+
+def luminance(image: torch.Tensor) -> torch.Tensor:
+    """Y = 0.299 R + 0.587 G + 0.114 B of an RGB image: [B, 3, H, W] → [B, 1, H, W]."""
+    return rgb_to_yiq(image)[:, :1]
+
+
+def match_luminance(style_y: torch.Tensor, content_y: torch.Tensor) -> torch.Tensor:
+    """The style's luminance with the content's mean and standard deviation (Sec. 5.1):
+
+        Y_s' = (σ_c / σ_s) (Y_s − μ_s) + μ_c,
+
+    μ and σ taken over all pixels of each image (σ the population standard deviation). A
+    constant style luminance (σ_s = 0) is only shifted. Not clamped. Shapes: [B, 1, H, W] each
+    (the two sizes may differ) → the style's shape.
+    """
+    s = _check_image(style_y, "match_luminance: style_y", channels=1).double()
+    c = _check_image(content_y, "match_luminance: content_y", channels=1).to(s.device).double()
+    mu_s, sigma_s = s.mean(), s.std(unbiased=False)
+    mu_c, sigma_c = c.mean(), c.std(unbiased=False)
+    scale = sigma_c / sigma_s if sigma_s > 0 else torch.ones((), dtype=torch.float64)
+    return ((s - mu_s) * scale + mu_c).to(style_y.dtype)
+
+
+def color_statistics(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean μ (3) and covariance Σ (3 × 3) of an image's RGB pixels, in float64:
+
+    μ = (1/P) Σ_p x_p,   Σ = (1/P) Σ_p (x_p − μ)(x_p − μ)ᵀ   over the P pixels (all images).
+    """
+    t = _check_image(image, "color_statistics").double()
+    pixels = t.permute(1, 0, 2, 3).reshape(3, -1)
+    mu = pixels.mean(dim=1)
+    centred = pixels - mu[:, None]
+    return mu, centred @ centred.T / pixels.shape[1]
+
+
+def _symmetric_power(cov: torch.Tensor, eps: float, power: float) -> torch.Tensor:
+    """(Σ + eps I)^power = U (Λ + eps)^power Uᵀ for a symmetric positive semi-definite Σ."""
+    values, vectors = torch.linalg.eigh(cov)
+    values = values.clamp_min(0.0) + eps
+    if power < 0 and values.min().item() <= 0.0:
+        raise ParameterError(
+            "match_color_histogram: the style's colour covariance is singular (flat or "
+            "collinear colours); use eps > 0"
+        )
+    return vectors @ torch.diag(values.pow(power)) @ vectors.T
+
+
+def match_color_histogram(
+    style: torch.Tensor,
+    content: torch.Tensor,
+    method: str = "eigen",
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    """Recolour ``style`` so that its RGB pixels have the mean and covariance of ``content``'s
+    (the linear colour transfer of Sec. 5.2): each pixel x becomes
+
+        x' = A (x − μ_s) + μ_c,   with A Σ_s Aᵀ = Σ_c,
+
+    so the new mean is μ_c and the new covariance A Σ_s Aᵀ = Σ_c. Two choices of A:
+
+    - ``"eigen"`` (default; the 3-D colour matching of Hertzmann et al.'s *Image Analogies*,
+      Appendix B): A = Σ_c^{1/2} Σ_s^{-1/2}, with the symmetric square roots from the
+      eigen-decompositions Σ = U Λ Uᵀ, Σ^{±1/2} = U Λ^{±1/2} Uᵀ. It does not depend on the order
+      of the colour channels;
+    - ``"cholesky"``: A = L_c L_s⁻¹ with Σ = L Lᵀ the Cholesky factors.
+
+    ``eps`` is added to the eigenvalues / the diagonal of both covariances, so that a style image
+    with a flat colour (a singular Σ_s) still has a finite A (eps = 0 gives an exact match). Not
+    clamped: the engine clamps the result to [0, 1]. Shapes: [B, 3, H, W] each (sizes may differ)
+    → the style's shape.
+    """
+    s = _check_image(style, "match_color_histogram: style")
+    _check_image(content, "match_color_histogram: content")
+    if method not in HISTOGRAM_METHODS:
+        raise ParameterError(
+            f"method must be one of {', '.join(HISTOGRAM_METHODS)}, not {method!r}"
+        )
+    if not (eps >= 0.0 and eps < float("inf")):
+        raise ParameterError(f"eps must be finite and ≥ 0, not {eps!r}")
+    mu_s, cov_s = color_statistics(s)
+    mu_c, cov_c = color_statistics(content.to(s.device))
+    if method == "eigen":
+        a = _symmetric_power(cov_c, eps, 0.5) @ _symmetric_power(cov_s, eps, -0.5)
+    else:
+        eye = torch.eye(3, dtype=torch.float64, device=cov_c.device)
+        l_c, info_c = torch.linalg.cholesky_ex(cov_c + eps * eye)
+        l_s, info_s = torch.linalg.cholesky_ex(cov_s + eps * eye)
+        if info_c.item() or info_s.item():
+            raise ParameterError(
+                "match_color_histogram: a colour covariance is singular (an image of flat or "
+                "collinear colours); use eps > 0"
+            )
+        a = l_c @ torch.linalg.inv(l_s)
+    x = s.double() - mu_s.view(1, 3, 1, 1)
+    out = _apply(a, x) + mu_c.view(1, 3, 1, 1)
+    return out.to(style.dtype)
