@@ -54,21 +54,35 @@ def check_size(size: object, side: object) -> None:
     """Raise ParameterError unless ``size`` and ``side`` are valid for ``load_image``.
 
     ``size``: None, a positive int, or a tuple (H, W) of positive ints; ``side``: "long"/"short".
+    An int n may not give more than MAX_PIXELS (n × n at most), nor a tuple H × W.
     """
     if side not in _SIDES:
         raise ParameterError(f"side must be 'long' or 'short', got {side!r}")
-    if size is None or (_is_int(size) and size > 0):
+    if size is None:
+        return
+    if _is_int(size) and size > 0:
+        _check_pixels(size, size, size)
         return
     if (
         isinstance(size, tuple | list)
         and len(size) == 2
         and all(_is_int(v) and v > 0 for v in size)
     ):
+        _check_pixels(size[0], size[1], size)
         return
     raise ParameterError(
         f"size must be a positive int (pixels on the {side} side), a tuple (H, W) of positive "
         f"ints, or None; got {size!r}"
     )
+
+
+def _check_pixels(height: int, width: int, size: object) -> None:
+    """Raise ParameterError if an image of height × width would exceed MAX_PIXELS."""
+    if height * width > MAX_PIXELS:
+        raise ParameterError(
+            f"size {size!r} is out of range: {height}x{width} px is more than "
+            f"MAX_PIXELS = {MAX_PIXELS:,} pixels"
+        )
 
 
 def target_size(height: int, width: int, size: Size, side: str = "long") -> tuple[int, int]:
@@ -84,7 +98,9 @@ def target_size(height: int, width: int, size: Size, side: str = "long") -> tupl
     if not _is_int(size):
         return int(size[0]), int(size[1])
     ref = max(height, width) if side == "long" else min(height, width)
-    return max(1, round(height * size / ref)), max(1, round(width * size / ref))
+    hw = max(1, round(height * size / ref)), max(1, round(width * size / ref))
+    _check_pixels(*hw, size)  # the short side of a panorama can make the long side huge
+    return hw
 
 
 def image_size(tensor: torch.Tensor) -> tuple[int, int]:

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .colour import luminance, match_color_histogram, match_luminance, rgb_to_yiq, yiq_to_rgb
 from .devices import resolve_device
 from .errors import ParameterError
-from .images import check_min_size, load_image
+from .images import check_min_size, check_size, load_image
 from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, check_layers, min_input_side
 from .losses import (
     _layer_terms,
@@ -278,6 +278,7 @@ class StyleTransfer:
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ParameterError(f"steps must be a whole number ≥ 1, not {steps!r}")
         self.steps = steps
+        check_size(size, "long")  # None, a positive int or (H, W), at most MAX_PIXELS
         self.content_layers = (
             () if content is None else check_layers(content_layers, "content_layers")
         )

@@ -21,6 +21,7 @@ from nst_helpers.errors import ImageError, ParameterError
 from nst_helpers.images import (
     MAX_PIXELS,
     check_min_size,
+    check_size,
     image_size,
     load_image,
     save_image,
@@ -421,6 +422,20 @@ def test_huge_header_is_refused_before_decoding(tmp_path: Path, monkeypatch) -> 
 def test_bad_size(size) -> None:
     with pytest.raises(ParameterError, match="size"):
         load_image(np.zeros((4, 4)), size=size)
+
+
+@pytest.mark.parametrize("size", [13_378, (20_000, 10_000), (1, MAX_PIXELS + 1)])
+def test_sizes_beyond_max_pixels_are_refused_before_any_work(size) -> None:
+    with pytest.raises(ParameterError, match=r"out of range.*MAX_PIXELS"):
+        load_image(np.zeros((4, 4)), size=size)
+    check_size(13_377, "long")  # the largest square: 13,377² ≤ MAX_PIXELS (nothing allocated)
+
+
+def test_a_short_side_that_makes_the_long_side_huge_is_refused() -> None:
+    panorama = np.zeros((2, 1000), dtype=np.uint8)  # 1:500
+    with pytest.raises(ParameterError, match="out of range"):
+        load_image(panorama, size=1000, side="short")  # would be 1000 x 500,000 px
+    assert target_size(2, 1000, 10, "short") == (10, 5000)
 
 
 def test_bad_side_and_source() -> None:

@@ -217,12 +217,25 @@ def test_an_extreme_adam_learning_rate_is_survived(vgg, content, style):
         ({"optimizer": "sgd"}, "optimizer must be one of lbfgs, adam"),
         ({"lr": 0}, "lr must be finite and > 0"),
         ({"init": "zeros"}, "init must be one of content, style, noise"),
+        ({"alpha": math.nan}, "alpha must be finite"),
+        ({"style_weights": [1, 1, -1, 1, 1]}, "style_weights must be finite and ≥ 0"),
+        ({"style_weights": {"relu1_1": math.inf}}, "style_weights must be finite and ≥ 0"),
+        ({"size": 0}, "size must be a positive int"),
+        ({"size": 20_000}, "size 20000 is out of range"),
     ],
 )
 def test_bad_parameters_are_refused_before_any_work(vgg, content, style, options, message):
     counting = CountingVGG(vgg)
     with pytest.raises(ParameterError, match=message):
         make(content, style, counting, **options)
+    assert counting.calls == 0
+
+
+@pytest.mark.parametrize("size", [1.5, (24,), -3, (20_000, 20_000)])
+def test_texture_synthesis_sizes_are_checked_before_any_work(vgg, style, size):
+    counting = CountingVGG(vgg)
+    with pytest.raises(ParameterError, match="size"):
+        make(None, style, counting, init="noise", size=size)
     assert counting.calls == 0
 
 
@@ -233,6 +246,8 @@ def test_non_finite_or_misshapen_images_are_refused(vgg, content, style):
         make(bad, style, vgg)
     with pytest.raises(ParameterError, match=r"style: expected an image tensor \[1, 3, H, W\]"):
         make(content, torch.rand(2, 3, 32, 32), vgg)
+    with pytest.raises(ParameterError, match="init: the image tensor contains NaN"):
+        make(content, style, vgg, init=torch.full_like(content, math.nan))
 
 
 def test_images_too_small_for_the_deepest_layer_say_the_minimum(vgg, style):
