@@ -115,6 +115,8 @@ def read_features_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Te
                 "(vgg_conv.pth), which expects other input: load it with weights='caffe' "
                 f"and NST_CAFFE_WEIGHTS={path}"
             )
+        else:
+            problems += ". Delete it and fetch it again (`python -m nst_helpers fetch-weights`)."
         raise WeightsError(f"{path} is not a VGG19 (torchvision) weights file: {problems}")
     return {k: state[k].float() for k in expected_shapes()}
 

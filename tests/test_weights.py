@@ -146,14 +146,21 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
     assert not marker.exists()
 
 
-def test_wrong_shapes_are_refused_naming_the_file(tmp_path):
+def test_wrong_or_missing_tensors_are_refused_naming_the_file_and_the_fix(tmp_path):
     state = W.random_state_dict()
     state["features.0.weight"] = torch.zeros(64, 3, 5, 5)
     path = tmp_path / "wrong.pth"
     torch.save(state, path)
     with pytest.raises(
-        nst.WeightsError, match=r"wrong.pth is not a VGG19.*features.0.weight is \(64, 3, 5, 5\)"
+        nst.WeightsError,
+        match=r"wrong.pth is not a VGG19.*features.0.weight is \(64, 3, 5, 5\).*fetch-weights",
     ):
+        nst.load_vgg19(path)
+    torch.save({k: v for k, v in W.random_state_dict().items() if "34" not in k}, path)
+    with pytest.raises(nst.WeightsError, match=r"wrong.pth .*missing features.34.*fetch-weights"):
+        nst.load_vgg19(path)
+    torch.save([torch.zeros(3)], path)
+    with pytest.raises(nst.WeightsError, match=r"wrong.pth does not hold a state dict.*fetch"):
         nst.load_vgg19(path)
 
 
