@@ -9,17 +9,21 @@ Concurrency: two processes (or threads) downloading the same destination each wr
 temporary file (distinct random names); each renames its verified copy onto the destination, so the
 last one wins and readers only ever see a complete, verified file. The work is done twice, which is
 harmless. A process killed outright (SIGKILL, power cut) can leave a stray temporary file named
-``.<dest name>.<random>.part`` in the destination's folder; it is never mistaken for the real file
-and may be deleted at any time.
+``.<dest name>.<random>.part`` in the destination's folder; it is never mistaken for the real file.
+A live download holds an exclusive ``flock`` on its temporary file, so the next download of the
+same destination deletes those nobody holds that have not been written for ``ABANDONED_AFTER``
+seconds (on POSIX; elsewhere they stay until deleted by hand).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import http.client
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import BinaryIO
 from urllib.error import HTTPError, URLError
@@ -29,11 +33,19 @@ from tqdm.auto import tqdm
 
 from nst_helpers.errors import DownloadError, ParameterError
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, abandoned temporary files are left alone
+    fcntl = None  # type: ignore[assignment]
+
 #: Seconds to wait for the server to connect or to send the next block of data.
 NETWORK_TIMEOUT = 30.0
 
 #: Suffix of the temporary files (named ``.<dest name>.<random>.part``) written while downloading.
 TEMP_SUFFIX = ".part"
+
+#: Seconds without a write after which an unlocked temporary file counts as abandoned.
+ABANDONED_AFTER = 60.0
 
 _CHUNK = 1 << 16
 _HEX = set("0123456789abcdef")
@@ -88,6 +100,21 @@ def _remove(path: Path) -> None:
     """Delete a file if it is there; never raise."""
     with contextlib.suppress(OSError):
         path.unlink()
+
+
+def _remove_abandoned(dest: Path) -> None:
+    """Delete temporary files of earlier downloads to ``dest`` whose process died mid-download.
+
+    A live download holds an exclusive lock on its temporary file (``download_file``); a file that
+    nobody holds and that has not been written for ABANDONED_AFTER seconds is abandoned.
+    """
+    if fcntl is None:
+        return
+    for path in dest.parent.glob(f".{glob.escape(dest.name)}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError), open(path, "rb") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError while its download lives
+            if time.time() - os.fstat(f.fileno()).st_mtime > ABANDONED_AFTER:
+                path.unlink()
 
 
 def _describe(exc: BaseException, timeout: float) -> str:
@@ -180,7 +207,11 @@ def download_file(
 
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(dest)
         out, tmp = create_temp_beside(dest)
+        if fcntl is not None:  # "alive", until out is closed (where flock works at all)
+            with contextlib.suppress(OSError):
+                fcntl.flock(out, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         raise fail(exc) from exc
     try:

@@ -276,6 +276,29 @@ def test_killed_process_leaves_no_final_file(server, tmp_path: Path) -> None:
     child.send_signal(signal.SIGKILL)
     child.wait(10)
     assert not dest.exists()
-    for leftover in tmp_path.iterdir():  # only a recognisable temporary file may remain
+    leftovers = list(tmp_path.iterdir())
+    for leftover in leftovers:  # only a recognisable temporary file may remain
         assert leftover.name.startswith(".slow.bin.")
         assert leftover.name.endswith(download.TEMP_SUFFIX)
+    # The next download of the same file removes what the killed one left, once it is stale.
+    download_file(f"{url}/good.bin", dest, sha256=PAYLOAD_SHA, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["slow.bin", *(p.name for p in leftovers)]
+    )  # not yet: it might be a download that is still running
+    dest.unlink()
+    for leftover in leftovers:
+        os.utime(leftover, (time.time() - 3600, time.time() - 3600))
+    download_file(f"{url}/good.bin", dest, sha256=PAYLOAD_SHA, progress=False)
+    assert os.listdir(tmp_path) == ["slow.bin"]
+
+
+@pytest.mark.skipif(download.fcntl is None, reason="needs flock (POSIX)")
+def test_a_running_download_keeps_its_temporary_file(server, tmp_path: Path) -> None:
+    url, _ = server
+    dest = tmp_path / "good.bin"
+    live = tmp_path / f".good.bin.0123456789ab{download.TEMP_SUFFIX}"
+    with open(live, "wb") as f:
+        download.fcntl.flock(f, download.fcntl.LOCK_EX)  # as a download in progress holds it
+        os.utime(live, (time.time() - 3600, time.time() - 3600))  # no data for an hour
+        download_file(f"{url}/good.bin", dest, sha256=PAYLOAD_SHA, progress=False)
+        assert sorted(os.listdir(tmp_path)) == [live.name, "good.bin"]
