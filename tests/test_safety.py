@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+import ast
 import datetime
 import io
+import re
 import socket
 import warnings
+from pathlib import Path
 
+import nbformat
 import pytest
 from PIL import Image
 
 import nst_helpers as nst
+from nst_helpers.dashboard import StyleDashboard
 from nst_helpers.widgets import ImagePicker, LayerWeights, log_slider
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def no_network(monkeypatch):
-    """Any attempt to reach the network fails the test."""
+    """Any attempt to reach the network fails the test, even one the code catches and ignores."""
+    attempts = []
 
     def refuse(*args, **kwargs):
+        attempts.append(args)
         raise AssertionError(f"the package touched the network: {args!r}")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    yield
+    assert attempts == [], "the package tried to reach the network"
 
 
 def test_a_whole_offline_run_never_touches_the_network(no_network):
@@ -35,6 +47,44 @@ def test_a_whole_offline_run_never_touches_the_network(no_network):
     result = nst.run_style_transfer(content, style, vgg=vgg, steps=2, progress=False)
     assert result.evaluations == 2
     assert nst.weights_status()["found"] is None  # looking for weights reads files only
+
+
+def torch_load_calls(source: str, where: str) -> list[tuple[str, bool]]:
+    """(where, uses weights_only=True) for every ``torch.load(...)`` call in Python source."""
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "load"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "torch"
+        ):
+            safe = any(
+                k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value
+                for k in node.keywords
+            )
+            calls.append((f"{where}:{node.lineno}", safe))
+    return calls
+
+
+def test_every_torch_load_uses_weights_only():
+    calls = []
+    for folder in ("nst_helpers", "benchmarks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            calls += torch_load_calls(path.read_text(), str(path.relative_to(ROOT)))
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type == "code":
+                code = "\n".join(
+                    "" if line.lstrip().startswith(("%", "!")) else line
+                    for line in cell.source.splitlines()
+                )
+                calls += torch_load_calls(code, f"{path.name} cell {i}")
+    assert calls, "no torch.load found: the scan is looking in the wrong place"
+    assert [where for where, safe in calls if not safe] == []
+    source = "".join(p.read_text() for p in (ROOT / "nst_helpers").rglob("*.py"))
+    assert not re.search(r"^\s*(import|from) (pickle|dill|joblib)\b", source, re.MULTILINE)
 
 
 def upload(picker: ImagePicker, name: str, data: bytes) -> None:
@@ -80,3 +130,27 @@ def test_widgets_constrain_their_values():
     ratio = log_slider("α/β", 1e-9, -12, -2)
     ratio.value = 1e3
     assert ratio.value == pytest.approx(1e-2)
+
+
+def test_the_dashboard_controls_only_give_values_the_engine_accepts(vgg):
+    dash = StyleDashboard(vgg, size=32, steps=1, content="grace_hopper", style="waves")
+    for control, typed, kept in [
+        (dash.steps, 0, 1),
+        (dash.steps, -5, 1),
+        (dash.size, 4, 32),
+        (dash.size, 10**6, 2048),
+        (dash.seed, -1, 0),
+        (dash.ratio, 0.0, 1e-14),
+        (dash.ratio, 1e6, 1e-3),
+        (dash.lr, 0.0, 1e-3),
+        (dash.lr, 1e9, 10.0),
+    ]:
+        control.value = typed
+        assert control.value == pytest.approx(kept), control.description
+    for box in dash.style_layers.boxes.values():  # no style layer at all: content only
+        box.value = False
+    dash.size.value, dash.steps.value = 32, 1  # the smallest run the controls allow
+    settings = dash.settings()
+    size, _ = settings.pop("size"), settings.pop("pooling")
+    image = dash.content_picker.image(size)
+    nst.StyleTransfer(image, dash.style_picker.image(size), vgg=vgg, **settings)  # accepted

@@ -23,6 +23,16 @@ def test_make_lab_binds_to_loopback_and_keeps_the_token():
     assert not re.search(r"token|password|0\.0\.0\.0|--ip=\*", lab, re.IGNORECASE)
 
 
+def test_the_readme_says_how_to_open_the_lab_to_a_classroom_safely():
+    readme = (ROOT / "README.md").read_text()
+    assert "http://127.0.0.1:8888, with a token" in readme  # what `make lab` serves
+    section = readme.split("## A course on JupyterHub", 1)[1].split("\n## ", 1)[0]
+    advice = " ".join(section.split())
+    assert "Never open a server to the room by disabling its token" in advice
+    assert "binds to 127.0.0.1 with Jupyter's token" in advice
+    assert "behind JupyterHub (each gets their own authenticated server)" in advice
+
+
 def test_ci_runs_exactly_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci
