@@ -273,6 +273,10 @@ def test_killed_process_leaves_no_final_file(server, tmp_path: Path) -> None:
         assert child.poll() is None, "the child ended before it started downloading"
         assert time.monotonic() < deadline, "the child never started downloading"
         time.sleep(0.02)
+    if download.fcntl is not None:  # the running download holds its temporary file
+        (part,) = (p for p in tmp_path.iterdir() if p.name.endswith(".part"))
+        with open(part, "rb") as f, pytest.raises(BlockingIOError):
+            download.fcntl.flock(f, download.fcntl.LOCK_EX | download.fcntl.LOCK_NB)
     child.send_signal(signal.SIGKILL)
     child.wait(10)
     assert not dest.exists()

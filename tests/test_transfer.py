@@ -3,6 +3,7 @@ stopping, and clear errors before any work starts."""
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 
@@ -264,6 +265,25 @@ def test_save_and_load_a_run(vgg, content, style, tmp_path):
     assert (loaded.image - result.image).abs().max() <= 1 / 255
     with pytest.raises(FileExistsError):
         save_run(result, tmp_path / "run")
+
+
+def test_an_interrupted_save_run_leaves_no_half_written_run_json(tmp_path, monkeypatch):
+    result = nst.Result(image=torch.zeros(1, 3, 4, 4), history=[], snapshots={}, evaluations=0)
+
+    def failing_dump(payload, fh, **options):  # writes half the file, then the disk is full
+        fh.write('{"format": ')
+        raise OSError("disk full")
+
+    save_run(result, tmp_path / "run")
+    before = (tmp_path / "run" / "run.json").read_bytes()
+    monkeypatch.setattr(json, "dump", failing_dump)
+    with pytest.raises(OSError, match="disk full"):
+        save_run(result, tmp_path / "new")
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["result.png"]
+    with pytest.raises(OSError, match="disk full"):
+        save_run(result, tmp_path / "run", overwrite=True)
+    assert (tmp_path / "run" / "run.json").read_bytes() == before  # the earlier run, whole
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["result.png", "run.json"]
 
 
 def test_a_style_image_of_another_size_is_compared_per_position(vgg, content):
