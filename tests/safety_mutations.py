@@ -1,0 +1,349 @@
+"""Re-check tests/SAFETY_AUDIT.md: each mutation disables one piece of issue 9's handling, and the
+tests that cover it must then FAIL.
+
+    .venv/bin/python tests/safety_mutations.py          # every mutation (about 10 min on 2 cores)
+    .venv/bin/python tests/safety_mutations.py 6 27     # some, by number
+    .venv/bin/python tests/safety_mutations.py --list   # the table, without running anything
+
+The working tree is never touched: the repository is copied into a temporary folder, one file of
+the copy is changed at a time, and pytest runs there (PYTHONPATH points at the copy; each run is
+limited to 16 GiB of address space, so a lost decompression-bomb check cannot eat the machine).
+Not collected by pytest (no ``test_`` prefix). A snippet that is no longer in the source is
+reported as STALE: update the mutation together with the code it mutates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parents[1]
+ADDRESS_SPACE = 16 << 30
+PYTEST_OPTIONS = ("-x", "-q", "--tb=line", "-p", "no:cacheprovider")
+
+
+class Mutation(NamedTuple):
+    item: str  # the issue's item
+    what: str  # the handling that is disabled
+    file: str
+    edits: list[tuple[str, str]]  # (exact snippet, replacement), each snippet found exactly once
+    tests: list[str]  # pytest node ids; at least one must fail
+
+
+IM, TR = "nst_helpers/images.py", "nst_helpers/transfer.py"
+DL, W = "nst_helpers/download.py", "nst_helpers/weights.py"
+TI, TT, TD, TW, TS = (
+    "tests/test_images.py::",
+    "tests/test_transfer.py::",
+    "tests/test_download.py::",
+    "tests/test_weights.py::",
+    "tests/test_safety.py::",
+)
+BAD_PARAMS = TT + "test_bad_parameters_are_refused_before_any_work"
+M = Mutation
+# fmt: off
+MUTATIONS: list[Mutation] = [
+    # ----------------------------------------------------------------------------- images
+    M("empty file", "no 0-byte check (file)", IM,
+      [('    if path.stat().st_size == 0:\n        raise ImageError(f"{path}: the file is empty '
+        '(0 bytes)")\n', "")], [TI + "test_empty_file"]),
+    M("empty file", "no 0-byte check (bytes)", IM,
+      [('        if not data:\n            raise ImageError("<bytes>: empty (0 bytes)")\n', "")],
+      [TI + "test_empty_file"]),
+    M("non-image bytes", "UnidentifiedImageError not turned into 'not an image'", IM,
+      [('    except Image.UnidentifiedImageError:\n        raise ImageError(f"{name}: not an image '
+        'Pillow can read") from None\n', "")], [TI + "test_text_is_not_an_image"]),
+    M("truncated JPEG/PNG", "LOAD_TRUNCATED_IMAGES = True", IM,
+      [("from PIL import ExifTags, Image, ImageOps\n",
+        "from PIL import ExifTags, Image, ImageFile, ImageOps\n"
+        "ImageFile.LOAD_TRUNCATED_IMAGES = True\n")],
+      [TI + "test_truncated_files"]),
+    M("truncated JPEG", "decode errors not caught", IM,
+      [("    except _DECODE_ERRORS as exc:\n        raise ImageError(f\"{name}: the image is "
+        "truncated", "    except ZeroDivisionError as exc:\n        raise ImageError(f\"{name}: "
+        "the image is truncated")], [TI + "test_truncated_files[JPEG]"]),
+    M("truncated PNG", "decode errors not caught", IM,
+      [("    except _DECODE_ERRORS as exc:\n        raise ImageError(f\"{name}: the image is "
+        "truncated", "    except ZeroDivisionError as exc:\n        raise ImageError(f\"{name}: "
+        "the image is truncated")], [TI + "test_truncated_files[PNG]"]),
+    M("missing path", "no exists() check", IM,
+      [('    if not path.exists():\n        raise ImageError(f"{path}: no such file")\n', "")],
+      [TI + "test_missing_file"]),
+    M("directory", "no is_dir() check", IM,
+      [('    if path.is_dir():\n        raise ImageError(f"{path}: is a directory, not an image '
+        'file")\n', "")], [TI + "test_directory"]),
+    M("decompression bomb", "no MAX_PIXELS header check", IM,
+      [("    if width * height > MAX_PIXELS:\n", "    if False:\n")],
+      [TI + "test_huge_header_is_refused_before_decoding"]),
+    M("too small for the deepest layer", "no check_min_size on the content image", TR,
+      [('        if content_img is not None:\n            check_min_size(content_img, min_side, '
+        '"content image")\n', "")],
+      [TT + "test_images_too_small_for_the_deepest_layer_say_the_minimum"]),
+    M("grayscale", "L images not converted to RGB", IM,
+      [('        img = img.convert("RGBA" if has_alpha else "RGB")\n',
+        '        img = img if img.mode == "L" else img.convert("RGBA" if has_alpha else "RGB")\n')],
+      [TI + "test_grayscale_becomes_three_equal_channels"]),
+    M("16-bit", "16-bit goes through Pillow's 8-bit conversion", IM,
+      [("    if img.mode in _HIGH_DEPTH_MODES:\n", "    if False:\n")],
+      [TI + "test_16_bit_png_is_scaled_not_clipped"]),
+    M("palette (transparent)", "tRNS transparency ignored", IM,
+      [('has_alpha = img.mode in _ALPHA_MODES or "transparency" in img.info',
+        "has_alpha = img.mode in _ALPHA_MODES")],
+      [TI + "test_palette_with_transparency_is_composited_on_white"]),
+    M("RGBA on white", "composited on black", IM,
+      [("    return rgba[..., :3] * alpha + (1.0 - alpha)\n",
+        "    return rgba[..., :3] * alpha\n")],
+      [TI + "test_rgba_is_composited_on_white"]),
+    M("CMYK", "CMYK's first three channels taken as RGB", IM,
+      [("    if img.mode in _HIGH_DEPTH_MODES:\n",
+        '    if img.mode == "CMYK":\n'
+        "        return np.asarray(img, dtype=np.float32)[..., :3] / 255\n"
+        "    if img.mode in _HIGH_DEPTH_MODES:\n")],
+      [TI + "test_cmyk_jpeg"]),
+    M("EXIF rotation", "no exif_transpose", IM,
+      [("        img = ImageOps.exif_transpose(img)\n", "")],
+      [TI + "test_exif_orientation_is_applied"]),
+    M("animated GIF", "last frame instead of the first", IM,
+      [("        img.load()  # force", '        img.seek(getattr(img, "n_frames", 1) - 1)\n'
+        "        img.load()  # force")], [TI + "test_animated_gif_first_frame"]),
+    M("very large photo", "no JPEG draft (full-size decode)", IM,
+      [("            img.draft(img.mode, raw_wh)\n", "            pass\n")],
+      [TI + "test_large_jpeg_is_drafted_then_resized"]),
+    M("upload widget", "upload errors not caught", "nst_helpers/widgets.py",
+      [("        try:\n            load_image(data, size=16)", "        if True:\n"
+        "            load_image(data, size=16)"),
+       ("        except ImageError as exc:\n            self.message.value = f\"<span style='color:"
+        "#b00'>Cannot use", "        if False:\n            self.message.value = f\"<span style="
+        "'color:#b00'>Cannot use")],
+      [TS + "test_a_bad_upload_shows_its_error_and_keeps_the_choice"]),
+    # ----------------------------------------------------------------------------- parameters
+    M("unknown layer names", "no check", "nst_helpers/layers.py",
+      [("    if unknown:\n", "    if False:\n")],
+      [BAD_PARAMS, "tests/test_cli.py::test_bad_input_gives_one_line_not_a_traceback"]),
+    M("empty layer sets", "no 'both empty' check", TR,
+      [("        if not self.content_layers and not self.style_layers:\n", "        if False:\n")],
+      [BAD_PARAMS]),
+    M("negative α/β", "negative accepted", TR,
+      [("    if not math.isfinite(v) or v < 0 or (positive and v == 0):",
+        "    if not math.isfinite(v) or (positive and v == 0):")], [BAD_PARAMS]),
+    M("non-finite α/β", "NaN/inf accepted", TR,
+      [("    if not math.isfinite(v) or v < 0 or (positive and v == 0):",
+        "    if v < 0 or (positive and v == 0):")], [BAD_PARAMS]),
+    M("negative/non-finite layer weights", "no check", "nst_helpers/losses.py",
+      [('    bad = {k: v for k, v in resolved.items() if not (v >= 0.0 and v < float("inf"))}',
+        "    bad = {}")],
+      [BAD_PARAMS, "tests/test_losses.py::test_style_loss_refuses_bad_weights"]),
+    M("steps ≤ 0", "steps = 0 accepted", TR,
+      [("isinstance(steps, int) or steps < 1:", "isinstance(steps, int) or steps < 0:")],
+      [BAD_PARAMS]),
+    M("sizes out of range", "StyleTransfer does not check size", TR,
+      [('        check_size(size, "long")', "        pass")],
+      [TT + "test_texture_synthesis_sizes_are_checked_before_any_work", BAD_PARAMS]),
+    M("sizes out of range", "no MAX_PIXELS bound", IM,
+      [("    if height * width > MAX_PIXELS:\n        raise ParameterError(",
+        "    if False:\n        raise ParameterError(")],
+      [TI + "test_sizes_beyond_max_pixels_are_refused_before_any_work",
+       TI + "test_a_short_side_that_makes_the_long_side_huge_is_refused"]),
+    M("sizes out of range", "size ≤ 0 accepted", IM,
+      [("    if _is_int(size) and size > 0:\n", "    if _is_int(size):\n")],
+      [TI + "test_bad_size"]),
+    M("NaN/inf input tensors", "no isfinite check", TR,
+      [('        if not torch.isfinite(t).all():\n            raise ParameterError(f"{what}: the '
+        'image tensor contains NaN', '        if False:\n            raise ParameterError(f"{what}:'
+        ' the image tensor contains NaN')],
+      [TT + "test_non_finite_or_misshapen_images_are_refused"]),
+    M("widgets constrain ranges", "evaluations box allows 0", "nst_helpers/dashboard.py",
+      [("value=steps, min=1, max=100_000", "value=steps, min=0, max=100_000")],
+      [TS + "test_the_dashboard_controls_only_give_values_the_engine_accepts"]),
+    M("widgets constrain ranges", "image size box allows 8 px", "nst_helpers/dashboard.py",
+      [("value=size, min=32, max=2048", "value=size, min=8, max=2048")],
+      [TS + "test_the_dashboard_controls_only_give_values_the_engine_accepts"]),
+    M("widgets constrain ranges", "layer weight slider allows -1", "nst_helpers/widgets.py",
+      [("                min=0.0,\n                max=1.0,", "                min=-1.0,\n"
+        "                max=1.0,")], [TS + "test_widgets_constrain_their_values"]),
+    # ----------------------------------------------------------------------------- optimisation
+    M("NaN/inf during optimisation", "non-finite loss not detected", TR,
+      [("        if not all(math.isfinite(v) for v in values):\n", "        if False:\n")],
+      [TT + "test_a_non_finite_loss_stops_and_keeps_the_last_finite_image"]),
+    M("NaN/inf during optimisation", "last finite image not restored", TR,
+      [("                self.x.copy_(self._best_image)\n", "                pass\n")],
+      [TT + "test_a_non_finite_loss_stops_and_keeps_the_last_finite_image"]),
+    M("Stop event", "stop event ignored", TR,
+      [("                if self.stop_event is not None and self.stop_event.is_set():\n",
+        "                if False:\n")],
+      [TT + "test_the_stop_event_ends_the_run_with_a_valid_result"]),
+    M("KeyboardInterrupt", "not caught", TR,
+      [("        except KeyboardInterrupt:\n", "        except ZeroDivisionError:\n")],
+      [TT + "test_keyboard_interrupt_leaves_a_valid_result"]),
+    M("save never overwrites", "save_image overwrites", IM,
+      [("    if path.exists() and not overwrite:\n", "    if False:\n")],
+      [TI + "test_save_refuses_to_overwrite"]),
+    M("save never overwrites", "dashboard saves over the file", "nst_helpers/dashboard.py",
+      [("        if not overwrite:\n            target = unique_path(target)\n", "")],
+      ["tests/test_dashboard.py::test_saving_never_overwrites_unless_asked"]),
+    M("save never overwrites", "save_run overwrites", "nst_helpers/runs.py",
+      [("    if (folder / RUN_FILE).exists() and not overwrite:\n", "    if False:\n")],
+      [TT + "test_save_and_load_a_run"]),
+    M("save never overwrites", "stylize has no early check", "nst_helpers/cli.py",
+      [("    if args.output.exists() and not args.overwrite:\n", "    if False:\n")],
+      ["tests/test_cli.py::test_stylize_never_overwrites_without_being_asked"]),
+    M("atomic writes", "save_run writes run.json directly", "nst_helpers/runs.py",
+      [('    fd, tmp = tempfile.mkstemp(prefix=".run.", suffix=".json", dir=folder)\n',
+        "    tmp = folder / RUN_FILE\n"
+        "    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)\n")],
+      [TT + "test_an_interrupted_save_run_leaves_no_half_written_run_json"]),
+    M("atomic writes", "save_image writes the target directly", IM,
+      [('    out, tmp = create_temp_beside(path, suffix=".tmp")\n',
+        '    out, tmp = open(path, "wb"), path\n')], [TI + "test_save_is_atomic"]),
+    # ----------------------------------------------------------------------------- weights
+    M("weights_only=True", "weights_only=False", W,
+      [("weights_only=True, mmap=True", "weights_only=False, mmap=True")],
+      [TW + "test_a_pickle_that_would_run_code_is_refused",
+       TS + "test_every_torch_load_uses_weights_only"]),
+    M("weights_only=True", "weights_only left to torch's default", W,
+      [("weights_only=True, mmap=True", "mmap=True")],
+      [TW + "test_a_pickle_that_would_run_code_is_refused",
+       TS + "test_every_torch_load_uses_weights_only"]),
+    M("truncated weights", "torch.load errors not caught", W,
+      [("    except Exception as exc:\n        cause = ", "    except ZeroDivisionError as exc:\n"
+        "        cause = ")], [TW + "test_a_truncated_file_is_refused_with_how_to_refetch"]),
+    M("wrong-sized weights, never half-used", "missing/wrong tensors not refused", W,
+      [("    if missing or wrong or extra:\n", "    if extra:\n")],
+      [TW + "test_wrong_or_missing_tensors_are_refused_naming_the_file_and_the_fix"]),
+    M("hash-mismatched weights (cache)", "recorded SHA-256 not compared", W,
+      [("        if recorded != actual:\n", "        if False:\n")],
+      [TW + "test_a_damaged_cache_is_refused_not_half_used"]),
+    M("hash-mismatched weights (download)", "no hash_prefix on the download", W,
+      [("weights_url(), dest, hash_prefix=HASH_PREFIX, progress=progress",
+        "weights_url(), dest, progress=progress")],
+      [TW + "test_a_download_with_the_wrong_hash_is_refused_and_nothing_is_kept"]),
+    # ----------------------------------------------------------------------------- downloads
+    M("temp + rename after checksum", "renamed before the checks", DL,
+      [("        for need, what in ((total,", "        os.replace(tmp, dest)\n"
+        "        for need, what in ((total,"),
+       ("            )\n        os.replace(tmp, dest)\n", "            )\n")],
+      [TD + "test_sha256_mismatch_leaves_nothing", TD + "test_hash_prefix_convention"]),
+    M("temp + rename after checksum", "written straight to the destination", DL,
+      [("        out, tmp = create_temp_beside(dest)\n",
+        '        out, tmp = open(dest, "wb"), dest\n')],
+      [TD + "test_killed_process_leaves_no_final_file"]),
+    M("interrupted download leaves nothing", "no clean-up on a dropped connection", DL,
+      [("    except DownloadError as exc:\n        _remove(tmp)\n",
+        "    except DownloadError as exc:\n")],
+      [TD + "test_connection_dropped_halfway_is_detected"]),
+    M("interrupted download leaves nothing", "no clean-up on a network error", DL,
+      [("    except Exception as exc:  # network, disk or protocol error: report it as a "
+        "DownloadError\n        _remove(tmp)\n", "    except Exception as exc:  # network, disk "
+        "or protocol error: report it as a DownloadError\n")],
+      [TD + "test_http_error", TD + "test_stalled_server_times_out"]),
+    M("interrupted download leaves nothing", "no clean-up on Ctrl-C", DL,
+      [("    except BaseException:  # KeyboardInterrupt, SystemExit: clean up, then let it "
+        "through\n        _remove(tmp)\n", "    except BaseException:  # KeyboardInterrupt, "
+        "SystemExit: clean up, then let it through\n")],
+      [TD + "test_keyboard_interrupt_cleans_up"]),
+    M("interrupted download leaves nothing", "a killed download's file never removed", DL,
+      [("        _remove_abandoned(dest)\n", "")],
+      [TD + "test_killed_process_leaves_no_final_file"]),
+    M("interrupted download leaves nothing", "a running download holds no lock", DL,
+      [("                fcntl.flock(out, fcntl.LOCK_EX | fcntl.LOCK_NB)\n",
+        "                pass\n")],
+      [TD + "test_killed_process_leaves_no_final_file"]),
+    M("interrupted download leaves nothing", "clean-up ignores the lock", DL,
+      [("            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError", "            pass  "
+        "# OSError")], [TD + "test_a_running_download_keeps_its_temporary_file"]),
+    M("concurrent downloads", "one shared temporary file", DL,
+      [('f".{dest.name}.{secrets.token_hex(6)}{suffix}"', 'f".{dest.name}.shared{suffix}"'),
+       ('            return open(tmp, "xb"), tmp', '            return open(tmp, "wb"), tmp')],
+      [TD + "test_concurrent_threads_same_dest", TD + "test_concurrent_processes_same_dest"]),
+    M("no network unless asked", "weights_status probes the URL (errors swallowed)", W,
+      [('    """What the loader would find, without touching the network (for the setup-check '
+        'notebook)."""\n', '    """What the loader would find."""\n    try:\n        __import__('
+        '"urllib.request").request.urlopen(weights_url(), timeout=1)\n    except Exception:\n'
+        "        pass\n")],
+      [TS + "test_a_whole_offline_run_never_touches_the_network"]),
+    M("fails fast without network", "retries with a back-off", DL,
+      [("        _remove(tmp)\n        raise fail(_describe(exc, timeout)) from exc\n",
+        "        _remove(tmp)\n        time.sleep(11)\n"
+        "        raise fail(_describe(exc, timeout)) from exc\n")],
+      [TD + "test_connection_refused_fails_fast",
+       TW + "test_without_weights_and_network_the_loader_fails_fast_with_the_ways_out"]),
+    # ----------------------------------------------------------------------------- serving
+    M("make lab: 127.0.0.1", "binds all interfaces", "Makefile",
+      [("--ServerApp.ip=127.0.0.1", "--ServerApp.ip=0.0.0.0")],
+      ["tests/test_setup.py::test_make_lab_binds_to_loopback_and_keeps_the_token"]),
+    M("make lab: token", "token disabled", "Makefile",
+      [("--ServerApp.root_dir=notebooks $(ALLOW_ROOT)",
+        "--ServerApp.root_dir=notebooks --ServerApp.token='' $(ALLOW_ROOT)")],
+      ["tests/test_setup.py::test_make_lab_binds_to_loopback_and_keeps_the_token"]),
+    M("README: classroom safely", "advice removed", "README.md",
+      [("5. **Never open a server to the room by disabling its token.**", "5. Open it up.")],
+      ["tests/test_setup.py::test_the_readme_says_how_to_open_the_lab_to_a_classroom_safely"]),
+]
+# fmt: on
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def run(copy: Path, number: int, m: Mutation) -> bool:
+    """Apply ``m`` in ``copy``, run its tests, restore; True when a test failed (as it must)."""
+    target = copy / m.file
+    original = target.read_text()
+    text = original
+    for old, new in m.edits:
+        if text.count(old) != 1:
+            print(f"{number:3d} STALE   {m.item}: {m.what}: snippet found {text.count(old)}x")
+            return False
+        text = text.replace(old, new)
+    target.write_text(text)
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", *PYTEST_OPTIONS, *m.tests],
+            cwd=copy,
+            env={**os.environ, "PYTHONPATH": str(copy)},
+            capture_output=True,
+            text=True,
+            preexec_fn=_limit_memory,
+            timeout=600,
+        )
+        lines = proc.stdout.strip().splitlines() or [""]
+        why = [line for line in lines if re.match(r"^(/|E |tests/).*\d: ", line)]
+        code, tail = proc.returncode, lines[-1] + (f"\n      why: {why[0][-160:]}" if why else "")
+    except subprocess.TimeoutExpired:
+        code, tail = -1, "timed out"
+    finally:
+        target.write_text(original)
+    seconds = time.monotonic() - start
+    caught = code in (1, 2, -1)  # failed, interrupted (a KeyboardInterrupt got through), hung
+    word = "caught " if caught else ("SURVIVED" if code == 0 else f"ERROR {code}")
+    print(f"{number:3d} {word} {m.item}: {m.what} [{seconds:.0f} s] {tail}", flush=True)
+    return caught
+
+
+def main(argv: list[str]) -> int:
+    if "--list" in argv:
+        for n, m in enumerate(MUTATIONS, 1):
+            print(f"{n:3d} {m.item} | {m.what} | {m.file} | {', '.join(m.tests)}")
+        return 0
+    wanted = {int(a) for a in argv if re.fullmatch(r"\d+", a)} or set(range(1, len(MUTATIONS) + 1))
+    with tempfile.TemporaryDirectory(prefix="nst-mutations-") as tmp:
+        copy = Path(tmp) / "repo"
+        ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".*_cache", "test-output")
+        shutil.copytree(ROOT, copy, ignore=ignore)
+        results = [run(copy, n, m) for n, m in enumerate(MUTATIONS, 1) if n in wanted]
+    print(f"{sum(results)} of {len(results)} mutations caught")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
