@@ -172,10 +172,12 @@ def blend_style_targets(
     ``style_target``); ``weights`` are the w_k (normalised by the caller). One style gives its own
     targets unchanged; none gives {}.
     """
+    if not targets:  # no style image, or no style layer
+        return {}
     if len(targets) != len(weights):
         raise ParameterError(f"{len(weights)} weights for {len(targets)} sets of style targets")
-    if len(targets) <= 1:
-        return dict(targets[0]) if targets else {}
+    if len(targets) == 1:
+        return dict(targets[0])
     blended = {}
     for name in targets[0]:
         a = weights[0] * targets[0][name]

@@ -153,6 +153,12 @@ def test_the_style_image_may_have_any_size_and_aspect_ratio(vgg, content):
         assert result.image.shape == content.shape
 
 
+def test_a_style_image_without_style_layers_is_a_content_only_run(vgg, content, style):
+    """What the dashboard gives when every style layer is unticked."""
+    result = make(content, style, vgg, style_layers=[], steps=2).run()
+    assert result.stop_reason == "completed" and result.history[0]["style_layers"] == {}
+
+
 def test_texture_synthesis_without_content_and_reconstruction_without_style(vgg, style, content):
     texture = make(None, style, vgg, init="noise", size=(24, 24), steps=3).run()
     assert texture.image.shape == (1, 3, 24, 24) and texture.history[0]["content"] == 0.0
