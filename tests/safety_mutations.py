@@ -4,6 +4,7 @@ tests that cover it must then FAIL.
     .venv/bin/python tests/safety_mutations.py          # every mutation (about 10 min on 2 cores)
     .venv/bin/python tests/safety_mutations.py 6 27     # some, by number
     .venv/bin/python tests/safety_mutations.py --list   # the table, without running anything
+    .venv/bin/python tests/safety_mutations.py --check  # every snippet still in the source?
 
 The working tree is never touched: the repository is copied into a temporary folder, one file of
 the copy is changed at a time, and pytest runs there (PYTHONPATH points at the copy; each run is
@@ -48,6 +49,7 @@ TI, TT, TD, TW, TS = (
     "tests/test_safety.py::",
 )
 BAD_PARAMS = TT + "test_bad_parameters_are_refused_before_any_work"
+OPTIONS = "tests/test_options.py::test_bad_option_values_are_refused_before_any_work"
 M = Mutation
 # fmt: off
 MUTATIONS: list[Mutation] = [
@@ -131,12 +133,16 @@ MUTATIONS: list[Mutation] = [
     M("empty layer sets", "no 'both empty' check", TR,
       [("        if not self.content_layers and not self.style_layers:\n", "        if False:\n")],
       [BAD_PARAMS]),
+    M("empty layer sets", "style image but no style layer: internal error", TR,
+      [("    if not targets:  # no style image, or no style layer\n        return {}\n", "")],
+      [TT + "test_a_style_image_without_style_layers_is_a_content_only_run",
+       TS + "test_the_dashboard_controls_only_give_values_the_engine_accepts"]),
     M("negative α/β", "negative accepted", TR,
       [("    if not math.isfinite(v) or v < 0 or (positive and v == 0):",
-        "    if not math.isfinite(v) or (positive and v == 0):")], [BAD_PARAMS]),
+        "    if not math.isfinite(v) or (positive and v == 0):")], [BAD_PARAMS, OPTIONS]),
     M("non-finite α/β", "NaN/inf accepted", TR,
       [("    if not math.isfinite(v) or v < 0 or (positive and v == 0):",
-        "    if v < 0 or (positive and v == 0):")], [BAD_PARAMS]),
+        "    if v < 0 or (positive and v == 0):")], [BAD_PARAMS, OPTIONS]),
     M("negative/non-finite layer weights", "no check", "nst_helpers/losses.py",
       [('    bad = {k: v for k, v in resolved.items() if not (v >= 0.0 and v < float("inf"))}',
         "    bad = {}")],
@@ -216,7 +222,7 @@ MUTATIONS: list[Mutation] = [
       [("    except Exception as exc:\n        cause = ", "    except ZeroDivisionError as exc:\n"
         "        cause = ")], [TW + "test_a_truncated_file_is_refused_with_how_to_refetch"]),
     M("wrong-sized weights, never half-used", "missing/wrong tensors not refused", W,
-      [("    if missing or wrong or extra:\n", "    if extra:\n")],
+      [("    problems = shape_problems(state, expected_shapes())\n", '    problems = ""\n')],
       [TW + "test_wrong_or_missing_tensors_are_refused_naming_the_file_and_the_fix"]),
     M("hash-mismatched weights (cache)", "recorded SHA-256 not compared", W,
       [("        if recorded != actual:\n", "        if False:\n")],
@@ -331,6 +337,15 @@ def run(copy: Path, number: int, m: Mutation) -> bool:
 
 
 def main(argv: list[str]) -> int:
+    if "--check" in argv:  # every snippet still in the source, exactly once (runs nothing)
+        stale = [
+            f"{n:3d} {m.item}: {m.what}: found {(ROOT / m.file).read_text().count(old)}x"
+            for n, m in enumerate(MUTATIONS, 1)
+            for old, _ in m.edits
+            if (ROOT / m.file).read_text().count(old) != 1
+        ]
+        print("\n".join(stale) or f"all {len(MUTATIONS)} mutations apply")
+        return 1 if stale else 0
     if "--list" in argv:
         for n, m in enumerate(MUTATIONS, 1):
             print(f"{n:3d} {m.item} | {m.what} | {m.file} | {', '.join(m.tests)}")
