@@ -1,4 +1,4 @@
-"""The button-driven experiments of lessons 02 and 03, each a new optimisation from white noise.
+"""The button-driven experiments of lessons 02, 03 and 07, each a new optimisation per press.
 
 - ``ReconstructionExplorer`` (lesson 02, paper Fig. 1 bottom): pick an image, a layer and a number
   of evaluations, press *Reconstruct*: the image is rebuilt from that layer's activations alone
@@ -6,6 +6,9 @@
 - ``TextureExplorer`` (lesson 03, paper Fig. 1 top): pick a painting, tick style layers and set
   their weights w_l, press *Synthesise*: a texture is grown from noise matching its Gram matrices
   (only L_style = Σ w_l E_l, Eq. 5).
+
+- ``BlendExplorer`` (lesson 07, beyond the paper): a photograph in a blend of two paintings'
+  styles, the target Grams A^l = (1 − w) A^l_A + w A^l_B with w from a slider.
 
 While a cell runs the kernel handles no widget events, so each run goes to a background thread
 ended by a ``threading.Event`` (the Stop button; the engine checks it before every evaluation). The
@@ -20,6 +23,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
+import torch
+import torch.nn.functional as tf
 
 from .errors import NSTError
 from .features import CONTENT_SERIES, layer_label, layers_label, paper_name
@@ -285,6 +290,104 @@ class TextureExplorer(_RunPanel):
             style_layers=list(weights),
             style_weights=weights,
             init="noise",
+            steps=steps,
+            snapshot_at=(),
+            callback=self._on_evaluation,
+            stop_event=self._stop_event,
+        )
+
+
+def side_by_side(images: Sequence[torch.Tensor], gap: int = 4) -> torch.Tensor:
+    """Images [1, 3, H, W] resized to the smallest height (aspect kept) and joined left to right,
+    ``gap`` white pixels apart: one picture of several (for an ``ipywidgets.Image``)."""
+    height = min(int(img.shape[-2]) for img in images)
+    parts: list[torch.Tensor] = []
+    for img in images:
+        width = max(1, round(img.shape[-1] * height / img.shape[-2]))
+        if parts and gap:
+            parts.append(torch.ones(1, 3, height, gap))
+        resized = tf.interpolate(
+            img.float(), size=(height, width), mode="bilinear", antialias=True, align_corners=False
+        )
+        parts.append(resized.clamp(0, 1))
+    return torch.cat(parts, dim=-1)
+
+
+class BlendExplorer(_RunPanel):
+    """A photograph in a blend of two paintings' styles (lesson 07; several styles).
+
+    The style targets are the weighted sum of the two paintings' Gram matrices,
+    A^l = (1 − w) A^l_A + w A^l_B (``StyleTransfer(style=[A, B], style_blend=[1 − w, w])``), with
+    w the slider's "weight of B": 0 is painting A alone, 1 painting B alone. Everything else is
+    the paper's setting at long side ``size`` (the photograph and both paintings), starting from
+    ``init`` (a profile's ``init``).
+    """
+
+    run_label = "Run"
+    target_title = "painting A (left) and painting B (right)"
+
+    def __init__(
+        self,
+        vgg: VGG19Features,
+        *,
+        size: int,
+        steps: int,
+        weight: float = 0.5,
+        content: str = "tubingen",
+        content_fallback: str = "grace_hopper",
+        style_a: str = "starry_night",
+        fallback_a: str = "waves",
+        style_b: str = "the_scream",
+        fallback_b: str = "mosaic",
+        init: str = "content",
+        update_every: int = 5,
+    ) -> None:
+        self.init = init
+        self.content_picker = ImagePicker("photograph", content, content_fallback, kind="content")
+        self.picker_a = ImagePicker("painting A", style_a, fallback_a, kind="style")
+        self.picker_b = ImagePicker("painting B", style_b, fallback_b, kind="style")
+        self.weight = w.FloatSlider(
+            value=float(weight),
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            description="weight of B, w",
+            readout_format=".2f",
+            continuous_update=False,
+            style=_WIDE,
+            layout=w.Layout(width="30em"),
+        )
+        super().__init__(vgg, size=size, steps=steps, update_every=update_every)
+        self.add_class("nst-blend-explorer")
+
+    def _controls(self) -> list[w.Widget]:
+        note = w.HTML(
+            "<small>A<sup>l</sup> = (1 − w) A<sup>l</sup><sub>A</sub> + w A<sup>l</sup>"
+            "<sub>B</sub> at every style layer: w = 0 is painting A alone, 1 is B alone."
+            "</small>"
+        )
+        return [self.content_picker, self.picker_a, self.picker_b, self.weight, note]
+
+    @property
+    def blend(self) -> list[float]:
+        """The style weights [1 − w, w] of paintings A and B."""
+        weight = float(self.weight.value)
+        return [1.0 - weight, weight]
+
+    def _describe(self) -> str:
+        a, b = self.blend
+        return f"{a:.2f} × A + {b:.2f} × B"
+
+    def _make_transfer(self, steps: int) -> StyleTransfer:
+        content = self.content_picker.image(self.size)
+        paintings = [self.picker_a.image(self.size), self.picker_b.image(self.size)]
+        self.target_view.value = png_bytes(side_by_side(paintings))
+        return StyleTransfer(
+            content,
+            paintings,
+            vgg=self.vgg,
+            style_blend=self.blend,
+            init=self.init,
             steps=steps,
             snapshot_at=(),
             callback=self._on_evaluation,

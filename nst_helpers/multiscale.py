@@ -10,8 +10,13 @@ peak memory, to compare with such a run.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import numbers
+import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from itertools import pairwise
@@ -71,15 +76,92 @@ def _device_of(options: dict[str, Any]) -> torch.device:
     return resolve_device(device) if vgg is None or device is not None else vgg.device
 
 
-def _reset_peak_memory(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+def _reset_peak_memory(device: torch.device) -> float | None:
+    """Start a new peak on CUDA; returns the CUDA tensor memory in use now (MiB), else None."""
+    if device.type != "cuda":
+        return None
+    torch.cuda.reset_peak_memory_stats(device)
+    return torch.cuda.memory_allocated(device) / 2**20
 
 
-def _peak_memory_mb(device: torch.device) -> tuple[float | None, str]:
-    """The peak memory figure available on ``device``, in MiB, and what it measures."""
+_STATM = "/proc/self/statm"
+
+
+def _rss_mb() -> float | None:
+    """The process's resident set size now, in MiB (Linux: /proc/self/statm); None elsewhere."""
+    try:
+        with open(_STATM) as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _release_free_memory() -> None:
+    """Collect garbage and hand the C heap's free memory back to the system (glibc's
+    ``malloc_trim``; a no-op elsewhere), so that the RSS counts memory in use, not memory an
+    earlier run freed and the allocator kept."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows)
+        pass
+
+
+class RssSampler:
+    """The process's resident set size (RSS) while a block runs, in MiB: ``start_mb`` on entry,
+    ``peak_mb`` the largest seen.
+
+    On entry the free heap memory is released (``_release_free_memory``), then a daemon thread
+    reads the RSS every ``interval`` seconds (Linux). Unlike the process's high-water mark
+    (``getrusage``'s ru_maxrss, which never decreases), this gives the peak of one run, so runs
+    made one after the other compare, and ``peak_mb − start_mb`` is about what the run itself
+    needed. A peak shorter than the interval can be missed; an evaluation holds its activations
+    for most of its duration. Both are None where the RSS cannot be read.
+    """
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.start_mb: float | None = None
+        self.peak_mb: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _sample(self) -> None:
+        now = _rss_mb()
+        if now is not None and (self.peak_mb is None or now > self.peak_mb):
+            self.peak_mb = now
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> RssSampler:
+        _release_free_memory()
+        self.start_mb = _rss_mb()
+        self._sample()
+        if self.peak_mb is not None:
+            self._thread = threading.Thread(target=self._loop, name="nst-rss", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._sample()
+
+
+def _peak_memory_mb(
+    device: torch.device, sampled_mb: float | None = None
+) -> tuple[float | None, str]:
+    """The peak memory figure available on ``device``, in MiB, and what it measures:
+    CUDA's peak tensor memory; else ``sampled_mb`` (an ``RssSampler``'s peak); else the
+    process's high-water mark."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20, "peak CUDA tensor memory"
+    if sampled_mb is not None:
+        return sampled_mb, "process peak RSS during this scale (sampled every 5 ms)"
     try:
         import resource
     except ImportError:  # Windows
@@ -123,7 +205,10 @@ def run_coarse_to_fine(
     ``settings`` are the last scale's plus ``scales``, ``scale_steps``, ``steps`` (the total) and
     ``per_scale``: for each scale run, its ``long_side``, ``size``, ``evaluations``, ``seconds``
     (wall clock, set-up included), ``peak_memory_mb`` and ``memory`` (what that figure is: peak
-    CUDA tensor memory on a GPU, else the process's peak RSS, a high-water mark). A scale that
+    CUDA tensor memory on a GPU; on a CPU the process's peak RSS during that scale, sampled by
+    ``RssSampler`` on Linux, elsewhere the process's high-water mark so far), and
+    ``start_memory_mb``, the same measure when the scale began (None where it is not measured):
+    their difference is about what that scale needed. A scale that
     ends early (stop event, Ctrl-C, non-finite loss) ends the whole run there.
     """
     sides = check_scales(scales)
@@ -164,19 +249,23 @@ def run_coarse_to_fine(
         def forward(transfer: StyleTransfer, record: Record, _o=offset, _s=seconds, _side=side):
             return callback(transfer, _global(record, _o, _s, _side))  # type: ignore[misc]
 
-        _reset_peak_memory(_device_of(options))  # the peak of this scale: set-up and run
-        transfer = StyleTransfer(
-            content_k,
-            style,
-            size=side,
-            init=init,
-            steps=n,
-            snapshot_at=local_marks,
-            callback=forward if callback is not None else None,
-            **options,
-        )
-        result = transfer.run()
-        peak, what = _peak_memory_mb(transfer.device)
+        device = _device_of(options)
+        start_mb = _reset_peak_memory(device)  # the peak of this scale: set-up and run
+        with RssSampler() if device.type != "cuda" else contextlib.nullcontext() as sampler:
+            transfer = StyleTransfer(
+                content_k,
+                style,
+                size=side,
+                init=init,
+                steps=n,
+                snapshot_at=local_marks,
+                callback=forward if callback is not None else None,
+                **options,
+            )
+            result = transfer.run()
+        peak, what = _peak_memory_mb(transfer.device, sampler.peak_mb if sampler else None)
+        if sampler is not None and sampler.peak_mb is not None:
+            start_mb = sampler.start_mb
         per_scale.append(
             {
                 "long_side": side,
@@ -184,6 +273,7 @@ def run_coarse_to_fine(
                 "evaluations": result.evaluations,
                 "seconds": time.perf_counter() - start,
                 "peak_memory_mb": peak,
+                "start_memory_mb": start_mb,
                 "memory": what,
             }
         )

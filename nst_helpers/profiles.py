@@ -130,4 +130,9 @@ LESSONS: dict[str, list[tuple[int, str, str]]] = {
     ],
     "05 convergence": [(1, "size", "steps"), (3, "small_size", "small_steps")],
     "06 loss landscape": [(2, "small_size", "grid"), (3, "small_size", "small_steps")],
+    # 07: 15 tiles (3 colour, 1 blend panel, 5 blends, 3 style scales, 3 TV); the Caffe comparison
+    # (2 more tiles) runs only where that file is. Section 5: a run at ``size`` and a coarse-to-fine
+    # run with half its evaluations at ``small_size``, priced here as two runs at ``size`` (a
+    # slight overestimate).
+    "07 beyond the paper": [(15, "tile_size", "tile_steps"), (2, "size", "tile_steps")],
 }

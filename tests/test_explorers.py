@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 import nst_helpers as nst
 from nst_helpers import explorers
@@ -107,6 +108,42 @@ def test_an_error_in_the_thread_is_reported_and_reraised_by_wait(vgg, monkeypatc
         ex.run(wait=True)
     assert ex.status.value.startswith("failed") and "boom" in ex.status.value
     assert not ex.run_button.disabled
+
+
+def test_a_blend_mixes_the_two_paintings_grams_with_the_sliders_weight(vgg):
+    ex = explorers.BlendExplorer(
+        vgg, size=32, steps=3, weight=0.25, style_a="waves", style_b="mosaic"
+    )
+    assert ex.run_button.description == "Run" and "nst-blend-explorer" in ex._dom_classes
+    assert (ex.weight.min, ex.weight.max, ex.weight.value) == (0.0, 1.0, 0.25)
+    result = ex.run(wait=True)
+    assert result.settings["styles"] == 2
+    assert result.settings["style_blend"] == pytest.approx([0.75, 0.25])
+    assert result.settings["init"] == "content" and result.evaluations == 3
+    assert ex.status.value.startswith("completed") and "0.75 × A + 0.25 × B" in ex.status.value
+    assert ex.target_view.value[:4] == b"\x89PNG" and ex.live_view.value[:4] == b"\x89PNG"
+
+    ex.weight.value = 1.0  # painting B alone: its own Gram matrices are the targets
+    only_b = ex.run(wait=True)
+    direct = nst.StyleTransfer(
+        ex.content_picker.image(32),
+        ex.picker_b.image(32),
+        vgg=vgg,
+        steps=3,
+        snapshot_at=(),
+    ).run()
+    assert only_b.settings["style_blend"] == [0.0, 1.0]
+    assert [r["total"] for r in only_b.history] == pytest.approx(
+        [r["total"] for r in direct.history], rel=1e-5
+    )
+
+
+def test_side_by_side_joins_images_at_the_smallest_height():
+    a, b = torch.rand(1, 3, 40, 30), torch.rand(1, 3, 20, 50)
+    joined = explorers.side_by_side([a, b], gap=4)
+    assert joined.shape == (1, 3, 20, 15 + 4 + 50)
+    assert torch.equal(joined[..., 15:19], torch.ones(1, 3, 20, 4))  # the white gap
+    assert torch.equal(joined[..., 19:], b)  # already at that height: unchanged
 
 
 def test_series_titles_use_the_paper_names(vgg):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import time
 
 import pytest
 import torch
@@ -16,7 +18,7 @@ import torch
 import nst_helpers as nst
 from nst_helpers.colour import color_statistics, luminance
 from nst_helpers.errors import ParameterError
-from nst_helpers.multiscale import upsample
+from nst_helpers.multiscale import RssSampler, upsample
 from nst_helpers.runs import load_run, save_run
 
 from .conftest import smooth_image
@@ -340,6 +342,31 @@ def test_coarse_to_fine_ends_at_the_top_size_and_counts_evaluations_exactly(vgg)
     assert [p["size"] for p in per_scale] == [[19, 24], [32, 40]]
     assert [p["evaluations"] for p in per_scale] == [3, 2]
     assert all(p["seconds"] > 0 and p["memory"] for p in per_scale)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_the_memory_of_a_scale_is_its_own_peak_not_the_process_high_water_mark():
+    """A run's peak RSS is sampled while it runs, after the heap's free memory is handed back: a
+    small run after a large one reports a small peak (ru_maxrss would repeat the large one)."""
+    with RssSampler() as big:
+        block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched
+        block += 1
+        time.sleep(0.05)
+    del block
+    with RssSampler() as small:
+        time.sleep(0.05)
+    assert big.start_mb is not None and big.peak_mb is not None
+    assert big.peak_mb - big.start_mb > 48
+    assert small.peak_mb - small.start_mb < 16
+    assert small.start_mb < big.peak_mb - 32  # the 64 MiB went back to the system
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_coarse_to_fine_reports_each_scales_memory_at_start_and_peak(vgg, content, style):
+    result = nst.run_coarse_to_fine(content, style, [24, 40], steps=2, vgg=vgg)
+    for scale in result.settings["per_scale"]:
+        assert scale["memory"] == "process peak RSS during this scale (sampled every 5 ms)"
+        assert 0 < scale["start_memory_mb"] <= scale["peak_memory_mb"]
 
 
 def test_each_scale_starts_from_the_previous_result_upsampled(vgg):

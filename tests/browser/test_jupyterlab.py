@@ -34,7 +34,8 @@ RUN_TIMEOUT_S = 300  # Run All Cells of one notebook under the smoke profile
 # A notebook whose code matches a pattern must show each of its selectors somewhere in the page.
 # Kept deliberately simple: ipywidgets' names, and the course's own panels by what they are made
 # of (nst_helpers/explorers.py, landscape.py: a Run button and a slider, plus a layer dropdown for
-# the reconstruction explorer; nst_helpers/dashboard.py: class nst-dashboard). Any other widget is
+# the reconstruction explorer and, for lesson 07's blend panel, its class nst-blend-explorer and
+# the painting dropdowns; nst_helpers/dashboard.py: class nst-dashboard). Any other widget is
 # still covered by the general check that every widget view the kernel sent renders as a widget.
 WIDGET_KINDS: list[tuple[str, tuple[str, ...], str]] = [
     (r"\b\w*Slider\b", (".widget-slider",), "a slider"),
@@ -43,6 +44,11 @@ WIDGET_KINDS: list[tuple[str, tuple[str, ...], str]] = [
     (r"\binteract(ive|_manual)?\b", (".widget-interact",), "an interact panel"),
     (r"\b\w+Explorer\(", (".widget-button", ".widget-slider"), "an explorer panel"),
     (r"\bReconstructionExplorer\(", (".widget-dropdown",), "the reconstruction explorer"),
+    (
+        r"\bBlendExplorer\(",
+        (".nst-blend-explorer", ".widget-dropdown", ".widget-slider"),
+        "the two-painting blend panel",
+    ),
     (
         r"(?i)dashboard",
         (".nst-dashboard", ".widget-button", ".widget-slider", ".widget-dropdown"),
