@@ -11,10 +11,7 @@ peak memory, to compare with such a run.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import gc
 import numbers
-import os
 import sys
 import threading
 import time
@@ -27,6 +24,7 @@ import torch.nn.functional as tf
 
 from .devices import resolve_device
 from .errors import ParameterError
+from .memory import release_free_memory, resident_mb
 from .transfer import DEFAULT_SNAPSHOTS, Record, Result, StyleTransfer, _as_image
 
 
@@ -84,35 +82,11 @@ def _reset_peak_memory(device: torch.device) -> float | None:
     return torch.cuda.memory_allocated(device) / 2**20
 
 
-_STATM = "/proc/self/statm"
-
-
-def _rss_mb() -> float | None:
-    """The process's resident set size now, in MiB (Linux: /proc/self/statm); None elsewhere."""
-    try:
-        with open(_STATM) as f:
-            pages = int(f.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
-
-
-def _release_free_memory() -> None:
-    """Collect garbage and hand the C heap's free memory back to the system (glibc's
-    ``malloc_trim``; a no-op elsewhere), so that the RSS counts memory in use, not memory an
-    earlier run freed and the allocator kept."""
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows)
-        pass
-
-
 class RssSampler:
     """The process's resident set size (RSS) while a block runs, in MiB: ``start_mb`` on entry,
     ``peak_mb`` the largest seen.
 
-    On entry the free heap memory is released (``_release_free_memory``), then a daemon thread
+    On entry the free heap memory is released (``release_free_memory``), then a daemon thread
     reads the RSS every ``interval`` seconds (Linux). Unlike the process's high-water mark
     (``getrusage``'s ru_maxrss, which never decreases), this gives the peak of one run, so runs
     made one after the other compare, and ``peak_mb − start_mb`` is about what the run itself
@@ -128,7 +102,7 @@ class RssSampler:
         self._thread: threading.Thread | None = None
 
     def _sample(self) -> None:
-        now = _rss_mb()
+        now = resident_mb()
         if now is not None and (self.peak_mb is None or now > self.peak_mb):
             self.peak_mb = now
 
@@ -137,8 +111,8 @@ class RssSampler:
             self._sample()
 
     def __enter__(self) -> RssSampler:
-        _release_free_memory()
-        self.start_mb = _rss_mb()
+        release_free_memory()
+        self.start_mb = resident_mb()
         self._sample()
         if self.peak_mb is not None:
             self._thread = threading.Thread(target=self._loop, name="nst-rss", daemon=True)

@@ -35,6 +35,7 @@ from .losses import (
     style_layer_loss,
     total_variation,
 )
+from .memory import release_free_memory
 from .ratios import default_beta
 from .vgg import ENV_DEFAULT_WEIGHTS, VGG19Features, layer_shapes, load_vgg19
 
@@ -331,6 +332,10 @@ class StyleTransfer:
         self.callback = callback
         self.stop_event = stop_event
         self.device = resolve_device(device) if vgg is None or device is not None else vgg.device
+
+        # Earlier runs' freed activations and L-BFGS histories back to the system first, so a
+        # notebook's peak memory is its largest run's, not the sum of the leftovers (memory.py).
+        release_free_memory()
 
         # --- images -------------------------------------------------------------------------
         layers = self.content_layers + self.style_layers
@@ -715,4 +720,8 @@ def run_style_transfer(content: Any, style: Any, **options: Any) -> Result:
         from .multiscale import run_coarse_to_fine
 
         return run_coarse_to_fine(content, style, scales, **options)
-    return StyleTransfer(content, style, **options).run()
+    transfer = StyleTransfer(content, style, **options)
+    result = transfer.run()
+    del transfer  # its L-BFGS history and targets: handed back now, not at the next run
+    release_free_memory()
+    return result
