@@ -111,7 +111,7 @@ class RssSampler:
             self._sample()
 
     def __enter__(self) -> RssSampler:
-        release_free_memory()
+        release_free_memory(collect_garbage=True)
         self.start_mb = resident_mb()
         self._sample()
         if self.peak_mb is not None:
