@@ -10,7 +10,8 @@ closure call of L-BFGS). Its unavoidable cost, the *floor*, is torchvision's bar
 plus backward to the input, nothing else. The package's cost per evaluation is measured through
 the public ``run_style_transfer`` (L-BFGS, the default snapshots, no progress bar): the wall time
 of a run of n₂ evaluations minus that of a run of n₁, divided by n₂ − n₁, so the set-up (targets,
-optimiser) cancels. Floor and package are measured interleaved in one process (floor, run n₁,
+optimiser) cancels (n₁, n₂ = 2, 10 by default: a longer difference averages out more of the
+machine's noise). Floor and package are measured interleaved in one process (floor, run n₁,
 floor, run n₂ per repeat; each floor figure is the second of two back-to-back calls); each repeat
 gives a ratio against the mean of its two floors, and the table shows medians with the min–max
 spread over repeats.
@@ -600,6 +601,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--early-sizes", type=int, nargs="+", help="early-layer sizes (px)")
     parser.add_argument("--repeats", type=int, help="repeats per measurement")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument(
+        "--lengths",
+        type=int,
+        nargs=2,
+        metavar=("N1", "N2"),
+        help="the two run lengths whose difference gives the time per evaluation (default 2 10)",
+    )
     parser.add_argument("--no-cuda", action="store_true", help="skip the CUDA section")
     parser.add_argument("--no-subprocess", action="store_true", help="skip RSS/loading figures")
     parser.add_argument(
@@ -611,7 +619,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     quick = args.quick
     sizes = args.sizes or ([64, 128] if quick else [128, 256, 512])
     early_sizes = args.early_sizes or ([64] if quick else [128, 256])
-    lengths = (1, 3) if quick else (2, 6)
+    lengths = tuple(args.lengths) if args.lengths else ((1, 3) if quick else (2, 10))
 
     def repeats_for(size: int) -> int:
         if args.repeats:
