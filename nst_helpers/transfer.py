@@ -60,6 +60,11 @@ OPTIMIZERS = ("lbfgs", "adam")
 #: The colour-preservation methods of Gatys et al. (2017), Sec. 5 (see ``colour.py``).
 PRESERVE_COLORS = ("luminance", "histogram")
 
+# Every TRIM_EVERY evaluations a run hands back heap memory its freed activations left
+# fragmented (when malloc holds > 64 MB of it): measured at 256 px, the peak RSS ~70 MB lower at
+# no measurable cost (memory.py).
+TRIM_EVERY = 20
+
 Record = dict[str, Any]
 
 
@@ -627,6 +632,8 @@ class StyleTransfer:
             if self.stop_reason != "non-finite":
                 self.optimizer.step()
         self._seconds += time.perf_counter() - start
+        if self.evaluations % TRIM_EVERY == 0:  # outside the timed part; see memory.py
+            release_free_memory(threshold_mb=64.0)
         record = self._last_record
         assert record is not None
         record["seconds"] = self._seconds

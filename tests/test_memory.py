@@ -46,3 +46,15 @@ def test_a_finished_run_hands_its_memory_back(vgg):
 def test_resident_mb_is_a_size_or_none():
     mb = resident_mb()
     assert mb is None or 10 < mb < 1e6
+
+
+def test_a_long_run_hands_back_fragmented_memory_as_it_goes(vgg, monkeypatch):
+    from nst_helpers import transfer
+
+    calls = []
+    monkeypatch.setattr(transfer, "release_free_memory", lambda **kw: calls.append(kw))
+    content = torch.rand(1, 3, 32, 40, generator=torch.Generator().manual_seed(0))
+    t = transfer.StyleTransfer(content, content.flip(-1), vgg=vgg, steps=2 * transfer.TRIM_EVERY)
+    calls.clear()  # the one before the run
+    t.run()
+    assert len(calls) == 2  # after evaluations TRIM_EVERY and 2 × TRIM_EVERY
