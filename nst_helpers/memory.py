@@ -12,6 +12,7 @@ grows to 100–200 MB within ten evaluations at 256 px); measured in the README,
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import os
 
@@ -38,12 +39,20 @@ class _MallInfo2(ctypes.Structure):
     ]  # fmt: skip
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library's symbols (loaded once); None where they cannot be loaded."""
+    try:
+        return ctypes.CDLL(None)
+    except (OSError, TypeError):
+        return None
+
+
 def free_heap_mb() -> float | None:
     """Memory the C heap holds free (glibc's ``mallinfo2().fordblks``, all arenas), in MiB; None
     without glibc ≥ 2.33."""
-    try:
-        mallinfo2 = ctypes.CDLL(None).mallinfo2
-    except (OSError, AttributeError, TypeError):
+    mallinfo2 = getattr(_libc(), "mallinfo2", None)
+    if mallinfo2 is None:
         return None
     mallinfo2.restype = _MallInfo2
     return mallinfo2().fordblks / 2**20
@@ -62,10 +71,10 @@ def release_free_memory(collect_garbage: bool = False, threshold_mb: float = 32.
     """
     if collect_garbage:
         gc.collect()
-    free = free_heap_mb()
-    if not collect_garbage and free is not None and free < threshold_mb:
-        return
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        pass
+    else:
+        free = free_heap_mb()
+        if free is not None and free < threshold_mb:
+            return
+    malloc_trim = getattr(_libc(), "malloc_trim", None)
+    if malloc_trim is not None:
+        malloc_trim(0)
