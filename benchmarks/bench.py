@@ -609,6 +609,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="the two run lengths whose difference gives the time per evaluation (default 2 10)",
     )
     parser.add_argument("--no-cuda", action="store_true", help="skip the CUDA section")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the CPU section (GPU machines)")
     parser.add_argument("--no-subprocess", action="store_true", help="skip RSS/loading figures")
     parser.add_argument(
         "--output", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json"
@@ -629,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         return 5 if size >= 512 else 7
 
     results: dict[str, Any] = {"machine": machine(), "ratios": []}
-    devices = ["cpu"]
+    devices = [] if args.no_cpu else ["cpu"]
     if torch.cuda.is_available() and not args.no_cuda:
         devices.append("cuda")
     for device in devices:

@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("prefixes", nargs="*", help="notebook prefixes (e.g. 04); default all")
     parser.add_argument("--profile", default="lab")
     parser.add_argument("--weights", default=os.environ.get("NST_WEIGHTS", "random"))
+    parser.add_argument("--output", type=Path, help="default benchmarks/results/peak_memory_P.json")
     args = parser.parse_args()
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.prefixes:
@@ -81,7 +82,7 @@ def main() -> None:
         for index, seconds, source in row["slowest_cells"]:
             print(f"    cell {index:>2}: {seconds:>6.1f} s  {source!r}")
         rows.append(row)
-    out = ROOT / "benchmarks" / "results" / f"peak_memory_{args.profile}.json"
+    out = args.output or ROOT / "benchmarks" / "results" / f"peak_memory_{args.profile}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     info = {"profile": args.profile, "weights": args.weights, "cores": os.cpu_count()}
     out.write_text(json.dumps({**info, "notebooks": rows}, indent=1))

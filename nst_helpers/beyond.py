@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from .errors import ParameterError, WeightsError
-from .losses import total_variation
+from .extensions.tv import total_variation
 from .transfer import Result, run_style_transfer
 from .vgg import load_vgg19
 

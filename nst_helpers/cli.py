@@ -18,7 +18,6 @@ from .devices import resolve_device
 from .errors import NSTError, ParameterError
 from .images import save_image
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
-from .multiscale import run_coarse_to_fine
 from .runs import save_run
 from .samples import list_samples, load_sample, sample_path
 from .transfer import (
@@ -28,6 +27,7 @@ from .transfer import (
     OPTIMIZERS,
     PRESERVE_COLORS,
     StyleTransfer,
+    run_coarse_to_fine,
 )
 from .weights import fetch_weights, weights_status
 

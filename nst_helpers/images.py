@@ -15,6 +15,7 @@ import numbers
 import os
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import numpy as np
@@ -395,6 +396,27 @@ def load_image(source: ImageSource, size: Size = None, side: str = "long") -> to
 
 
 # --------------------------------------------------------------------------- saving
+
+
+def image_input(source: Any, size: Size = None, what: str = "image") -> torch.Tensor:
+    """An input image of a run as float32 [1, 3, H, W] in [0, 1]: a tensor is checked (shape,
+    finite values) and resized to ``size`` when given; anything else goes to ``load_image``.
+    ``what`` names the parameter in errors (ParameterError)."""
+    if isinstance(source, torch.Tensor):
+        t = source.detach()
+        if t.dim() == 3:
+            t = t.unsqueeze(0)
+        if t.dim() != 4 or t.shape[0] != 1 or t.shape[1] != 3:
+            raise ParameterError(
+                f"{what}: expected an image tensor [1, 3, H, W], got {list(source.shape)}"
+            )
+        if not torch.isfinite(t).all():
+            raise ParameterError(f"{what}: the image tensor contains NaN or infinite values")
+        t = t.float()
+        if size is not None:
+            t = load_image(t.cpu(), size=size)
+        return t
+    return load_image(source, size=size)
 
 
 def to_pil(tensor: torch.Tensor) -> Image.Image:

@@ -4,7 +4,8 @@ Gatys et al. (2016), Sec. 2 and Fig. 1 name the layers ``conv1_1`` … ``conv5_4
 network applied its ReLUs in place, so the blob the authors call ``conv4_2`` held the *rectified*
 activation; this package names both explicitly: ``convX_Y`` is the convolution's output and
 ``reluX_Y`` its rectification. The paper's settings are post-ReLU (``relu4_2`` for content,
-``relu1_1`` … ``relu5_1`` for style).
+``relu1_1`` … ``relu5_1`` for style). Taught in lesson 01 (the architecture table) and lesson 02,
+"4 · Pre- vs post-ReLU: which "conv4_2"?".
 """
 
 from __future__ import annotations

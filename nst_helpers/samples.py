@@ -21,7 +21,6 @@ from types import MappingProxyType
 
 import numpy as np
 import torch
-from matplotlib import cbook
 
 from nst_helpers.download import create_temp_beside, download_file, file_sha256
 from nst_helpers.errors import DownloadError, ParameterError
@@ -398,6 +397,8 @@ def sample_path(name: str, *, download: bool = True, progress: bool = True) -> P
     """
     sample = _get(name)
     if sample.name == "grace_hopper":
+        from matplotlib import cbook  # the photo ships with matplotlib (imported only here)
+
         return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     folder = cache_dir() / "images"
     path = folder / sample.filename

@@ -78,7 +78,8 @@ class VGG19Features(nn.Module):
 
     ``forward(images, layers)`` takes ``images`` of shape [B, 3, H, W] with RGB values in [0, 1]
     and returns ``{name: Tensor[B, N_l, H_l, W_l]}`` in the order requested. ``layers=None`` means
-    every layer. The network stops after the deepest requested layer.
+    every layer. The network stops after the deepest requested layer. Taught in lesson 01,
+    "1 · A layer's response is a matrix F^l" and "2 · What the feature maps show".
     """
 
     def __init__(
@@ -210,7 +211,9 @@ def load_vgg19(
 
     ``pooling="avg"`` replaces every max-pool by average pooling, as the paper does (Sec. 2).
     ``device=None`` picks CUDA, then Apple's MPS, then the CPU. ``model.network`` and
-    ``model.preprocessing`` say whose weights were loaded and what input they see.
+    ``model.preprocessing`` say whose weights were loaded and what input they see. Raises
+    WeightsError (no weights found, or a bad file) and ParameterError (bad choices). Taught in
+    lesson 01, "1 · A layer's response is a matrix F^l"; lesson 00 checks it loads.
     """
     if weights is None:
         weights = os.environ.get(ENV_DEFAULT_WEIGHTS) or "imagenet"
@@ -251,7 +254,8 @@ def layer_shapes(
 ) -> dict[str, tuple[int, int, int]]:
     """(N_l, H_l, W_l) of every layer for an input of ``image_size`` = (H, W), without running VGG.
 
-    M_l = H_l · W_l is the paper's "size of each feature map" (Sec. 2).
+    M_l = H_l · W_l is the paper's "size of each feature map" (Sec. 2). Taught in lesson 01,
+    "The architecture for this image".
     """
     h, w = int(image_size[0]), int(image_size[1])
     names = LAYER_NAMES if layers is None else check_layers(layers)

@@ -49,12 +49,13 @@ def test_resident_mb_is_a_size_or_none():
 
 
 def test_a_long_run_hands_back_fragmented_memory_as_it_goes(vgg, monkeypatch):
-    from nst_helpers import transfer
+    from nst_helpers import engine, transfer
 
     calls = []
+    monkeypatch.setattr(engine, "release_free_memory", lambda **kw: calls.append(kw))
     monkeypatch.setattr(transfer, "release_free_memory", lambda **kw: calls.append(kw))
     content = torch.rand(1, 3, 32, 40, generator=torch.Generator().manual_seed(0))
-    t = transfer.StyleTransfer(content, content.flip(-1), vgg=vgg, steps=2 * transfer.TRIM_EVERY)
+    t = transfer.StyleTransfer(content, content.flip(-1), vgg=vgg, steps=2 * engine.TRIM_EVERY)
     calls.clear()  # the one before the run
     t.run()
     assert len(calls) == 2  # after evaluations TRIM_EVERY and 2 × TRIM_EVERY

@@ -16,9 +16,9 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers.colour import color_statistics, luminance
 from nst_helpers.errors import ParameterError
-from nst_helpers.multiscale import RssSampler, upsample
+from nst_helpers.extensions.coarse_to_fine import RssSampler, upsample
+from nst_helpers.extensions.colour import color_statistics, luminance
 from nst_helpers.runs import load_run, save_run
 
 from .conftest import smooth_image

@@ -1,6 +1,7 @@
-"""The optimised evaluation changes no result: the fused per-layer losses (``losses._layer_terms``
-driven by ``StyleTransfer``) give the plain formulas' loss values and gradients, and on the CPU
-exactly the same runs as the plain path. Behaviour only; speed is measured by benchmarks/bench.py.
+"""The optimised evaluation changes no result: the fused per-layer losses (``fused.py``, the
+drop-in the engine chooses for ``step.layer_terms``) give the plain formulas' loss values and
+gradients, and on the CPU exactly the same runs as the plain path. Behaviour only; speed is
+measured by benchmarks/bench.py.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers.losses import _layer_terms
-from nst_helpers.transfer import _fusable
+from nst_helpers.fused import can_fuse, fused_layer_terms, layer_terms_at
+from nst_helpers.step import evaluate, layer_terms
 
 from .conftest import smooth_image
 
@@ -28,7 +29,7 @@ CONFIGS = {
 
 class PlainVGG(nst.VGG19Features):
     """The same network with ``forward`` overridden: ``StyleTransfer`` then takes the plain path
-    (public forward, ``content_loss``/``style_layer_loss`` and autograd's own accumulation)."""
+    (``step.layer_terms``: public forward, ``content_loss``/``style_layer_loss``, autograd)."""
 
     def forward(self, images, layers=None):
         return super().forward(images, layers)
@@ -42,9 +43,12 @@ def plain_vgg(vgg):
 
 
 def test_the_fused_path_drives_our_network_and_only_it(vgg, plain_vgg):
-    assert _fusable(vgg) and not _fusable(plain_vgg)
+    assert can_fuse(vgg) and not can_fuse(plain_vgg)
     assert nst.StyleTransfer(smooth_image(32, 32, 1), None, vgg=vgg, steps=1)._fused
     assert not nst.StyleTransfer(smooth_image(32, 32, 1), None, vgg=plain_vgg, steps=1)._fused
+    assert nst.StyleTransfer(smooth_image(32, 32, 1), None, vgg=plain_vgg, steps=1).terms is (
+        layer_terms
+    )
 
 
 def plain_formulas(vgg, transfer, x):
@@ -74,13 +78,14 @@ def test_one_fused_evaluation_gives_the_plain_formulas_loss_and_gradient(vgg, na
     transfer = nst.StyleTransfer(content, smooth_image(48, 32, seed=2), vgg=vgg, steps=3, **options)
     assert transfer._fused
     x0 = transfer.x.detach().clone()
-    total = transfer._evaluate()
-    record = transfer._last_record
+    assert transfer.terms is fused_layer_terms
+    record = evaluate(transfer.x, transfer.vgg, transfer.objective, transfer.terms)
+    total = torch.tensor(record.total)
     x = x0.clone().requires_grad_(True)
     expected, terms = plain_formulas(vgg, transfer, x)
     expected.backward()
     assert total.item() == pytest.approx(expected.item(), rel=1e-5)
-    got = [*record["content_layers"].values(), *record["style_layers"].values()]
+    got = [*record.content_layers.values(), *record.style_layers.values()]
     assert got == pytest.approx(terms, rel=1e-5, abs=1e-12)
     torch.testing.assert_close(
         transfer.x.grad, x.grad, rtol=1e-4, atol=1e-6 * x.grad.abs().max().item()
@@ -119,7 +124,7 @@ def test_layer_terms_backward_adds_into_any_incoming_gradient_correctly(targets,
         image.grad = None
         f = conv(image)
         if fused:
-            f, lc, ls = _layer_terms(f, p, a)
+            f, lc, ls = layer_terms_at(f, p, a)
         else:
             lc = nst.content_loss(f, p) if p is not None else f.new_zeros(())
             ls = nst.style_layer_loss(f, a) if a is not None else f.new_zeros(())

@@ -1,14 +1,21 @@
-"""Each network's default α/β: the same balance of content and style needs a different ratio for
+"""The defaults of α and β, in one place (lesson 04 sweeps them).
+
+Each network's default α/β: the same balance of content and style needs a different ratio for
 each set of VGG19 weights, because L_content grows with the square of the activations and
 E_l with their fourth power (Gatys et al. 2016, Eqs. 1–5), and the weights differ in scale.
 
 The defaults below are for α = 1 and images of 256 × 256 px (``REFERENCE_PIXELS``; α/β shrinks as
 1/area at other sizes, see ``weighting.ratio_for``). Each comes from converting a working
 implementation's settings into the paper's form with ``weighting.mse_gram_to_paper`` (its
-content MSE and Gram-MSE terms become α L_content + β Σ_l w_l E_l), as ``transfer.DEFAULT_BETA``
-was for torchvision's weights:
+content MSE and Gram-MSE terms become α L_content + β Σ_l w_l E_l):
 
-- ``"torchvision"``: β = 1e9 (α/β = 1e-9): ``transfer.DEFAULT_BETA``, from torchvision-based code.
+- ``"torchvision"``: β = 1e9 (α/β = 1e-9). The paper's α/β of 1e-3 … 1e-4 belongs to its Caffe
+  VGG19 (BGR input in 0–255). torchvision's weights see RGB input in [0, 1] normalised by ~0.226,
+  so their activations are roughly 20–60× smaller; L_content scales with the square of the
+  activations and E_l with the fourth power, so the same balance needs α/β about 1e3–1e4 times
+  smaller again, and it also shrinks with the image area because L_content is a sum over M_l
+  positions. Converting working torchvision-based settings (the PyTorch tutorial's,
+  gordicaleksa/pytorch-neural-style-transfer's) gives α/β ≈ 1e-9 at 256 px.
 - ``"caffe"`` (jcjohnson's conversion, not normalised): β = 7e3 (α/β ≈ 1.4e-4). jcjohnson/
   neural-style's defaults on this very network: ``-content_weight 5 -style_weight 100`` on
   relu4_2 and relu1_1 … relu5_1, content MSE, Gram divided by C·H·W then MSE
@@ -32,6 +39,8 @@ from __future__ import annotations
 
 from .errors import ParameterError
 
+#: The content weight α (only the ratio α/β matters, so α stays 1 and β carries the balance).
+DEFAULT_ALPHA = 1.0
 #: Image area (pixels) at which the default ratios hold: 256 × 256.
 REFERENCE_PIXELS = 256 * 256
 #: β for α = 1 at 256 px, by ``VGG19Features.network`` (see the module docstring for sources).
@@ -40,6 +49,8 @@ DEFAULT_BETAS: dict[str, float] = {
     "caffe": 7e3,
     "caffe-normalised": 3e5,
 }
+#: The default β of torchvision's weights (the package's default network).
+DEFAULT_BETA = DEFAULT_BETAS["torchvision"]
 
 
 def network_of(vgg: object) -> str:
@@ -57,7 +68,7 @@ def default_beta(vgg: object | None = None, alpha: float = 1.0) -> float:
     """The default style weight β for ``vgg``'s weights: ``alpha · DEFAULT_BETAS[network]``.
 
     ``vgg=None`` (or a model without a ``network`` attribute) means torchvision's weights, whose
-    default stays ``transfer.DEFAULT_BETA`` = 1e9.
+    default is ``DEFAULT_BETA`` = 1e9.
     """
     return alpha * DEFAULT_BETAS[network_of(vgg)]
 

@@ -15,17 +15,18 @@ import numbers
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any
 
 import torch
 import torch.nn.functional as tf
 
-from .devices import resolve_device
-from .errors import ParameterError
-from .memory import release_free_memory, resident_mb
-from .transfer import DEFAULT_SNAPSHOTS, Record, Result, StyleTransfer, _as_image
+from ..devices import resolve_device
+from ..engine import DEFAULT_SNAPSHOTS, Engine, Record, Result
+from ..errors import ParameterError
+from ..images import image_input
+from ..memory import release_free_memory, resident_mb
 
 
 def check_scales(scales: Any) -> list[int]:
@@ -153,7 +154,8 @@ def _global(record: Record, offset: int, seconds: float, scale: int) -> Record:
     return out
 
 
-def run_coarse_to_fine(
+def run_scales(
+    make_transfer: Callable[..., Engine],
     content: Any,
     style: Any,
     scales: Sequence[int] = (256, 512, 1024),
@@ -161,7 +163,9 @@ def run_coarse_to_fine(
     steps: int | Sequence[int] = 500,
     **options: Any,
 ) -> Result:
-    """Style transfer at increasing long sides ``scales``, each initialised from the last.
+    """Style transfer at increasing long sides ``scales``, each initialised from the last; each
+    scale's run is ``make_transfer(content_k, style, size=side, init=…, steps=n, **options)``
+    (``transfer.StyleTransfer``; ``nst.run_coarse_to_fine`` passes it).
 
     Scale 1 starts from ``init`` (as ``run_style_transfer``; a tensor is resized to it); scale
     k+1 starts from ``upsample(result_k.image, its size)``, result_k being scale k's best image.
@@ -205,7 +209,7 @@ def run_coarse_to_fine(
     first_init = init if isinstance(init, str) else "tensor"
 
     def load_content(side: int) -> torch.Tensor | None:
-        return None if content is None else _as_image(content, side, "content")
+        return None if content is None else image_input(content, side, "content")
 
     history: list[Record] = []
     snapshots: dict[int, torch.Tensor] = {}
@@ -217,16 +221,16 @@ def run_coarse_to_fine(
         start = time.perf_counter()
         shape = (side, side) if content_k is None else tuple(content_k.shape[-2:])
         if k == 0 and isinstance(init, torch.Tensor):
-            init = upsample(_as_image(init, None, "init"), shape)  # type: ignore[arg-type]
+            init = upsample(image_input(init, None, "init"), shape)  # type: ignore[arg-type]
         local_marks = [m - offset for m in marks if offset < m <= offset + n]
 
-        def forward(transfer: StyleTransfer, record: Record, _o=offset, _s=seconds, _side=side):
+        def forward(transfer: Engine, record: Record, _o=offset, _s=seconds, _side=side):
             return callback(transfer, _global(record, _o, _s, _side))  # type: ignore[misc]
 
         device = _device_of(options)
         start_mb = _reset_peak_memory(device)  # the peak of this scale: set-up and run
         with RssSampler() if device.type != "cuda" else contextlib.nullcontext() as sampler:
-            transfer = StyleTransfer(
+            transfer = make_transfer(
                 content_k,
                 style,
                 size=side,

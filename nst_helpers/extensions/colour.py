@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 #: RGB → YIQ (the NTSC/FCC matrix): rows give Y, I and Q. Y = 0.299 R + 0.587 G + 0.114 B is the
 #: luminance; the rows of I and Q sum to 0, so a grey pixel (R = G = B) has I = Q = 0.
@@ -171,3 +171,65 @@ def match_color_histogram(
     x = s.double() - mu_s.view(1, 3, 1, 1)
     out = _apply(a, x) + mu_c.view(1, 3, 1, 1)
     return out.to(style.dtype)
+
+
+#: The colour-preservation methods of Gatys et al. (2017), Sec. 5.
+PRESERVE_COLORS = ("luminance", "histogram")
+
+
+class ColourPreservation:
+    """Keep the content's colours (2017, Sec. 5): the pre-step on the images and the maps between
+    the optimised variable and what VGG19 and the learner see.
+
+    ``"luminance"``: x is the luminance Y [1, 1, H, W]; the content's Y and each style's Y
+    (matched to the content's mean and standard deviation) are seen as three equal channels; the
+    result is Y recombined with the content's I and Q (``yiq_to_rgb``), clamped. ``"histogram"``:
+    each style image is recoloured to the content's RGB mean and covariance; x stays RGB.
+    """
+
+    def __init__(self, method: str, content: torch.Tensor) -> None:
+        if method not in PRESERVE_COLORS:
+            raise ParameterError(
+                f"preserve_color must be one of {', '.join(PRESERVE_COLORS)} or None, "
+                f"not {method!r}"
+            )
+        self.method = method
+        self.content = content
+        self.chroma: torch.Tensor | None = None  # the content's I and Q (luminance-only)
+        self.content_y: torch.Tensor | None = None
+        if method == "luminance":
+            yiq = rgb_to_yiq(content)
+            self.content_y, self.chroma = yiq[:, :1], yiq[:, 1:]
+
+    def content_input(self) -> torch.Tensor:
+        """The content image as VGG19 sees it (the luminance as three equal channels, or RGB)."""
+        if self.content_y is None:
+            return self.content
+        return self.content_y.repeat(1, 3, 1, 1)
+
+    def style_input(self, style: torch.Tensor) -> torch.Tensor:
+        """A style image recoloured for the run: its matched Y as grey, or histogram-matched RGB."""
+        if self.content_y is None:
+            return match_color_histogram(style, self.content).clamp(0, 1)
+        return match_luminance(luminance(style), self.content_y).clamp(0, 1).repeat(1, 3, 1, 1)
+
+    def variable(self, rgb: torch.Tensor) -> torch.Tensor:
+        """The optimised variable for an RGB initial image: its Y, or the image itself."""
+        return rgb if self.chroma is None else luminance(rgb)
+
+    def to(self, device: torch.device) -> ColourPreservation:
+        """The same, with the content's channels on ``device``."""
+        for name in ("content", "chroma", "content_y"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value.to(device))
+        return self
+
+    def network_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What VGG19 sees of Y: three equal channels (the gradient of the copies sums into Y)."""
+        return x.expand(-1, 3, -1, -1)
+
+    def to_rgb(self, x: torch.Tensor) -> torch.Tensor:
+        """Y clamped to [0, 1] with the content's I and Q, back in RGB, clamped again."""
+        assert self.chroma is not None
+        return yiq_to_rgb(torch.cat([x.clamp(0, 1), self.chroma], dim=1)).clamp(0, 1)
