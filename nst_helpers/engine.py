@@ -15,11 +15,10 @@ optimiser's own stopping tolerances are switched off.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from tqdm.auto import tqdm
@@ -40,6 +39,9 @@ OPTIMIZERS = ("lbfgs", "adam")
 TRIM_EVERY = 20
 
 Record = dict[str, Any]
+
+if TYPE_CHECKING:  # annotations only: the lessons' panels own the threads
+    import threading
 
 
 @dataclass

@@ -19,6 +19,60 @@ import os
 _STATM = "/proc/self/statm"
 
 
+_STATUS = "/proc/self/status"
+_CLEAR_REFS = "/proc/self/clear_refs"
+
+
+def peak_resident_mb() -> float | None:
+    """The process's peak resident set size (Linux's VmHWM) in MiB; None where not readable."""
+    try:
+        with open(_STATUS) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def reset_peak_resident() -> bool:
+    """Reset the peak resident set size to the current one (Linux ≥ 4.0: "5" into
+    /proc/self/clear_refs); whether it worked."""
+    try:
+        with open(_CLEAR_REFS, "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+class PeakRss:
+    """The process's resident set size (RSS) while a block runs, in MiB: ``start_mb`` on entry,
+    ``peak_mb`` the largest it reached inside the block (exact: Linux's VmHWM, reset on entry).
+
+    On entry the free heap memory is released (``release_free_memory``), so ``peak_mb − start_mb``
+    is about what the block itself needed, and blocks run one after the other compare (unlike
+    ``getrusage``'s ru_maxrss, which never decreases). Both are None where this cannot be read
+    (not Linux).
+    """
+
+    def __init__(self) -> None:
+        self.start_mb: float | None = None
+        self.peak_mb: float | None = None
+        self._reset = False
+
+    def __enter__(self) -> PeakRss:
+        release_free_memory(collect_garbage=True)
+        self.start_mb = resident_mb()
+        self._reset = self.start_mb is not None and reset_peak_resident()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.peak_mb = peak_resident_mb() if self._reset else None
+        if self.peak_mb is None:
+            self.start_mb = None
+
+
 def resident_mb() -> float | None:
     """The process's resident set size now, in MiB (Linux: /proc/self/statm); None elsewhere."""
     try:

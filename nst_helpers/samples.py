@@ -12,6 +12,7 @@ Typical use in a notebook (falls back to Grace Hopper, with a warning, when offl
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
 from collections.abc import Callable, Mapping
@@ -382,6 +383,17 @@ def _write_credit(sample: Sample, path: Path, fetched_from: str) -> None:
         _write_text_atomic(note, text)
 
 
+def _matplotlib_sample(filename: str) -> Path:
+    """A file of matplotlib's sample data (found, not imported: the package loads no plotting)."""
+    spec = importlib.util.find_spec("matplotlib")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for folder in locations:
+        path = Path(folder) / "mpl-data" / "sample_data" / filename
+        if path.is_file():
+            return path
+    raise DownloadError(f"matplotlib's sample {filename} was not found (is matplotlib installed?)")
+
+
 def sample_path(name: str, *, download: bool = True, progress: bool = True) -> Path:
     """The local file of sample ``name``: cached and verified, downloaded first if needed.
 
@@ -397,9 +409,7 @@ def sample_path(name: str, *, download: bool = True, progress: bool = True) -> P
     """
     sample = _get(name)
     if sample.name == "grace_hopper":
-        from matplotlib import cbook  # the photo ships with matplotlib (imported only here)
-
-        return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+        return _matplotlib_sample("grace_hopper.jpg")
     folder = cache_dir() / "images"
     path = folder / sample.filename
     if sample.name in _GENERATORS:

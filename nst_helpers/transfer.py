@@ -10,11 +10,10 @@ and hands them to the ``engine.Engine`` whose ``step()`` is ``step.optimisation_
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as tf
@@ -67,6 +66,9 @@ __all__ = [
 ]
 
 INITS = ("content", "style", "noise")
+
+if TYPE_CHECKING:  # annotations only: the lessons' panels own the threads
+    import threading
 
 
 @lru_cache(maxsize=4)

@@ -17,8 +17,9 @@ import torch
 
 import nst_helpers as nst
 from nst_helpers.errors import ParameterError
-from nst_helpers.extensions.coarse_to_fine import RssSampler, upsample
+from nst_helpers.extensions.coarse_to_fine import upsample
 from nst_helpers.extensions.colour import color_statistics, luminance
+from nst_helpers.memory import PeakRss
 from nst_helpers.runs import load_run, save_run
 
 from .conftest import smooth_image
@@ -346,14 +347,14 @@ def test_coarse_to_fine_ends_at_the_top_size_and_counts_evaluations_exactly(vgg)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
 def test_the_memory_of_a_scale_is_its_own_peak_not_the_process_high_water_mark():
-    """A run's peak RSS is sampled while it runs, after the heap's free memory is handed back: a
+    """A run's peak RSS is measured while it runs, after the heap's free memory is handed back: a
     small run after a large one reports a small peak (ru_maxrss would repeat the large one)."""
-    with RssSampler() as big:
+    with PeakRss() as big:
         block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched
         block += 1
         time.sleep(0.05)
     del block
-    with RssSampler() as small:
+    with PeakRss() as small:
         time.sleep(0.05)
     assert big.start_mb is not None and big.peak_mb is not None
     assert big.peak_mb - big.start_mb > 48
@@ -365,7 +366,7 @@ def test_the_memory_of_a_scale_is_its_own_peak_not_the_process_high_water_mark()
 def test_coarse_to_fine_reports_each_scales_memory_at_start_and_peak(vgg, content, style):
     result = nst.run_coarse_to_fine(content, style, [24, 40], steps=2, vgg=vgg)
     for scale in result.settings["per_scale"]:
-        assert scale["memory"] == "process peak RSS during this scale (sampled every 5 ms)"
+        assert scale["memory"] == "process peak RSS during this scale (Linux's VmHWM)"
         assert 0 < scale["start_memory_mb"] <= scale["peak_memory_mb"]
 
 

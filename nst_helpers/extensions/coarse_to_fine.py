@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import numbers
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from itertools import pairwise
@@ -26,7 +25,7 @@ from ..devices import resolve_device
 from ..engine import DEFAULT_SNAPSHOTS, Engine, Record, Result
 from ..errors import ParameterError
 from ..images import image_input
-from ..memory import release_free_memory, resident_mb
+from ..memory import PeakRss
 
 
 def check_scales(scales: Any) -> list[int]:
@@ -83,60 +82,20 @@ def _reset_peak_memory(device: torch.device) -> float | None:
     return torch.cuda.memory_allocated(device) / 2**20
 
 
-class RssSampler:
-    """The process's resident set size (RSS) while a block runs, in MiB: ``start_mb`` on entry,
-    ``peak_mb`` the largest seen.
-
-    On entry the free heap memory is released (``release_free_memory``), then a daemon thread
-    reads the RSS every ``interval`` seconds (Linux). Unlike the process's high-water mark
-    (``getrusage``'s ru_maxrss, which never decreases), this gives the peak of one run, so runs
-    made one after the other compare, and ``peak_mb − start_mb`` is about what the run itself
-    needed. A peak shorter than the interval can be missed; an evaluation holds its activations
-    for most of its duration. Both are None where the RSS cannot be read.
-    """
-
-    def __init__(self, interval: float = 0.005) -> None:
-        self.interval = interval
-        self.start_mb: float | None = None
-        self.peak_mb: float | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _sample(self) -> None:
-        now = resident_mb()
-        if now is not None and (self.peak_mb is None or now > self.peak_mb):
-            self.peak_mb = now
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def __enter__(self) -> RssSampler:
-        release_free_memory(collect_garbage=True)
-        self.start_mb = resident_mb()
-        self._sample()
-        if self.peak_mb is not None:
-            self._thread = threading.Thread(target=self._loop, name="nst-rss", daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self._sample()
+#: The name this measurement had before it became exact (``memory.PeakRss``).
+RssSampler = PeakRss
 
 
 def _peak_memory_mb(
     device: torch.device, sampled_mb: float | None = None
 ) -> tuple[float | None, str]:
     """The peak memory figure available on ``device``, in MiB, and what it measures:
-    CUDA's peak tensor memory; else ``sampled_mb`` (an ``RssSampler``'s peak); else the
+    CUDA's peak tensor memory; else ``sampled_mb`` (a ``PeakRss``'s peak); else the
     process's high-water mark."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20, "peak CUDA tensor memory"
     if sampled_mb is not None:
-        return sampled_mb, "process peak RSS during this scale (sampled every 5 ms)"
+        return sampled_mb, "process peak RSS during this scale (Linux's VmHWM)"
     try:
         import resource
     except ImportError:  # Windows
@@ -183,8 +142,8 @@ def run_scales(
     ``settings`` are the last scale's plus ``scales``, ``scale_steps``, ``steps`` (the total) and
     ``per_scale``: for each scale run, its ``long_side``, ``size``, ``evaluations``, ``seconds``
     (wall clock, set-up included), ``peak_memory_mb`` and ``memory`` (what that figure is: peak
-    CUDA tensor memory on a GPU; on a CPU the process's peak RSS during that scale, sampled by
-    ``RssSampler`` on Linux, elsewhere the process's high-water mark so far), and
+    CUDA tensor memory on a GPU; on a CPU the process's peak RSS during that scale, measured by
+    ``PeakRss`` on Linux, elsewhere the process's high-water mark so far), and
     ``start_memory_mb``, the same measure when the scale began (None where it is not measured):
     their difference is about what that scale needed. A scale that
     ends early (stop event, Ctrl-C, non-finite loss) ends the whole run there.
@@ -229,7 +188,7 @@ def run_scales(
 
         device = _device_of(options)
         start_mb = _reset_peak_memory(device)  # the peak of this scale: set-up and run
-        with RssSampler() if device.type != "cuda" else contextlib.nullcontext() as sampler:
+        with PeakRss() if device.type != "cuda" else contextlib.nullcontext() as sampler:
             transfer = make_transfer(
                 content_k,
                 style,
