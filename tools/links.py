@@ -4,8 +4,8 @@ The address is ``[project.urls] Repository`` in ``pyproject.toml`` (a GitHub rep
 branch is ``[tool.nst_links] branch``). From it this script (re)writes:
 
 - in ``README.md``: the Binder badge line, the "Open In Colab" badge in the first cell of every
-  lesson-table row that names a notebook (`` `04_style_transfer` `` or `` `zh/04_...` ``), and the
-  prefix of any other Binder or Colab address;
+  lesson-table row that names a notebook (`` `04_style_transfer` `` or `` `zh/04_...` ``), the
+  prefix of any other Binder or Colab address, and the repository in nbgitpuller links;
 - in every notebook (``notebooks/*.ipynb``, ``notebooks/zh/*.ipynb``) two cells it owns, found by
   their tags: a markdown cell with the Colab and Binder badges, right after the title cell, and
   the code cell that prepares a Colab runtime right after it (the first code cell a learner sees).
@@ -264,6 +264,10 @@ TABLE_ROW = re.compile(r"(?m)^\|\s*`((?:zh/)?\d\d_[A-Za-z0-9_]+)`[^|\n]*\|")
 COLAB_PREFIX = re.compile(
     r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/"
 )
+#: an nbgitpuller link's repository part (README, the JupyterHub section)
+PULLER = re.compile(
+    r"repo=https://github\.com/[^/&\s]+/[^/&\s]+&branch=[^&\s]+&urlpath=lab/tree/[^/\s]+/"
+)
 BINDER_PREFIX = re.compile(r"https://mybinder\.org/v2/gh/[^/\s)]+/[^/\s)]+/[^?/\s)]+")
 
 
@@ -277,6 +281,8 @@ def update_readme(text: str, repo: Repo, notebooks: list[str]) -> tuple[str, lis
     text = BINDER_PREFIX.sub(
         f"https://mybinder.org/v2/gh/{repo.owner}/{repo.name}/{repo.branch}", text
     )
+    puller = f"repo={repo.url}&branch={repo.branch}&urlpath=lab/tree/{repo.name}/"
+    text = PULLER.sub(lambda _: puller, text)
     first = "notebooks/00_setup_check.ipynb"
     if not BINDER_LINE.search(text):
         problems.append("README.md: no Binder badge line ([![Binder](...)](...)) to write")
