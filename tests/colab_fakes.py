@@ -67,13 +67,11 @@ class FakeRun:
 def setup_cells(root: Path = ROOT) -> dict[str, str]:
     """Every notebook's Colab set-up cell source, by notebook path."""
     cells = {}
-    for path in sorted((root / "notebooks").glob("**/*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts:
-            continue
-        nb = json.loads(path.read_text(encoding="utf-8"))
+    for rel in load_links().notebook_paths(root):  # the notebooks `make links` writes
+        nb = json.loads((root / rel).read_text(encoding="utf-8"))
         for cell in nb["cells"]:
             if SETUP_TAG in cell.get("metadata", {}).get("tags", []):
-                cells[path.relative_to(root).as_posix()] = "".join(cell["source"])
+                cells[rel] = "".join(cell["source"])
     return cells
 
 

@@ -23,9 +23,8 @@ EN_CELL = CELLS["notebooks/00_setup_check.ipynb"]
 def test_every_notebook_has_the_set_up_cell_first_among_its_code_cells():
     import nbformat
 
-    paths = [p for p in (ROOT / "notebooks").glob("**/*.ipynb") if "checkpoints" not in str(p)]
-    assert sorted(p.relative_to(ROOT).as_posix() for p in paths) == NOTEBOOKS
-    for path in paths:
+    assert sorted(load_links().notebook_paths()) == NOTEBOOKS  # each has the cell
+    for path in (ROOT / p for p in NOTEBOOKS):
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert "nst-colab-setup" in code[0].metadata.get("tags", []), path.name
