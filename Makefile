@@ -13,7 +13,7 @@ PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast test-notebooks test-browser lint bench env env-dev clean help
+.PHONY: lab test test-fast test-notebooks test-browser lint links bench env env-dev clean help
 
 help:
 	@echo "make lab            set up .venv and start JupyterLab on notebooks/ (127.0.0.1, token)"
@@ -22,6 +22,7 @@ help:
 	@echo "make test-notebooks execute every notebook under NST_PROFILE=smoke NST_WEIGHTS=random"
 	@echo "make test-browser   drive JupyterLab in headless Chromium"
 	@echo "make bench          measure speed against the bare VGG19 floor (benchmarks/)"
+	@echo "make links          (re)write every Binder/Colab link and the Colab set-up cell from pyproject.toml"
 	@echo "make clean          remove .venv and caches (never your downloaded weights)"
 
 $(PY):
@@ -58,6 +59,10 @@ test-browser: $(DEV_STAMP)
 
 test: lint
 	$(PY) -m pytest
+
+# Every Binder and Colab link and the notebooks' Colab set-up cell, from [project.urls] Repository.
+links:
+	$(PYTHON) tools/links.py
 
 bench: $(LAB_STAMP)
 	$(PY) benchmarks/bench.py
