@@ -9,7 +9,7 @@
 
     cells:
       f154ad92:               # the English cell's id
-        en: 3f2a9c1e          # hash of the English text this translation was made from
+        en: "3f2a9c1e"        # hash of the English text this translation was made from
         zh: |
           # 00 · 环境检查
           ...
@@ -167,6 +167,10 @@ def _translate_markdown(name, cell, entry, problems) -> str | None:
     if not isinstance(entry, dict) or "en" not in entry or "zh" not in entry:
         problems.append(Problem(name, cell.id, "invalid", "a markdown entry needs `en:` and `zh:`"))
         return None
+    if not isinstance(entry["en"], str):
+        message = f'write the hash in quotes, en: "{current}" (YAML reads some digits as numbers)'
+        problems.append(Problem(name, cell.id, "invalid", message))
+        return None
     if not isinstance(entry["zh"], str) or not entry["zh"].strip():
         problems.append(
             Problem(name, cell.id, "untranslated", f"`zh:` is empty (English hash {current})")
@@ -179,7 +183,7 @@ def _translate_markdown(name, cell, entry, problems) -> str | None:
                 cell.id,
                 "stale",
                 f"the English text changed since it was translated (was {entry['en']}, "
-                f"now {current}): update `zh:`, then set `en: {current}`. "
+                f'now {current}): update `zh:`, then set `en: "{current}"`. '
                 f"English: {first_line[:60]!r}",
             )
         )
@@ -369,7 +373,7 @@ def stub(english: Path) -> int:
             parts.append(
                 f"  {cell.id}:\n"
                 + _yaml_block(cell.source, "    # ")
-                + f"    en: {source_hash(cell.source)}\n    zh:\n"
+                + f'    en: "{source_hash(cell.source)}"\n    zh:\n'
             )
         elif cell.cell_type == "code" and entry is None:
             comments = list(dict.fromkeys(code_comments(cell.source)))
