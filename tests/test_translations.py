@@ -240,3 +240,57 @@ def test_check_reports_a_hand_edited_chinese_notebook(project, capsys):
     target.write_text(target.read_text(encoding="utf-8").replace("一些文字", "改过的"), "utf-8")
     assert tn.main(["--check"]) == 1
     assert "outdated" in capsys.readouterr().err
+
+
+# --- README.zh-CN.md -------------------------------------------------------------------------
+
+# Each README.md section heading and its heading in README.zh-CN.md. A section added to README.md
+# needs its Chinese section (and a line here) in the same place.
+README_HEADINGS = {
+    "Two commands": "两条命令",
+    "Installing elsewhere (CPU-only PyTorch)": "在其他机器上安装（只用 CPU 的 PyTorch）",
+    "The notebooks": "各课 notebook",
+    "The lessons in Chinese": "中文版课程",
+    "VGG19 weights": "VGG19 的权重",
+    "The engine in five lines": "五行代码用上引擎",
+    "Command line": "命令行",
+    "Choosing α and β": "如何选择 α 和 β",
+    "Binder (self-study)": "Binder（自学）",
+    "A course on JupyterHub (instructors)": "在 JupyterHub 上开课（教师）",
+    "Offline labs": "离线上机实验",
+    "Speed and memory (measured)": "速度与内存（实测）",
+    "Troubleshooting": "故障排除",
+    "Credits": "致谢",
+}
+
+
+def _headings(path: Path) -> list[tuple[str, str]]:
+    """The ## and ### headings outside code blocks, in order: (level, text)."""
+    headings, fenced = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (match := re.match(r"(#{2,3}) (.+)", line)):
+            headings.append((match[1], match[2].strip()))
+    return headings
+
+
+def test_the_chinese_readme_has_the_english_readmes_sections_in_order():
+    english = _headings(ROOT / "README.md")
+    unknown = [text for _, text in english if text not in README_HEADINGS]
+    assert not unknown, (
+        f"README.md has new sections {unknown}: add them to README.zh-CN.md, in the same place, "
+        "and to README_HEADINGS in tests/test_translations.py"
+    )
+    expected = [(level, README_HEADINGS[text]) for level, text in english]
+    assert _headings(ROOT / "README.zh-CN.md") == expected
+
+
+def test_each_readme_links_to_the_other_and_the_chinese_lessons_exist():
+    english = (ROOT / "README.md").read_text(encoding="utf-8")
+    chinese = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    assert "(README.zh-CN.md)" in english.split("\n## ")[0]  # at the top
+    assert "(README.md)" in chinese.split("\n## ")[0]
+    links = re.findall(r"\]\((notebooks/zh/[^)]+\.ipynb)\)", chinese)
+    assert sorted(set(links)) == [f"notebooks/zh/{p.name}" for p in ENGLISH]
+    assert all((ROOT / link).is_file() for link in links)
