@@ -65,9 +65,11 @@ test: lint
 # notebooks/zh/translations/NN_name.yaml (see tools/translate_notebooks.py).
 zh: $(DEV_STAMP)
 	$(PY) tools/translate_notebooks.py
+	$(PY) tools/catalog.py compile
 
 zh-check: $(DEV_STAMP)
 	$(PY) tools/translate_notebooks.py --check
+	$(PY) tools/catalog.py check
 
 bench: $(LAB_STAMP)
 	$(PY) benchmarks/bench.py
