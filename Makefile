@@ -13,7 +13,7 @@ PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast test-notebooks test-browser lint links bench env env-dev clean help
+.PHONY: lab test test-fast test-notebooks test-browser lint links bench env env-dev clean help zh zh-check
 
 help:
 	@echo "make lab            set up .venv and start JupyterLab on notebooks/ (127.0.0.1, token)"
@@ -21,6 +21,8 @@ help:
 	@echo "make test-fast      lint + unit tests only"
 	@echo "make test-notebooks execute every notebook under NST_PROFILE=smoke NST_WEIGHTS=random"
 	@echo "make test-browser   drive JupyterLab in headless Chromium"
+	@echo "make zh             rebuild the Chinese lessons notebooks/zh/ from notebooks/ + translations"
+	@echo "make zh-check       list stale or missing translations (changes nothing)"
 	@echo "make bench          measure speed against the bare VGG19 floor (benchmarks/)"
 	@echo "make links          (re)write every Binder/Colab link and the Colab set-up cell from pyproject.toml"
 	@echo "make clean          remove .venv and caches (never your downloaded weights)"
@@ -63,6 +65,16 @@ test: lint
 # Every Binder and Colab link and the notebooks' Colab set-up cell, from [project.urls] Repository.
 links:
 	$(PYTHON) tools/links.py
+
+# The Chinese lessons are generated: notebooks/zh/NN_name.ipynb from notebooks/NN_name.ipynb and
+# notebooks/zh/translations/NN_name.yaml (see tools/translate_notebooks.py).
+zh: $(DEV_STAMP)
+	$(PY) tools/translate_notebooks.py
+	$(PY) tools/catalog.py compile
+
+zh-check: $(DEV_STAMP)
+	$(PY) tools/translate_notebooks.py --check
+	$(PY) tools/catalog.py check
 
 bench: $(LAB_STAMP)
 	$(PY) benchmarks/bench.py

@@ -1,0 +1,102 @@
+"""Chinese text in matplotlib figures: the bundled font, and a check that no glyph is missing.
+
+matplotlib's default font (DejaVu Sans) has no Chinese characters: a Chinese title shows empty
+boxes, and matplotlib says so only as a warning ("Glyph 20869 (...) missing from font(s) DejaVu
+Sans"). The package ships Noto Sans CJK SC cut down to the characters the lessons need
+(nst_helpers/fonts/, ~0.8 MB, built by tools/subset_font.py), so it works the same on every
+machine, Binder and Colab included, with no system font and no download. ``use_cjk_font()``
+registers it and adds it to ``font.family`` as a fallback: Latin letters, digits and Greek still
+come from DejaVu Sans, Chinese characters from Noto.
+
+One limit: a string with ``$…$`` is drawn entirely by mathtext, whose fonts have no Chinese
+(matplotlib then logs "Font 'default' does not have a glyph for ..."). Keep formulas out of
+Chinese strings: Unicode symbols (α/β, E₁, ½, Σ) need no mathtext.
+
+matplotlib is imported only inside the functions (it is the lessons' dependency, not the
+engine's); this module belongs with the lessons (``nst_helpers/lessons/``) once they move there.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+FONT_FILE = Path(__file__).resolve().parent / "fonts" / "NotoSansCJKsc-Regular-subset.otf"
+FAMILY = "Noto Sans CJK SC"
+_MISSING = re.compile(r"Glyph .* missing from font|does not have a glyph")
+
+
+def use_cjk_font() -> str:
+    """Let matplotlib draw Chinese: register the bundled font (once) and append its family to
+    ``rcParams["font.family"]`` as the fallback for characters the other fonts lack. Returns the
+    family name. Idempotent; call it before drawing (the lessons' plotting code does)."""
+    import matplotlib as mpl
+    from matplotlib import font_manager
+
+    if FAMILY not in {f.name for f in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(str(FONT_FILE))
+    families = list(mpl.rcParams["font.family"])
+    if FAMILY not in families:
+        mpl.rcParams["font.family"] = [*families, FAMILY]
+    return FAMILY
+
+
+@cache
+def _charmap(path: str) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(path).get_charmap())
+
+
+def uncovered(text: str) -> set[str]:
+    """The characters of ``text`` that neither DejaVu Sans nor the bundled font can draw."""
+    from matplotlib import font_manager
+
+    dejavu = font_manager.findfont("DejaVu Sans", fallback_to_default=True)
+    covered = _charmap(dejavu) | _charmap(str(FONT_FILE))
+    return {c for c in text if not c.isspace() and ord(c) not in covered}
+
+
+class _Collect(logging.Handler):
+    def __init__(self, found: list[str]):
+        super().__init__(logging.WARNING)
+        self.found = found
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if _MISSING.search(message):
+            self.found.append(message)
+
+
+@contextmanager
+def missing_glyphs() -> Iterator[list[str]]:
+    """Collect matplotlib's reports of characters drawn as empty boxes inside the block: its
+    ``Glyph … missing from font(s)`` warnings (the warnings are swallowed) and mathtext's logged
+    ``does not have a glyph`` messages.
+
+        with missing_glyphs() as found:
+            fig.canvas.draw()
+        assert not found, found
+    """
+    found: list[str] = []
+    handler = _Collect(found)
+    logger = logging.getLogger("matplotlib")
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield found
+        for warning in caught:
+            if _MISSING.search(str(warning.message)):
+                found.append(str(warning.message))
+            else:
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
+    finally:
+        logger.removeHandler(handler)
