@@ -3,9 +3,12 @@
 The address is ``[project.urls] Repository`` in ``pyproject.toml`` (a GitHub repository; the
 branch is ``[tool.nst_links] branch``). From it this script (re)writes:
 
-- in ``README.md``: the Binder badge line, the "Open In Colab" badge in the first cell of every
-  lesson-table row that names a notebook (`` `04_style_transfer` `` or `` `zh/04_...` ``), the
-  prefix of any other Binder or Colab address, and the repository in nbgitpuller links;
+- in each README (READMES: ``README.md`` for ``notebooks/``, ``README.zh-CN.md`` for
+  ``notebooks/zh/``): the Binder badge line (it opens the README's first lesson), the "Open In
+  Colab" badge in the first cell of every lesson-table row that names one of its notebooks
+  (`` `04_style_transfer` ``, or `` [`04_style_transfer`](notebooks/zh/04_style_transfer.ipynb) ``
+  where the name links to the file), the prefix of any other Binder or Colab address, and the
+  repository in nbgitpuller links;
 - in every notebook (``notebooks/*.ipynb``, ``notebooks/zh/*.ipynb``) two cells it owns, found by
   their tags: a markdown cell with the Colab and Binder badges, right after the title cell, and
   the code cell that prepares a Colab runtime right after it (the first code cell a learner sees).
@@ -165,7 +168,7 @@ COMMENTS = {
         "deps": "# 先安装课程本身、不装依赖（保留 Colab 自带的 torch 和 torchvision），\n"
         "# 再安装缺少的包（pip 不会升级 Colab 已有的包）",
         "gpu": "# 代码执行程序 → 更改运行时类型 → GPU",
-        "paper": "# 论文的设置：512 像素的图像，更长的优化",
+        "paper": "# 论文的设置：512 像素的图像、较长的运行",
     },
 }
 
@@ -259,8 +262,24 @@ def dump_notebook(nb: dict) -> str:
 
 # -- README ------------------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Readme:
+    """A README and the notebook folder whose lessons its lesson table lists."""
+
+    name: str
+    folder: str
+
+
+#: Each README and its lessons: the English table lists notebooks/, the Chinese one notebooks/zh/.
+READMES = (Readme("README.md", "notebooks"), Readme("README.zh-CN.md", "notebooks/zh"))
+
 BINDER_LINE = re.compile(r"(?m)^\[!\[Binder\]\(" + re.escape(BINDER_BADGE) + r"\)\]\([^)\s]*\)$")
-TABLE_ROW = re.compile(r"(?m)^\|\s*`((?:zh/)?\d\d_[A-Za-z0-9_]+)`[^|\n]*\|")
+#: a lesson-table row's first cell: `NN_name`, or [`NN_name`](path/NN_name.ipynb), then anything
+TABLE_ROW = re.compile(
+    r"(?m)^\|\s*(?:(?P<linked>\[)`(?P<stem>\d\d_[A-Za-z0-9_]+)`\]\([^)\s]*\)"
+    r"|`(?P<plain>\d\d_[A-Za-z0-9_]+)`)[^|\n]*\|"
+)
 COLAB_PREFIX = re.compile(
     r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/"
 )
@@ -271,8 +290,13 @@ PULLER = re.compile(
 BINDER_PREFIX = re.compile(r"https://mybinder\.org/v2/gh/[^/\s)]+/[^/\s)]+/[^?/\s)]+")
 
 
-def update_readme(text: str, repo: Repo, notebooks: list[str]) -> tuple[str, list[str]]:
-    """The README with its links rewritten, and the problems the script cannot fix itself."""
+def update_readme(
+    text: str, repo: Repo, notebooks: list[str], readme: Readme = READMES[0]
+) -> tuple[str, list[str]]:
+    """The README with its links rewritten, and the problems the script cannot fix itself.
+
+    `notebooks` are the lessons of `readme.folder` (paths in the repository): each needs a row
+    in the README's lesson table, and each row must name one of them."""
     problems = []
     text = COLAB_PREFIX.sub(
         f"https://colab.research.google.com/github/{repo.owner}/{repo.name}/blob/{repo.branch}/",
@@ -283,29 +307,30 @@ def update_readme(text: str, repo: Repo, notebooks: list[str]) -> tuple[str, lis
     )
     puller = f"repo={repo.url}&branch={repo.branch}&urlpath=lab/tree/{repo.name}/"
     text = PULLER.sub(lambda _: puller, text)
-    first = "notebooks/00_setup_check.ipynb"
+    first = notebooks[0] if notebooks else f"{readme.folder}/00_setup_check.ipynb"
     if not BINDER_LINE.search(text):
-        problems.append("README.md: no Binder badge line ([![Binder](...)](...)) to write")
+        problems.append(f"{readme.name}: no Binder badge line ([![Binder](...)](...)) to write")
     text = BINDER_LINE.sub(f"[![Binder]({BINDER_BADGE})]({repo.binder(first)})", text)
 
     rows = set()
 
     def row(match: re.Match) -> str:
-        stem = match.group(1)
-        path = f"notebooks/{stem}.ipynb"
+        stem = match.group("stem") or match.group("plain")
+        path = f"{readme.folder}/{stem}.ipynb"
         rows.add(path)
         if path not in notebooks:
             problems.append(
-                f"README.md: the lesson table names `{stem}`, but {path} does not exist"
+                f"{readme.name}: the lesson table names `{stem}`, but {path} does not exist"
             )
-        return f"| `{stem}` [![Open In Colab]({COLAB_BADGE})]({repo.colab(path)}) |"
+        name = f"[`{stem}`]({path})" if match.group("linked") else f"`{stem}`"
+        return f"| {name} [![Open In Colab]({COLAB_BADGE})]({repo.colab(path)}) |"
 
     text = TABLE_ROW.sub(row, text)
     for path in notebooks:
         if path not in rows:
-            stem = path.removeprefix("notebooks/").removesuffix(".ipynb")
+            stem = path.removeprefix(f"{readme.folder}/").removesuffix(".ipynb")
             problems.append(
-                f"README.md: no lesson-table row for {path} (add one starting `| `{stem}` |`)"
+                f"{readme.name}: no lesson-table row for {path} (add one starting `| `{stem}` |`)"
             )
     return text, problems
 
@@ -334,8 +359,20 @@ def plan(root: Path = ROOT) -> tuple[dict[Path, str], list[str]]:
         except json.JSONDecodeError as exc:
             raise LinksError(f"{rel}: not a notebook ({exc})") from None
         expected[path] = dump_notebook(update_notebook(nb, repo, rel, requirements))
-    readme = root / "README.md"
-    expected[readme], problems = update_readme(readme.read_text(encoding="utf-8"), repo, notebooks)
+    problems = []
+    for readme in READMES:
+        lessons = [p for p in notebooks if p.rpartition("/")[0] == readme.folder]
+        path = root / readme.name
+        if not path.is_file():
+            if lessons:
+                problems.append(
+                    f"{readme.name} does not exist: it lists the lessons in {readme.folder}/"
+                )
+            continue
+        expected[path], found = update_readme(
+            path.read_text(encoding="utf-8"), repo, lessons, readme
+        )
+        problems += found
     return expected, problems
 
 

@@ -20,7 +20,15 @@
 
 The Chinese notebook is the English one with every markdown cell's text replaced by its `zh`,
 every comment in the code replaced by its translation (the code itself is copied unchanged), and
-one extra code cell, before the first code cell, that sets `NST_LANG=zh` (LANGUAGE_CELL_ID).
+one extra code cell, before the lesson's first code cell, that sets `NST_LANG=zh`
+(LANGUAGE_CELL_ID).
+
+Two cells are not this script's business: the badge cell and the Colab set-up cell that
+`tools/links.py` (`make links`) owns, recognised by their tags (OWNED_TAGS). They need no
+translation; the links tool writes their Chinese versions in notebooks/zh/, and this script keeps
+whatever the committed Chinese notebook has for them (the English cell when it has none yet,
+until `make links` runs). So `make zh` and `make links`, in either order, converge: once both
+have run, running either again changes nothing.
 
 A markdown translation is *stale* when the English cell's hash is no longer its `en`: the English
 text changed after it was translated. The hash ignores how the text is wrapped (runs of
@@ -35,6 +43,7 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
+import importlib.util
 import io
 import sys
 import tokenize
@@ -55,6 +64,22 @@ LANGUAGE_CELL_SOURCE = (
     'import os\n\nos.environ["NST_LANG"] = "zh"  # 中文版：练习的反馈、提示和图的标题都用中文'
 )
 HASH_LENGTH = 8
+
+
+def _load_links_tool():
+    """tools/links.py, which owns two cells of every notebook (a script, not a package module)."""
+    name = "nst_links_tool"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("links.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_links = _load_links_tool()
+#: Tags of the cells tools/links.py owns (the badge cell, the Colab set-up cell).
+OWNED_TAGS = (_links.LINKS_TAG, _links.SETUP_TAG)
 
 
 @dataclass(frozen=True)
@@ -237,17 +262,38 @@ def _translate_code(name, cell, entry, problems) -> str | None:
     return replace_comments(cell.source, replace)
 
 
+def owned_tag(cell) -> str | None:
+    """The tag of a cell that tools/links.py owns, or None for the lesson's own cells."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    return next((tag for tag in OWNED_TAGS if tag in tags), None)
+
+
+def _committed_owned_cells(path: Path | None) -> dict:
+    """The cells tools/links.py wrote into the committed Chinese notebook, by tag."""
+    if path is None or not path.is_file():
+        return {}
+    nb = nbformat.read(path, as_version=4)
+    return {tag: cell for cell in nb.cells if (tag := owned_tag(cell))}
+
+
 def language_cell() -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(LANGUAGE_CELL_SOURCE)
     cell.id = LANGUAGE_CELL_ID
     return cell
 
 
-def build(english: Path, translations: dict | None = None) -> nbformat.NotebookNode:
-    """The Chinese notebook for `english`; raises TranslationError listing every problem."""
+def build(
+    english: Path, translations: dict | None = None, committed: Path | None = None
+) -> nbformat.NotebookNode:
+    """The Chinese notebook for `english`; raises TranslationError listing every problem.
+
+    `committed` is the Chinese notebook whose links-tool cells are kept (default: the one in
+    notebooks/zh/ when `translations` is not given, none otherwise)."""
     name = english.name
     if translations is None:
         translations = load_translation(translation_path(english))
+        committed = chinese_path(english) if committed is None else committed
+    kept = _committed_owned_cells(committed)
     nb = nbformat.read(english, as_version=4)
     problems: list[Problem] = []
     cells = []
@@ -258,6 +304,17 @@ def build(english: Path, translations: dict | None = None) -> nbformat.NotebookN
             continue
         ids.add(cell.id)
         entry = translations.get(cell.id)
+        tag = owned_tag(cell)
+        if tag:
+            if entry is not None:
+                message = f"tools/links.py writes this cell ({tag}): remove its translation"
+                problems.append(Problem(name, cell.id, "leftover", message))
+            out = copy.deepcopy(kept.get(tag, cell))
+            if out.cell_type == "code":
+                out.outputs = []
+                out.execution_count = None
+            cells.append(out)
+            continue
         out = copy.deepcopy(cell)
         if cell.cell_type == "markdown":
             text = _translate_markdown(name, cell, entry, problems)
@@ -279,7 +336,10 @@ def build(english: Path, translations: dict | None = None) -> nbformat.NotebookN
         problems.append(Problem(name, LANGUAGE_CELL_ID, "invalid", "this id is reserved"))
     if problems:
         raise TranslationError(problems)
-    first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
+    # Before the lesson's first code cell: after the Colab set-up cell, which stays first.
+    first_code = next(
+        (i for i, c in enumerate(cells) if c.cell_type == "code" and not owned_tag(c)), len(cells)
+    )
     cells.insert(first_code, language_cell())
     nb.cells = cells
     nbformat.validate(nb)
@@ -369,6 +429,8 @@ def stub(english: Path) -> int:
     parts = []
     for cell in nb.cells:
         entry = translations.get(cell.id)
+        if owned_tag(cell):
+            continue
         if cell.cell_type == "markdown" and entry is None:
             parts.append(
                 f"  {cell.id}:\n"
