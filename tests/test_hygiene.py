@@ -12,7 +12,11 @@ import pytest
 import nst_helpers as nst
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+#: the lessons and their Chinese versions (notebooks/zh/, generated)
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted(
+    (ROOT / "notebooks" / "zh").glob("*.ipynb")
+)
+NOTEBOOK_IDS = [p.relative_to(ROOT / "notebooks").as_posix() for p in NOTEBOOKS]
 SHARED_IMAGES = ROOT.parent / "shared" / "sample-images"
 
 
@@ -26,7 +30,7 @@ def tracked_files() -> list[Path]:
     return [ROOT / name for name in out.decode().split("\0") if name]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NOTEBOOK_IDS)
 def test_notebooks_are_stored_without_outputs_or_execution_counts(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
@@ -38,7 +42,7 @@ def test_notebooks_are_stored_without_outputs_or_execution_counts(path):
             assert cell.execution_count is None, f"{path.name}: a cell has an execution count"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NOTEBOOK_IDS)
 def test_notebooks_open_with_a_title_and_import_the_package(path):
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")

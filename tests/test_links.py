@@ -25,14 +25,15 @@ LINK = re.compile(
 
 
 def repository_texts(root: Path) -> dict[str, str]:
-    files = [root / "README.md", *sorted((root / "notebooks").glob("**/*.ipynb"))]
+    readmes = [root / r.name for r in links.READMES if (root / r.name).is_file()]
+    files = [*readmes, *sorted((root / "notebooks").glob("**/*.ipynb"))]
     return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in files}
 
 
 def copy_repository(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     (root / "notebooks").mkdir(parents=True)
-    for name in ("README.md", "pyproject.toml", "requirements.txt"):
+    for name in ("README.md", "README.zh-CN.md", "pyproject.toml", "requirements.txt"):
         shutil.copy(ROOT / name, root / name)
     for path in (ROOT / "notebooks").glob("*.ipynb"):
         shutil.copy(path, root / "notebooks" / path.name)
@@ -63,6 +64,7 @@ def test_every_link_points_at_the_configured_repository_and_an_existing_notebook
             assert url.startswith(prefix), (name, url)
             assert (ROOT / url.removeprefix(prefix)).is_file(), (name, url)
     assert found >= 3 * len(links.notebook_paths())  # a README row + two badges per notebook
+    assert len(links.READMES) == 2 and all((ROOT / r.name).is_file() for r in links.READMES)
     assert "OWNER/REPO" not in "".join(repository_texts(ROOT).values())
 
 
@@ -153,22 +155,59 @@ def test_an_address_that_is_not_a_github_repository_is_refused(url, tmp_path):
     assert (root / "pyproject.toml").read_text() == pyproject
 
 
-def test_translations_get_their_cells_and_need_a_readme_row(tmp_path, capsys):
+def test_translations_get_their_cells_and_a_row_in_the_chinese_readme(tmp_path, capsys):
     root = copy_repository(tmp_path)
-    (root / "notebooks" / "zh").mkdir(exist_ok=True)
     shutil.copy(
         root / "notebooks" / "00_setup_check.ipynb", root / "notebooks" / "zh" / "00_x.ipynb"
     )
-    assert links.main([], root=root) == 1  # written, but the README has no row for it yet
-    assert "zh/00_x" in capsys.readouterr().err
+    assert links.main([], root=root) == 1  # written, but README.zh-CN.md has no row for it yet
+    err = capsys.readouterr().err
+    assert "README.zh-CN.md: no lesson-table row for notebooks/zh/00_x.ipynb" in err
+    assert "README.md:" not in err  # the English table lists the English lessons only
     nb = json.loads((root / "notebooks" / "zh" / "00_x.ipynb").read_text(encoding="utf-8"))
     assert "notebooks/zh/00_x.ipynb" in "".join(nb["cells"][1]["source"])
     assert "新的 Colab 运行时" in "".join(nb["cells"][2]["source"])
-    readme = root / "README.md"
+    readme = root / "README.zh-CN.md"
+    english = (root / "README.md").read_text(encoding="utf-8")
     text = readme.read_text(encoding="utf-8")
-    readme.write_text(text + "\n| `zh/00_x` | 设置检查 |\n", encoding="utf-8")
+    readme.write_text(
+        text + "\n| [`00_x`](notebooks/zh/00_x.ipynb) | 设置检查 |\n", encoding="utf-8"
+    )
     assert links.main([], root=root) == 0
-    assert "blob/main/notebooks/zh/00_x.ipynb" in readme.read_text(encoding="utf-8")
+    text = readme.read_text(encoding="utf-8")
+    row = text.splitlines()[-1]
+    assert row.startswith("| [`00_x`](notebooks/zh/00_x.ipynb) [![Open In Colab]")  # link kept
+    assert "blob/main/notebooks/zh/00_x.ipynb) | 设置检查 |" in row
+    assert (root / "README.md").read_text(encoding="utf-8") == english
+    assert links.main(["--check"], root=root) == 0
+
+
+def test_each_readme_opens_its_own_first_lesson_on_binder():
+    repo = links.read_repo()
+    for readme, first in zip(
+        links.READMES,
+        ["notebooks/00_setup_check.ipynb", "notebooks/zh/00_setup_check.ipynb"],
+        strict=True,
+    ):
+        text = (ROOT / readme.name).read_text(encoding="utf-8")
+        assert f"[![Binder]({links.BINDER_BADGE})]({repo.binder(first)})" in text, readme.name
+
+
+def test_every_chinese_lesson_has_a_colab_badge_in_the_chinese_readme_only():
+    repo = links.read_repo()
+    english = (ROOT / "README.md").read_text(encoding="utf-8")
+    chinese = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    for path in links.notebook_paths():
+        own, other = (chinese, english) if path.startswith("notebooks/zh/") else (english, chinese)
+        assert repo.colab(path) in own and repo.colab(path) not in other, path
+
+
+def test_a_row_for_a_lesson_that_does_not_exist_is_reported(tmp_path, capsys):
+    root = copy_repository(tmp_path)
+    readme = root / "README.zh-CN.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\n| `09_gone` | 没了 |\n", "utf-8")
+    assert links.main(["--check"], root=root) == 1
+    assert "README.zh-CN.md: the lesson table names `09_gone`" in capsys.readouterr().err
 
 
 def test_a_pip_install_from_the_repository_carries_every_subpackage():

@@ -82,11 +82,14 @@ def test_code_cells_equal_the_english_ones_apart_from_comments(english):
 
 
 @pytest.mark.parametrize("english", ENGLISH, ids=IDS)
-def test_the_only_extra_cell_sets_the_language_before_any_code(english):
+def test_the_only_extra_cell_sets_the_language_before_the_lessons_code(english):
+    """After the Colab set-up cell (which stays the first code cell), before any other code."""
     cells = chinese(english).cells
     extra = [i for i, c in enumerate(cells) if c.get("id") == tn.LANGUAGE_CELL_ID]
     assert len(extra) == 1
-    first_code = next(i for i, c in enumerate(cells) if c.cell_type == "code")
+    first_code = next(
+        i for i, c in enumerate(cells) if c.cell_type == "code" and not tn.owned_tag(c)
+    )
     assert extra == [first_code]
     assert cells[first_code].source == tn.LANGUAGE_CELL_SOURCE
     assert 'os.environ["NST_LANG"] = "zh"' in tn.LANGUAGE_CELL_SOURCE
@@ -103,7 +106,7 @@ def _formulas(text: str):
 @pytest.mark.parametrize("english", ENGLISH, ids=IDS)
 def test_markdown_is_translated_and_keeps_every_formula(english):
     for en, zh in paired_cells(english):
-        if en.cell_type != "markdown":
+        if en.cell_type != "markdown" or tn.owned_tag(en):  # the badges: no text to translate
             continue
         assert re.search(f"[{CJK}]", zh.source), f"{en.id}: no Chinese text"
         display, inline = _formulas(en.source)
@@ -242,6 +245,114 @@ def test_check_reports_a_hand_edited_chinese_notebook(project, capsys):
     assert "outdated" in capsys.readouterr().err
 
 
+# --- the cells tools/links.py owns ------------------------------------------------------------
+
+
+def test_the_owned_tags_are_the_links_tools():
+    links = tn._load_links_tool()
+    assert tn.OWNED_TAGS == (links.LINKS_TAG, links.SETUP_TAG)
+
+
+@pytest.mark.parametrize("english", ENGLISH, ids=IDS)
+def test_the_links_tools_cells_are_its_own_chinese_ones(english):
+    """The badge cell and the Colab cell come from `make links` (Chinese comments, links to the
+    Chinese notebook), never from a translation file."""
+    assert not set(tn.load_translation(tn.translation_path(english))) & set(tn.OWNED_TAGS)
+    for en, zh in paired_cells(english):
+        if tag := tn.owned_tag(en):
+            assert tn.owned_tag(zh) == tag
+            if en.cell_type == "code":
+                assert re.search(f"[{CJK}]", zh.source), "the set-up cell's comments are Chinese"
+            else:
+                assert f"notebooks/zh/{english.name}" in zh.source
+
+
+def _owned_cell(tag: str, kind: str, source: str):
+    make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+    cell = make(source)
+    cell.id = tag
+    cell.metadata["tags"] = [tag]
+    return cell
+
+
+def test_the_build_keeps_the_committed_notebooks_owned_cells_and_asks_no_translation(tmp_path):
+    english = _small_notebook(tmp_path)
+    nb = nbformat.read(english, as_version=4)
+    links_tag, setup_tag = tn.OWNED_TAGS
+    nb.cells[1:1] = [
+        _owned_cell(links_tag, "markdown", "[badge](notebooks/00_demo.ipynb)"),
+        _owned_cell(setup_tag, "code", "import sys  # English comment"),
+    ]
+    nbformat.write(nb, english)
+    # no Chinese notebook yet: the English cells, until `make links` writes the Chinese ones
+    built = tn.build(english, _entries())
+    ids = [c.id for c in built.cells]
+    assert ids == ["title", links_tag, setup_tag, tn.LANGUAGE_CELL_ID, "code"]
+    assert built.cells[2].source == "import sys  # English comment"
+    # what `make links` wrote into the Chinese notebook is kept as it is
+    built.cells[1].source = "[badge](notebooks/zh/00_demo.ipynb)"
+    built.cells[2].source = "import sys  # 中文注释"
+    committed = tmp_path / "zh.ipynb"
+    nbformat.write(built, committed)
+    again = tn.build(english, _entries(), committed=committed)
+    assert tn.render(again) == committed.read_text(encoding="utf-8")
+    # a translation of an owned cell is a mistake, reported
+    entries = {**_entries(), setup_tag: {"comments": {"# English comment": "# 中文"}}}
+    with pytest.raises(tn.TranslationError) as error:
+        tn.build(english, entries)
+    assert {(p.cell, p.kind) for p in error.value.problems} == {(setup_tag, "leftover")}
+
+
+def _copy_course(root: Path) -> None:
+    import shutil
+
+    for name in ("README.md", "README.zh-CN.md", "pyproject.toml", "requirements.txt"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("runs"))
+
+
+def _texts(root: Path) -> dict[str, str]:
+    files = [root / "README.md", root / "README.zh-CN.md", *(root / "notebooks").rglob("*.ipynb")]
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in files}
+
+
+def test_make_zh_and_make_links_converge_in_either_order(tmp_path, monkeypatch):
+    """From nothing (no Chinese notebooks), and after each tool changes what it owns: the two
+    commands, run in either order, reach the committed files; run again, they change nothing."""
+    links = tn._load_links_tool()
+    root = tmp_path / "repo"
+    root.mkdir()
+    _copy_course(root)
+    monkeypatch.setattr(tn, "ENGLISH_DIR", root / "notebooks")
+    monkeypatch.setattr(tn, "CHINESE_DIR", root / "notebooks" / "zh")
+    monkeypatch.setattr(tn, "TRANSLATIONS_DIR", root / "notebooks" / "zh" / "translations")
+    committed = _texts(root)
+
+    def both(first_zh: bool) -> None:
+        for step in ("zh", "links") if first_zh else ("links", "zh"):
+            code = tn.main([]) if step == "zh" else links.main([], root=root)
+            assert code == 0, step
+
+    for path in (root / "notebooks" / "zh").glob("*.ipynb"):
+        path.unlink()
+    both(first_zh=True)
+    assert _texts(root) == committed
+    for first_zh in (True, False):
+        both(first_zh)
+        assert _texts(root) == committed
+    assert tn.main(["--check"]) == 0 and links.main(["--check"], root=root) == 0
+
+    # the links tool's cells change (a fork's address): `make links` rewrites them in both
+    # languages, and `make zh` then keeps the Chinese ones
+    assert links.main(["--repository", "https://github.com/FORK_OWNER/FORK_REPO"], root=root) == 0
+    changed = _texts(root)
+    assert "FORK_OWNER" in changed["notebooks/zh/00_setup_check.ipynb"]
+    both(first_zh=True)
+    both(first_zh=False)
+    assert _texts(root) == changed
+    assert tn.main(["--check"]) == 0 and links.main(["--check"], root=root) == 0
+
+
 # --- README.zh-CN.md -------------------------------------------------------------------------
 
 # Each README.md section heading and its heading in README.zh-CN.md. A section added to README.md
@@ -256,6 +367,8 @@ README_HEADINGS = {
     "Command line": "命令行",
     "Choosing α and β": "如何选择 α 和 β",
     "Binder (self-study)": "Binder（自学）",
+    "Google Colab (a free GPU)": "Google Colab（免费的 GPU）",
+    "The repository's address (Binder and Colab links)": "仓库的地址（Binder 和 Colab 链接）",
     "A course on JupyterHub (instructors)": "在 JupyterHub 上开课（教师）",
     "Offline labs": "离线上机实验",
     "Speed and memory (measured)": "速度与内存（实测）",
