@@ -87,3 +87,58 @@ __all__ = [
     "weights_status",
     "yiq_to_rgb",
 ]
+
+
+# --------------------------------------------------------------------------- lesson modules
+# The lessons' modules live in ``nst_helpers.lessons``; their old paths stay importable as aliases
+# (``import nst_helpers.dashboard``, ``from nst_helpers import plots``), loaded only when used, so
+# ``import nst_helpers`` alone loads no ipywidgets, matplotlib or IPython.
+import importlib as _importlib
+import importlib.abc as _importlib_abc
+import importlib.util as _importlib_util
+import sys as _sys
+
+#: Old module name -> the module it now is.
+MOVED_MODULES: dict[str, str] = {
+    f"{__name__}.{name}": f"{__name__}.lessons.{name}"
+    for name in (
+        "beyond",
+        "convergence",
+        "dashboard",
+        "exercises",
+        "explorers",
+        "features",
+        "landscape",
+        "plots",
+        "setup_check",
+        "weighting",
+        "widgets",
+    )
+}
+
+
+class _MovedModules(_importlib_abc.MetaPathFinder, _importlib_abc.Loader):
+    """Imports an old path as the moved module itself (one module object under two names)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in MOVED_MODULES:
+            return None
+        return _importlib_util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec):
+        return _importlib.import_module(MOVED_MODULES[spec.name])
+
+    def exec_module(self, module):
+        # the import machinery has just set __spec__ to the alias's: give the module its own back
+        module.__spec__ = _importlib_util.spec_from_file_location(module.__name__, module.__file__)
+
+
+if not any(isinstance(f, _MovedModules) for f in _sys.meta_path):
+    _sys.meta_path.insert(0, _MovedModules())
+
+
+def __getattr__(name: str):
+    """``nst_helpers.plots`` and the like: the moved lesson module, imported on first use."""
+    if f"{__name__}.{name}" in MOVED_MODULES:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,12 +26,12 @@ import ipywidgets as w
 import torch
 import torch.nn.functional as tf
 
-from .errors import NSTError
+from ..errors import NSTError
+from ..layers import LAYER_NAMES, PAPER_STYLE_LAYERS
+from ..transfer import Result, StyleTransfer
+from ..vgg import VGG19Features
 from .features import CONTENT_SERIES, layer_label, layers_label, paper_name
-from .layers import LAYER_NAMES, PAPER_STYLE_LAYERS
 from .plots import png_bytes
-from .transfer import Result, StyleTransfer
-from .vgg import VGG19Features
 from .widgets import ImagePicker, LayerWeights
 
 _WIDE = {"description_width": "initial"}
@@ -278,7 +278,7 @@ class TextureExplorer(_RunPanel):
     def _make_transfer(self, steps: int) -> StyleTransfer:
         weights = self.layer_weights.weights
         if not weights:
-            from .errors import ParameterError
+            from ..errors import ParameterError
 
             raise ParameterError("tick at least one style layer")
         image = self.picker.image(self.size)

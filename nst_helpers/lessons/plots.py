@@ -12,7 +12,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .images import to_pil
+from ..images import to_pil
 
 
 def show_images(

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers import exercises as ex
+from nst_helpers.lessons import exercises as ex
 
 
 def stub(*args):

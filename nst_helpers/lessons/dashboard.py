@@ -27,10 +27,9 @@ import ipywidgets as w
 import torch
 from matplotlib.figure import Figure
 
-from .images import save_image, unique_path
-from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS
-from .plots import figure_png, plot_history, png_bytes
-from .transfer import (
+from ..images import save_image, unique_path
+from ..layers import LAYER_NAMES, PAPER_CONTENT_LAYERS
+from ..transfer import (
     DEFAULT_ALPHA,
     DEFAULT_BETA,
     DEFAULT_LR,
@@ -39,7 +38,8 @@ from .transfer import (
     StyleTransfer,
     default_vgg,
 )
-from .vgg import VGG19Features
+from ..vgg import VGG19Features
+from .plots import figure_png, plot_history, png_bytes
 from .weighting import paper_equivalent
 from .widgets import ImagePicker, LayerWeights, log_slider
 

@@ -29,12 +29,12 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 from tqdm.auto import tqdm
 
-from .errors import ParameterError
-from .images import to_pil
+from ..errors import ParameterError
+from ..images import to_pil
+from ..runs import RUN_FILE
+from ..transfer import DEFAULT_SNAPSHOTS, Result, StyleTransfer
+from ..vgg import VGG19Features
 from .plots import figure_png, plot_history, png_bytes, show_images
-from .runs import RUN_FILE
-from .transfer import DEFAULT_SNAPSHOTS, Result, StyleTransfer
-from .vgg import VGG19Features
 
 #: The optimisers notebook 05 compares: L-BFGS (the paper's) and Adam at two learning rates
 #: (pixel units: the image lives in [0, 1]).

@@ -527,7 +527,7 @@ SOLUTIONS: dict[str, Callable[..., torch.Tensor]] = {
 
 def _check_name(exercise: str) -> str:
     if exercise not in EXERCISES:
-        from .errors import ParameterError
+        from ..errors import ParameterError
 
         raise ParameterError(f"no exercise {exercise!r}; choose one of {', '.join(EXERCISES)}")
     return exercise

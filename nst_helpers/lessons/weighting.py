@@ -19,12 +19,12 @@ import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from .images import to_pil
-from .layers import PAPER_STYLE_LAYERS, check_layers
-from .ratios import REFERENCE_PIXELS, network_of
-from .ratios import default_ratio as network_default_ratio
-from .transfer import DEFAULT_ALPHA, Result, StyleTransfer
-from .vgg import VGG19Features, layer_shapes
+from ..images import to_pil
+from ..layers import PAPER_STYLE_LAYERS, check_layers
+from ..ratios import REFERENCE_PIXELS, network_of
+from ..ratios import default_ratio as network_default_ratio
+from ..transfer import DEFAULT_ALPHA, Result, StyleTransfer
+from ..vgg import VGG19Features, layer_shapes
 
 #: α/β of the paper's main figures (Caffe VGG19, normalised, images of about 512 px).
 PAPER_RATIO = 1e-3

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers.dashboard import StyleDashboard
-from nst_helpers.plots import png_bytes
+from nst_helpers.lessons.dashboard import StyleDashboard
+from nst_helpers.lessons.plots import png_bytes
 
 
 def make(vgg, **options) -> StyleDashboard:
@@ -176,7 +176,7 @@ def test_the_other_pooling_uses_a_network_with_that_pooling(vgg, monkeypatch):
         built.append(pooling)
         return nst.load_vgg19("random", pooling=pooling, device="cpu")
 
-    monkeypatch.setattr("nst_helpers.dashboard.default_vgg", fake_default_vgg)
+    monkeypatch.setattr("nst_helpers.lessons.dashboard.default_vgg", fake_default_vgg)
     dash = make(vgg, steps=1)
     dash.pooling.value = "avg"
     dash.run(wait=True)
