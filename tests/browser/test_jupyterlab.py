@@ -36,7 +36,8 @@ RUN_TIMEOUT_S = 300  # Run All Cells of one notebook under the smoke profile
 # of (nst_helpers/lessons/explorers.py, landscape.py: a Run button and a slider, plus a layer
 # dropdown for the reconstruction explorer and, for lesson 07's blend panel, its class
 # nst-blend-explorer and the painting dropdowns; nst_helpers/lessons/dashboard.py: class
-# nst-dashboard). Any other widget is still covered by the general check that every widget view the kernel sent renders as a widget.
+# nst-dashboard). Any other widget is still covered by the general check that every widget view
+# the kernel sent renders as a widget.
 WIDGET_KINDS: list[tuple[str, tuple[str, ...], str]] = [
     (r"\b\w*Slider\b", (".widget-slider",), "a slider"),
     (r"\bDropdown\b", (".widget-dropdown",), "a dropdown"),

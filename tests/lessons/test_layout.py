@@ -80,8 +80,8 @@ def test_the_old_module_paths_are_the_moved_modules(name):
 
 def test_old_style_imports_of_names_work():
     from nst_helpers.dashboard import StyleDashboard
-    from nst_helpers.lessons.dashboard import StyleDashboard as moved
+    from nst_helpers.lessons.dashboard import StyleDashboard as MovedDashboard
 
-    assert StyleDashboard is moved
+    assert StyleDashboard is MovedDashboard
     with pytest.raises(AttributeError):
         nst_helpers.no_such_module  # noqa: B018
