@@ -18,14 +18,14 @@ from typing import Any
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
-from tqdm.auto import tqdm
 
 from ..images import to_pil
 from ..layers import PAPER_STYLE_LAYERS, check_layers
 from ..ratios import PAPER_RATIO, paper_equivalent, ratio_for
 from ..ratios import default_ratio as network_default_ratio
-from ..transfer import DEFAULT_ALPHA, Result, StyleTransfer
+from ..transfer import DEFAULT_ALPHA, Result
 from ..vgg import VGG19Features, layer_shapes
+from .series import run_series
 
 #: The α/β values of the paper's weighting figure (its columns).
 PAPER_GRID_RATIOS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)
@@ -125,34 +125,30 @@ def ratio_layer_grid(
 
     Each paper ratio is translated with ``ratio_for`` for ``vgg``'s weights and the content
     image's size; the style layers are conv1_1 … ``depth`` (post-ReLU), weighted equally.
-    ``options`` go to ``StyleTransfer`` (e.g. ``init``, ``optimizer``). Returns
-    {(paper ratio, depth): Result}.
+    ``options`` go to ``StyleTransfer`` (e.g. ``init``, ``optimizer``). One ``series.run_series``
+    (one progress bar). Returns {(paper ratio, depth): Result}.
     """
     hw = tuple(content.shape[-2:])
-    total = len(paper_ratios) * len(depths) * steps
-    bar = tqdm(total=total, desc="α/β × layers grid", unit="eval") if progress else None
-    results: dict[tuple[float, str], Result] = {}
-    try:
-        for depth in depths:
-            for paper_ratio in paper_ratios:
-                ratio = ratio_for(paper_ratio, hw, vgg)
-                transfer = StyleTransfer(
-                    content,
-                    style,
-                    vgg=vgg,
-                    alpha=DEFAULT_ALPHA,
-                    beta=DEFAULT_ALPHA / ratio,
-                    style_layers=STYLE_DEPTHS[depth],
-                    steps=steps,
-                    snapshot_at=(),
-                    progress=bar if bar is not None else False,
-                    **options,
-                )
-                results[(paper_ratio, depth)] = transfer.run()
-    finally:
-        if bar is not None:
-            bar.close()
-    return results
+    configs = {
+        (paper_ratio, depth): {
+            "alpha": DEFAULT_ALPHA,
+            "beta": DEFAULT_ALPHA / ratio_for(paper_ratio, hw, vgg),
+            "style_layers": STYLE_DEPTHS[depth],
+        }
+        for depth in depths
+        for paper_ratio in paper_ratios
+    }
+    options.setdefault("snapshot_at", ())
+    return run_series(
+        configs,
+        content,
+        style,
+        vgg=vgg,
+        steps=steps,
+        progress=progress,
+        desc="α/β × layers grid",
+        **options,
+    )
 
 
 def plot_ratio_grid(
