@@ -57,6 +57,29 @@ def default_ratio_slider(vgg: VGG19Features | None) -> w.FloatLogSlider:
     return log_slider("α/β", ratio, exponent - 5, exponent + 6)
 
 
+def loss_png(history: list[dict[str, Any]]) -> bytes:
+    """The dashboard's loss plot of a run's history, as PNG bytes."""
+    fig = Figure(figsize=(5.6, 3.6))  # not pyplot: safe in a thread, never shown inline
+    plot_history(history, ax=fig.subplots(), title="Loss during the run")
+    return figure_png(fig, dpi=72)
+
+
+def result_text(result: Result, steps: int) -> str:
+    """The status line after a run: how it ended and which evaluation the image is from."""
+    n, best = result.evaluations, result.best_evaluation
+    if result.stop_reason == "completed":
+        return (
+            f"finished: evaluation {n} of {steps} in {result.seconds:.0f} s; "
+            f"showing the best image (evaluation {best})"
+        )
+    if result.stop_reason == "stopped":
+        return (
+            f"stopped at evaluation {n} of {steps}; "
+            f"showing the best image so far (evaluation {best})"
+        )
+    return f"stopped at evaluation {n} of {steps}: {result.message}"
+
+
 class StyleDashboard(w.VBox):
     """A control panel for the whole optimisation, with a live view; ``run()`` / ``stop()``.
 
@@ -95,7 +118,7 @@ class StyleDashboard(w.VBox):
         self._build_actions(save_as)
         self._update_ratio_note()
         self.live_image.value = png_bytes(torch.full((1, 3, 96, 128), 0.92))
-        self.loss_plot.value = self._loss_png([])
+        self.loss_plot.value = loss_png([])
         super().__init__(self._layout())
         self.add_class("nst-dashboard")
 
@@ -324,32 +347,13 @@ class StyleDashboard(w.VBox):
         )
         if k == 1 or k % self.update_every == 0:
             self.live_image.value = png_bytes(transfer.image)
-            self.loss_plot.value = self._loss_png(transfer.history)
+            self.loss_plot.value = loss_png(transfer.history)
 
     def _show_result(self, result: Result, steps: int) -> None:
         self.live_image.value = png_bytes(result.image)
-        self.loss_plot.value = self._loss_png(result.history)
-        n, best = result.evaluations, result.best_evaluation
-        if result.stop_reason == "completed":
-            text = (
-                f"finished: evaluation {n} of {steps} in {result.seconds:.0f} s; "
-                f"showing the best image (evaluation {best})"
-            )
-        elif result.stop_reason == "stopped":
-            text = (
-                f"stopped at evaluation {n} of {steps}; "
-                f"showing the best image so far (evaluation {best})"
-            )
-        else:
-            text = f"stopped at evaluation {n} of {steps}: {result.message}"
-        self.status.value = text
+        self.loss_plot.value = loss_png(result.history)
+        self.status.value = text = result_text(result, steps)
         self.messages.append_stdout(text + "\n")
-
-    @staticmethod
-    def _loss_png(history: list[dict[str, Any]]) -> bytes:
-        fig = Figure(figsize=(5.6, 3.6))  # not pyplot: safe in a thread, never shown inline
-        plot_history(history, ax=fig.subplots(), title="Loss during the run")
-        return figure_png(fig, dpi=72)
 
     # ------------------------------------------------------------------------------ saving
     def save(self, path: str | Path | None = None, *, overwrite: bool | None = None) -> Path:
