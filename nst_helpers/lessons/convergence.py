@@ -3,9 +3,10 @@
 - ``run_series`` (from ``series``): several runs on one problem with one progress bar
   (initialisations, optimisers, noise seeds), and ``plot_series`` (from ``plots``) to compare their
   losses against evaluations or seconds;
-- the seed report's gallery (snapshots after 1, 2, 3, 10, 20, 100, 300, 500, 1000, 2000, 4000 and
-  6000 evaluations, capped at the run's length) as a labelled grid, and ``SnapshotScrubber``, a
-  slider to scrub through the snapshots;
+- the seed report's galleries (its first run's snapshots after 1, 2, 3, 10, 20, 100, 300, 500,
+  1000, 2000, 4000 and 6000 evaluations; its second run's, ``SECOND_RUN_MARKS``, after 10, 200,
+  1000, 3000, 5000 and 8000; capped at the run's length) as labelled grids, and
+  ``SnapshotScrubber``, a slider to scrub through the snapshots;
 - ``visible_change``: where the image stops changing visibly;
 - ``export_gif``: the run as an animated GIF (Pillow), each frame labelled with its evaluation;
 - ``find_saved_run``: a run precomputed with ``python -m nst_helpers stylize … --snapshots DIR``
@@ -37,6 +38,9 @@ from .plots import figure_png, plot_history, png_bytes, show_images
 from .plots import plot_series as plot_series  # re-exported: the notebooks' convergence.plot_series
 from .series import run_series as run_series  # re-exported: the one runner of series of runs
 
+#: The course report's second experiment: its run shown after these iterations (= evaluations).
+SECOND_RUN_MARKS: tuple[int, ...] = (10, 200, 1000, 3000, 5000, 8000)
+
 #: The optimisers notebook 05 compares: L-BFGS (the paper's) and Adam at two learning rates
 #: (pixel units: the image lives in [0, 1]).
 OPTIMIZERS_COMPARED: dict[str, dict[str, Any]] = {
@@ -67,10 +71,11 @@ def mean_abs_difference(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def dense_marks(steps: int, frames: int = 30) -> list[int]:
-    """The seed report's marks up to ``steps`` plus about ``frames`` evenly spaced ones (for the
-    scrubber, the GIF and ``visible_change``)."""
+    """The seed report's marks (both experiments') up to ``steps`` plus about ``frames`` evenly
+    spaced ones (for the galleries, the scrubber, the GIF and ``visible_change``)."""
     every = max(1, steps // frames)
-    marks = {k for k in DEFAULT_SNAPSHOTS if k <= steps} | set(range(every, steps + 1, every))
+    report = {*DEFAULT_SNAPSHOTS, *SECOND_RUN_MARKS}
+    marks = {k for k in report if k <= steps} | set(range(every, steps + 1, every))
     return sorted(marks | {steps})
 
 
