@@ -99,17 +99,35 @@ __all__ = [
 
 
 # --- Modules that moved: their old import paths keep working ------------------------------------
-#: Old module name → where it lives now (``import nst_helpers.colour`` gives the moved module).
-MOVED_MODULES = {
+#: Old module name → where it lives now: ``import nst_helpers.dashboard``, ``from nst_helpers
+#: import plots`` and ``nst_helpers.colour`` give the moved module itself (one object, two names),
+#: imported only when used, so ``import nst_helpers`` alone loads no ipywidgets, matplotlib or
+#: IPython.
+MOVED_MODULES: dict[str, str] = {
     "colour": "extensions.colour",
     "multiscale": "extensions.coarse_to_fine",
     "ratios": "defaults",
+    **{
+        name: f"lessons.{name}"
+        for name in (
+            "beyond",
+            "convergence",
+            "dashboard",
+            "exercises",
+            "explorers",
+            "features",
+            "landscape",
+            "plots",
+            "setup_check",
+            "weighting",
+            "widgets",
+        )
+    },
 }
 
 
 class _MovedModuleFinder:
-    """Imports ``nst_helpers.<old name>`` as the module at its new place (``MOVED_MODULES``),
-    lazily: ``import nst_helpers`` alone imports none of them."""
+    """Imports ``nst_helpers.<old name>`` as the module at its new place (``MOVED_MODULES``)."""
 
     def find_spec(self, fullname: str, path: object = None, target: object = None):
         import importlib.util
@@ -120,7 +138,7 @@ class _MovedModuleFinder:
         return None
 
     def create_module(self, spec: object) -> None:
-        return None  # the default module object; exec_module swaps in the real one
+        return None  # a placeholder; exec_module puts the real module in its place
 
     def exec_module(self, module: object) -> None:
         import importlib
@@ -128,7 +146,7 @@ class _MovedModuleFinder:
 
         name = module.__name__  # type: ignore[attr-defined]
         new = MOVED_MODULES[name[len(__name__) + 1 :]]
-        sys.modules[name] = importlib.import_module(f"{__name__}.{new}")
+        sys.modules[name] = importlib.import_module(f"{__name__}.{new}")  # its own __spec__ kept
 
 
 def _install_moved_module_finder() -> None:
@@ -139,3 +157,12 @@ def _install_moved_module_finder() -> None:
 
 
 _install_moved_module_finder()
+
+
+def __getattr__(name: str):
+    """``nst_helpers.plots`` and the like without an import: the moved module, imported now."""
+    if name in MOVED_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,7 +5,7 @@ each set of VGG19 weights, because L_content grows with the square of the activa
 E_l with their fourth power (Gatys et al. 2016, Eqs. 1–5), and the weights differ in scale.
 
 The defaults below are for α = 1 and images of 256 × 256 px (``REFERENCE_PIXELS``; α/β shrinks as
-1/area at other sizes, see ``weighting.ratio_for``). Each comes from converting a working
+1/area at other sizes, see ``ratio_for``). Each comes from converting a working
 implementation's settings into the paper's form with ``weighting.mse_gram_to_paper`` (its
 content MSE and Gram-MSE terms become α L_content + β Σ_l w_l E_l):
 
@@ -28,7 +28,7 @@ content MSE and Gram-MSE terms become α L_content + β Σ_l w_l E_l):
 
 The paper's text gives α/β = 1e-3 … 1e-4 for its (normalised) network at about 512 px. Taken
 literally with Eqs. 1–5 that is some 1e3 times more content-heavy than the authors' published code
-on the same network file; the defaults follow the code, and ``weighting.ratio_for`` maps the
+on the same network file; the defaults follow the code, and ``ratio_for`` maps the
 paper's ratios onto them (the paper's 1e-3 ↦ each network's default, as for torchvision's). The
 two reference implementations weight the style layers ∝ 1/N_l² rather than equally, so every
 value here is good to about a factor of ten; the real weights could not be downloaded where this
@@ -36,6 +36,8 @@ package was built, and notebook 04 sweeps α/β.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from .errors import ParameterError
 
@@ -78,3 +80,31 @@ def default_ratio(network: str = "torchvision") -> float:
     if network not in DEFAULT_BETAS:
         raise ParameterError(f"network must be one of {', '.join(DEFAULT_BETAS)}, not {network!r}")
     return 1.0 / DEFAULT_BETAS[network]
+
+
+#: α/β of the paper's main figures (Caffe VGG19, normalised, images of about 512 px).
+PAPER_RATIO = 1e-3
+
+
+def ratio_for(
+    paper_ratio: float, image_hw: Sequence[int], network: object = "torchvision"
+) -> float:
+    """The paper's α/β translated for ``network``'s weights at an image of ``image_hw`` = (H, W).
+
+    ``network`` is a name ("torchvision", "caffe", "caffe-normalised") or a ``VGG19Features``.
+    ratio = paper_ratio · (default α/β ÷ 1e-3) · (256² ÷ H·W). The first factor carries the change
+    of network weights (the network's default plays the part of the paper's 1e-3; see the module
+    docstring for where each default comes from); the second keeps the balance when the image size
+    changes: L_content is a sum over the M_l positions (∝ area), while E_l = Σ(G − A)²/(4N²M²)
+    does not grow with the area, so α/β must shrink as 1/area.
+    """
+    name = network if isinstance(network, str) else network_of(network)
+    area = int(image_hw[0]) * int(image_hw[1])
+    return paper_ratio * (default_ratio(name) / PAPER_RATIO) * (REFERENCE_PIXELS / area)
+
+
+def paper_equivalent(
+    ratio: float, image_hw: Sequence[int], network: object = "torchvision"
+) -> float:
+    """The inverse of ``ratio_for``: the paper's α/β that a ratio used here amounts to."""
+    return ratio / ratio_for(1.0, image_hw, network)

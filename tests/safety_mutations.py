@@ -120,7 +120,7 @@ MUTATIONS: list[Mutation] = [
     M("very large photo", "no JPEG draft (full-size decode)", IM,
       [("            img.draft(img.mode, raw_wh)\n", "            pass\n")],
       [TI + "test_large_jpeg_is_drafted_then_resized"]),
-    M("upload widget", "upload errors not caught", "nst_helpers/widgets.py",
+    M("upload widget", "upload errors not caught", "nst_helpers/lessons/widgets.py",
       [("        try:\n            load_image(data, size=16)", "        if True:\n"
         "            load_image(data, size=16)"),
        ("        except ImageError as exc:\n            self.message.value = f\"<span style='color:"
@@ -167,13 +167,13 @@ MUTATIONS: list[Mutation] = [
         'image tensor contains NaN', '        if False:\n            raise ParameterError(f"{what}:'
         ' the image tensor contains NaN')],
       [TT + "test_non_finite_or_misshapen_images_are_refused"]),
-    M("widgets constrain ranges", "evaluations box allows 0", "nst_helpers/dashboard.py",
+    M("widgets constrain ranges", "evaluations box allows 0", "nst_helpers/lessons/dashboard.py",
       [("value=steps, min=1, max=100_000", "value=steps, min=0, max=100_000")],
       [TS + "test_the_dashboard_controls_only_give_values_the_engine_accepts"]),
-    M("widgets constrain ranges", "image size box allows 8 px", "nst_helpers/dashboard.py",
+    M("widgets constrain ranges", "image size box allows 8 px", "nst_helpers/lessons/dashboard.py",
       [("value=size, min=32, max=2048", "value=size, min=8, max=2048")],
       [TS + "test_the_dashboard_controls_only_give_values_the_engine_accepts"]),
-    M("widgets constrain ranges", "layer weight slider allows -1", "nst_helpers/widgets.py",
+    M("widgets constrain ranges", "layer weight slider allows -1", "nst_helpers/lessons/widgets.py",
       [("                min=0.0,\n                max=1.0,", "                min=-1.0,\n"
         "                max=1.0,")], [TS + "test_widgets_constrain_their_values"]),
     # ----------------------------------------------------------------------------- optimisation
@@ -193,9 +193,9 @@ MUTATIONS: list[Mutation] = [
     M("save never overwrites", "save_image overwrites", IM,
       [("    if path.exists() and not overwrite:\n", "    if False:\n")],
       [TI + "test_save_refuses_to_overwrite"]),
-    M("save never overwrites", "dashboard saves over the file", "nst_helpers/dashboard.py",
+    M("save never overwrites", "dashboard saves over the file", "nst_helpers/lessons/dashboard.py",
       [("        if not overwrite:\n            target = unique_path(target)\n", "")],
-      ["tests/test_dashboard.py::test_saving_never_overwrites_unless_asked"]),
+      ["tests/lessons/test_dashboard.py::test_saving_never_overwrites_unless_asked"]),
     M("save never overwrites", "save_run overwrites", "nst_helpers/runs.py",
       [("    if (folder / RUN_FILE).exists() and not overwrite:\n", "    if False:\n")],
       [TT + "test_save_and_load_a_run"]),

@@ -1,0 +1,15 @@
+"""The lessons' side of the package: widgets, figures, panels, series of runs and exercises.
+
+Only this subpackage imports ipywidgets, matplotlib, IPython and ``threading`` (for the panels); the
+engine (``nst_helpers`` itself) and the command line never import it. Its modules:
+
+- ``widgets`` (image pickers, layer weights, log sliders), ``plots`` (image grids, loss curves),
+  ``background`` (the one way a panel runs an optimisation: a thread, or the calling cell),
+  ``runtime`` (where the lessons run: Jupyter, Colab), ``series`` (several runs, one progress bar);
+- the panels: ``explorers`` (02, 03, 07), ``dashboard`` (04);
+- per notebook: ``setup_check`` (00), ``features`` (01), ``exercises`` (02, 03), ``weighting``
+  (04), ``convergence`` (05), ``landscape`` (06), ``beyond`` (07).
+
+The old paths (``nst_helpers.dashboard``, ``from nst_helpers import plots``, …) keep working: they
+are aliases of these modules (the table at the end of ``nst_helpers/__init__.py``).
+"""

@@ -22,7 +22,13 @@ from ..errors import ParameterError
 ENV_PANEL_MODE = "NST_PANEL_MODE"
 PANEL_MODES = ("thread", "foreground")
 
-__all__ = ["ENV_PANEL_MODE", "PANEL_MODES", "background_runs_supported", "running_in_colab"]
+__all__ = [
+    "ENV_PANEL_MODE",
+    "PANEL_MODES",
+    "background_runs_supported",
+    "panel_mode",
+    "running_in_colab",
+]
 
 
 def running_in_colab() -> bool:
@@ -57,3 +63,8 @@ def background_runs_supported() -> bool:
             f"{', '.join(PANEL_MODES)} (or leave it unset to choose automatically)"
         )
     return not running_in_colab()
+
+
+def panel_mode() -> str:
+    """ "thread" or "foreground": how a panel created now runs its optimisation."""
+    return "thread" if background_runs_supported() else "foreground"

@@ -33,10 +33,11 @@ RUN_TIMEOUT_S = 300  # Run All Cells of one notebook under the smoke profile
 
 # A notebook whose code matches a pattern must show each of its selectors somewhere in the page.
 # Kept deliberately simple: ipywidgets' names, and the course's own panels by what they are made
-# of (nst_helpers/explorers.py, landscape.py: a Run button and a slider, plus a layer dropdown for
-# the reconstruction explorer and, for lesson 07's blend panel, its class nst-blend-explorer and
-# the painting dropdowns; nst_helpers/dashboard.py: class nst-dashboard). Any other widget is
-# still covered by the general check that every widget view the kernel sent renders as a widget.
+# of (nst_helpers/lessons/explorers.py, landscape.py: a Run button and a slider, plus a layer
+# dropdown for the reconstruction explorer and, for lesson 07's blend panel, its class
+# nst-blend-explorer and the painting dropdowns; nst_helpers/lessons/dashboard.py: class
+# nst-dashboard). Any other widget is still covered by the general check that every widget view
+# the kernel sent renders as a widget.
 WIDGET_KINDS: list[tuple[str, tuple[str, ...], str]] = [
     (r"\b\w*Slider\b", (".widget-slider",), "a slider"),
     (r"\bDropdown\b", (".widget-dropdown",), "a dropdown"),
@@ -167,7 +168,7 @@ def test_the_checks_see_widgets_and_catch_errors_and_broken_widgets(lab_server, 
 
 DASHBOARD_NOTEBOOKS = [p for p in NOTEBOOKS if re.search(r"(?i)dashboard", code_source(p))]
 
-# The dashboard's DOM contract (nst_helpers/dashboard.py): CSS classes on its widgets.
+# The dashboard's DOM contract (nst_helpers/lessons/dashboard.py): CSS classes on its widgets.
 DASHBOARD = ".nst-dashboard"
 STEPS_INPUT = ".nst-steps input"
 RUN_BUTTON = ".nst-run"

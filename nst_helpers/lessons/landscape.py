@@ -28,12 +28,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from tqdm.auto import tqdm
 
-from .errors import ParameterError
-from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
-from .losses import gram_matrix
+from ..errors import ParameterError
+from ..layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
+from ..losses import gram_matrix
+from ..transfer import DEFAULT_ALPHA, StyleTransfer
+from ..vgg import VGG19Features
 from .plots import figure_png
-from .transfer import DEFAULT_ALPHA, StyleTransfer
-from .vgg import VGG19Features
 
 TERMS: tuple[str, ...] = ("total", "content", "style")
 #: What ``SliceExplorer`` needs per problem: (LossTerms, x, d1, d2, d1's label, d2's label).

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nst_helpers import profiles, setup_check
+from nst_helpers import profiles
+from nst_helpers.lessons import setup_check
 from nst_helpers.profiles import LESSONS, PROFILES
 
 

@@ -11,10 +11,10 @@ from typing import Any
 import ipywidgets as w
 import torch
 
-from .errors import DownloadError, ImageError
-from .images import load_image
-from .layers import LAYER_NAMES, PAPER_STYLE_LAYERS
-from .samples import available_offline, list_samples, load_sample_or_fallback
+from ..errors import DownloadError, ImageError
+from ..images import load_image
+from ..layers import LAYER_NAMES, PAPER_STYLE_LAYERS
+from ..samples import available_offline, list_samples, load_sample_or_fallback
 
 UPLOAD_PREFIX = "upload: "
 

@@ -11,11 +11,11 @@ import torch
 from PIL import Image
 
 import nst_helpers as nst
-from nst_helpers import convergence as conv
-from nst_helpers.plots import png_bytes
+from nst_helpers.lessons import convergence as conv
+from nst_helpers.lessons.plots import png_bytes
 from nst_helpers.runs import load_run, save_run
 
-from .conftest import smooth_image
+from ..conftest import smooth_image
 
 matplotlib.use("agg")
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers import explorers
+from nst_helpers.lessons import explorers
 
 
 def test_the_evaluations_slider_is_bounded_around_the_profile():
@@ -167,7 +167,7 @@ def test_plot_runs_draws_one_relative_curve_per_run(vgg):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nst_helpers import plots
+    from nst_helpers.lessons import plots
 
     image = nst.load_sample("waves", size=32)
     runs = {

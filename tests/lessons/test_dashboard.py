@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers.dashboard import StyleDashboard
-from nst_helpers.plots import png_bytes
+from nst_helpers.lessons.dashboard import StyleDashboard
+from nst_helpers.lessons.plots import png_bytes
 
 
 def make(vgg, **options) -> StyleDashboard:
@@ -176,7 +176,7 @@ def test_the_other_pooling_uses_a_network_with_that_pooling(vgg, monkeypatch):
         built.append(pooling)
         return nst.load_vgg19("random", pooling=pooling, device="cpu")
 
-    monkeypatch.setattr("nst_helpers.dashboard.default_vgg", fake_default_vgg)
+    monkeypatch.setattr("nst_helpers.lessons.dashboard.default_vgg", fake_default_vgg)
     dash = make(vgg, steps=1)
     dash.pooling.value = "avg"
     dash.run(wait=True)
@@ -184,3 +184,37 @@ def test_the_other_pooling_uses_a_network_with_that_pooling(vgg, monkeypatch):
     dash.pooling.value = "max"  # the network it was given
     dash.run(wait=True)
     assert built == ["avg"] and dash.result.settings["pooling"] == "max"
+
+
+def caffe_vgg() -> nst.VGG19Features:
+    """A VGG19 with random weights that says its weights are the authors' Caffe ones."""
+    from nst_helpers.vgg import CAFFE_NORMALIZATION
+
+    torch.manual_seed(0)
+    return nst.VGG19Features(normalization=CAFFE_NORMALIZATION, network="caffe").eval()
+
+
+def test_the_ratio_slider_starts_at_the_loaded_networks_default(vgg):
+    from nst_helpers.ratios import DEFAULT_BETAS, paper_equivalent
+
+    caffe = caffe_vgg()
+    dash = make(caffe)
+    assert dash.ratio.value == pytest.approx(1 / DEFAULT_BETAS["caffe"], rel=1e-6)
+    assert dash.ratio.min <= -5 < dash.ratio.max  # reaches the paper's own α/β region
+    assert dash.settings()["beta"] == pytest.approx(nst.default_beta(caffe), rel=1e-6)
+    # the note names the network and gives the paper's equivalent for it: 1e-3 at 256², here 32²
+    side = int(dash.size.value)
+    expected = paper_equivalent(dash.ratio.value, (side, side), "caffe")
+    assert "caffe's weights" in dash.ratio_note.value
+    assert f"{expected:.0e}" in dash.ratio_note.value
+    torchvision = make(vgg)
+    assert torchvision.ratio.value == pytest.approx(1 / DEFAULT_BETAS["torchvision"], rel=1e-6)
+    assert "torchvision's weights" in torchvision.ratio_note.value
+    assert dash.ratio.value / torchvision.ratio.value > 1e4  # ~1e5 apart: not one shared start
+
+
+def test_a_run_with_the_caffe_network_uses_its_default_beta():
+    caffe = caffe_vgg()
+    dash = make(caffe, steps=1)
+    dash.run(wait=True)
+    assert dash.result.settings["beta"] == pytest.approx(nst.default_beta(caffe), rel=1e-6)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers import exercises as ex
+from nst_helpers.lessons import exercises as ex
 
 
 def stub(*args):
@@ -280,3 +280,16 @@ def test_feedback_renders_as_html_and_text():
     assert str(feedback).startswith("[content_loss] ✘")
     assert "forgot the ½" in repr(feedback)
     assert np.isfinite(len(str(ex.check_content_loss(ex.solution_content_loss))))
+
+
+def test_the_references_are_the_packages_formulas_and_the_solution_is_their_source():
+    assert ex.SOLUTIONS == {
+        "content_loss": nst.content_loss,
+        "gram_matrix": nst.gram_matrix,
+        "style_layer_loss": nst.style_layer_loss,
+    }
+    assert set(ex.SPECS) == set(ex.EXERCISES)
+    for name, fn in ex.SOLUTIONS.items():
+        first_doc_line = fn.__doc__.strip().splitlines()[0]
+        assert first_doc_line in ex.solution_source(name)
+        assert ex.check(name, fn).passed

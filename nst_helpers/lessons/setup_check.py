@@ -9,11 +9,11 @@ import time
 
 import torch
 
-from .devices import resolve_device
-from .profiles import LESSONS, Profile
-from .transfer import StyleTransfer
-from .vgg import VGG19Features
-from .weights import weights_status
+from ..devices import resolve_device
+from ..profiles import LESSONS, Profile
+from ..transfer import StyleTransfer
+from ..vgg import VGG19Features
+from ..weights import weights_status
 
 PACKAGES = ("torch", "torchvision", "jupyterlab", "ipywidgets", "matplotlib", "pillow", "tqdm")
 

@@ -10,10 +10,9 @@
 - ``BlendExplorer`` (lesson 07, beyond the paper): a photograph in a blend of two paintings'
   styles, the target Grams A^l = (1 − w) A^l_A + w A^l_B with w from a slider.
 
-While a cell runs the kernel handles no widget events, so each run goes to a background thread
-ended by a ``threading.Event`` (the Stop button; the engine checks it before every evaluation). The
-thread only assigns widget values (PNG bytes, label text, a progress bar's value) and never uses
-``with output:``. Headless runs and tests call ``run(wait=True)``, which joins the thread.
+Each run goes through ``background.BackgroundRun``: a background thread ended by the Stop button
+(or, where threads are not supported, the calling cell). Headless runs and tests call
+``run(wait=True)``, which joins the thread and re-raises an error the run met.
 """
 
 from __future__ import annotations
@@ -26,12 +25,13 @@ import ipywidgets as w
 import torch
 import torch.nn.functional as tf
 
-from .errors import NSTError
+from ..errors import NSTError
+from ..layers import LAYER_NAMES, PAPER_STYLE_LAYERS
+from ..transfer import Result, StyleTransfer
+from ..vgg import VGG19Features
+from .background import FOREGROUND_HINT, BackgroundRun
 from .features import CONTENT_SERIES, layer_label, layers_label, paper_name
-from .layers import LAYER_NAMES, PAPER_STYLE_LAYERS
 from .plots import png_bytes
-from .transfer import Result, StyleTransfer
-from .vgg import VGG19Features
 from .widgets import ImagePicker, LayerWeights
 
 _WIDE = {"description_width": "initial"}
@@ -58,24 +58,36 @@ def evaluations_slider(default: int, description: str = "evaluations") -> w.IntS
 
 
 class _RunPanel(w.VBox):
-    """A form, Run / Stop buttons, a progress bar, the target image beside the live result."""
+    """A form, Run / Stop buttons, a progress bar, the target image beside the live result.
+
+    Runs go through ``background.BackgroundRun`` (a thread with a Stop event; in foreground mode,
+    the calling cell). ``mode`` is "thread" or "foreground" (default: ``runtime.panel_mode()``).
+    """
 
     run_label = "Run"
     target_title = "target"
 
-    def __init__(self, vgg: VGG19Features, *, size: int, steps: int, update_every: int) -> None:
+    def __init__(
+        self,
+        vgg: VGG19Features,
+        *,
+        size: int,
+        steps: int,
+        update_every: int,
+        mode: str | None = None,
+    ) -> None:
         self.vgg = vgg
         self.size = int(size)
         self.update_every = max(1, int(update_every))
-        self.result: Result | None = None
-        self.error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        self._stop_event = threading.Event()
+        self.runner = BackgroundRun(
+            report=self._report, finished=self._finished, mode=mode, name="nst-explorer"
+        )
         self.steps = evaluations_slider(steps)
         self.run_button = w.Button(description=self.run_label, button_style="primary", icon="play")
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
         self.progress = w.IntProgress(value=0, min=0, max=self.steps.value, description="progress")
         self.status = w.Label(value=f"press {self.run_label} to start (images of {size} px)")
+        self.hint = w.HTML(f"<small>{FOREGROUND_HINT}</small>" if self.runner.foreground else "")
         image_layout = w.Layout(width="300px", height="auto")
         self.target_view = w.Image(format="png", layout=image_layout)
         self.live_view = w.Image(format="png", layout=image_layout)
@@ -87,14 +99,11 @@ class _RunPanel(w.VBox):
                 w.VBox([w.HTML("<b>result (live)</b>"), self.live_view]),
             ]
         )
+        buttons = [self.run_button, self.progress]
+        if not self.runner.foreground:
+            buttons.insert(1, self.stop_button)
         super().__init__(
-            [
-                *self._controls(),
-                self.steps,
-                w.HBox([self.run_button, self.stop_button, self.progress]),
-                self.status,
-                views,
-            ]
+            [*self._controls(), self.steps, w.HBox(buttons), self.hint, self.status, views]
         )
 
     # subclasses -------------------------------------------------------------------------------
@@ -109,12 +118,26 @@ class _RunPanel(w.VBox):
 
     # running ----------------------------------------------------------------------------------
     @property
+    def _stop_event(self) -> threading.Event:
+        return self.runner.stop_event
+
+    @property
     def running(self) -> bool:
         """Whether a run's thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        return self.runner.running
+
+    @property
+    def result(self) -> Result | None:
+        """The last finished run's ``Result`` (None before the first)."""
+        return self.runner.result
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error the last run met, if any."""
+        return self.runner.error
 
     def run(self, wait: bool = False) -> Result | None:
-        """Start a new optimisation with the form's settings in a background thread.
+        """Start a new optimisation with the form's settings (a background thread, or this cell).
 
         The images and the targets are prepared here, so a bad choice (no layer ticked, an image
         too small) is refused at once with its message. ``wait=True`` joins the thread and returns
@@ -122,52 +145,46 @@ class _RunPanel(w.VBox):
         """
         if self.running:
             raise RuntimeError("a run is in progress: press Stop first")
-        self._stop_event.clear()
-        self.error = None
         transfer = self._make_transfer(int(self.steps.value))
         self.progress.max, self.progress.value = transfer.steps, 0
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.status.value = f"running: {self._describe()}"
-        self._thread = threading.Thread(
-            target=self._work, args=(transfer,), name="nst-explorer", daemon=True
-        )
-        self._thread.start()
-        return self.wait() if wait else None
+        return self.runner.start(lambda: self._work(transfer), wait=wait)
 
     def stop(self) -> None:
         """Ask the run to end after the evaluation in progress (the best image so far is kept)."""
-        self._stop_event.set()
+        self.runner.stop()
 
     def wait(self, timeout: float | None = None) -> Result | None:
         """Join the run's thread (up to ``timeout`` s); re-raise an error it met."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self.error is not None and not self.running:
-            error, self.error = self.error, None
-            raise error
-        return self.result
+        return self.runner.wait(timeout)
 
     def _start_from_button(self) -> None:
         try:
             self.run()
         except (NSTError, RuntimeError) as exc:  # shown, not raised: a button has no caller
-            self.status.value = f"cannot start: {exc}"
+            if exc is not self.runner.error:  # a run's own error is on the status line already
+                self.status.value = f"cannot start: {exc}"
+        except Exception as exc:  # a foreground run's error: already on the status line
+            if exc is not self.runner.error:
+                raise
 
-    def _work(self, transfer: StyleTransfer) -> None:
-        try:
-            self.result = result = transfer.run()
-            self.live_view.value = png_bytes(result.image)
-            self.progress.value = result.evaluations
-            first, last = result.history[0]["total"], result.history[-1]["total"]
-            self.status.value = (
-                f"{result.stop_reason}: {self._describe()} · {result.evaluations} evaluations in "
-                f"{result.seconds:.0f} s · loss {first:.3g} → {last:.3g}"
-            )
-        except Exception as exc:  # reported in the status line and by wait()
-            self.error = exc
-            self.status.value = f"failed: {type(exc).__name__}: {exc}"
-        finally:
-            self.run_button.disabled, self.stop_button.disabled = False, True
+    def _report(self, line: str) -> None:
+        self.status.value = line
+
+    def _finished(self) -> None:
+        self.run_button.disabled, self.stop_button.disabled = False, True
+
+    def _work(self, transfer: StyleTransfer) -> Result:
+        result = transfer.run()
+        self.live_view.value = png_bytes(result.image)
+        self.progress.value = result.evaluations
+        first, last = result.history[0]["total"], result.history[-1]["total"]
+        self.status.value = (
+            f"{result.stop_reason}: {self._describe()} · {result.evaluations} evaluations in "
+            f"{result.seconds:.0f} s · loss {first:.3g} → {last:.3g}"
+        )
+        return result
 
     def _on_evaluation(self, transfer: StyleTransfer, record: dict[str, Any]) -> None:
         k = record["evaluation"]
@@ -203,6 +220,7 @@ class ReconstructionExplorer(_RunPanel):
         image: str = "tubingen",
         fallback: str = "grace_hopper",
         update_every: int = 5,
+        mode: str | None = None,
     ) -> None:
         names = list(layers) if layers is not None else [n for n in LAYER_NAMES if n[:4] != "pool"]
         self.picker = ImagePicker("image", image, fallback, kind="content")
@@ -212,7 +230,7 @@ class ReconstructionExplorer(_RunPanel):
             description="layer",
             style=_WIDE,
         )
-        super().__init__(vgg, size=size, steps=steps, update_every=update_every)
+        super().__init__(vgg, size=size, steps=steps, update_every=update_every, mode=mode)
 
     def _controls(self) -> list[w.Widget]:
         note = w.HTML(
@@ -261,12 +279,13 @@ class TextureExplorer(_RunPanel):
         image: str = "starry_night",
         fallback: str = "waves",
         update_every: int = 5,
+        mode: str | None = None,
     ) -> None:
         self.picker = ImagePicker("painting", image, fallback, kind="style")
         self.layer_weights = LayerWeights(
             layers, selected, description="style layers (tick) and their weights w_l"
         )
-        super().__init__(vgg, size=size, steps=steps, update_every=update_every)
+        super().__init__(vgg, size=size, steps=steps, update_every=update_every, mode=mode)
 
     def _controls(self) -> list[w.Widget]:
         return [self.picker, self.layer_weights]
@@ -278,7 +297,7 @@ class TextureExplorer(_RunPanel):
     def _make_transfer(self, steps: int) -> StyleTransfer:
         weights = self.layer_weights.weights
         if not weights:
-            from .errors import ParameterError
+            from ..errors import ParameterError
 
             raise ParameterError("tick at least one style layer")
         image = self.picker.image(self.size)
@@ -341,6 +360,7 @@ class BlendExplorer(_RunPanel):
         fallback_b: str = "mosaic",
         init: str = "content",
         update_every: int = 5,
+        mode: str | None = None,
     ) -> None:
         self.init = init
         self.content_picker = ImagePicker("photograph", content, content_fallback, kind="content")
@@ -357,7 +377,7 @@ class BlendExplorer(_RunPanel):
             style=_WIDE,
             layout=w.Layout(width="30em"),
         )
-        super().__init__(vgg, size=size, steps=steps, update_every=update_every)
+        super().__init__(vgg, size=size, steps=steps, update_every=update_every, mode=mode)
         self.add_class("nst-blend-explorer")
 
     def _controls(self) -> list[w.Widget]:

@@ -1,10 +1,12 @@
 """Watching one run converge, and comparing runs (notebooks 04–06).
 
-- ``run_series``: several runs on one problem with one progress bar (initialisations, optimisers,
-  noise seeds), and ``plot_series`` to compare their losses against evaluations or seconds;
-- the seed report's gallery (snapshots after 1, 2, 3, 10, 20, 100, 300, 500, 1000, 2000, 4000 and
-  6000 evaluations, capped at the run's length) as a labelled grid, and ``SnapshotScrubber``, a
-  slider to scrub through the snapshots;
+- ``run_series`` (from ``series``): several runs on one problem with one progress bar
+  (initialisations, optimisers, noise seeds), and ``plot_series`` (from ``plots``) to compare their
+  losses against evaluations or seconds;
+- the seed report's galleries (its first run's snapshots after 1, 2, 3, 10, 20, 100, 300, 500,
+  1000, 2000, 4000 and 6000 evaluations; its second run's, ``SECOND_RUN_MARKS``, after 10, 200,
+  1000, 3000, 5000 and 8000; capped at the run's length) as labelled grids, and
+  ``SnapshotScrubber``, a slider to scrub through the snapshots;
 - ``visible_change``: where the image stops changing visibly;
 - ``export_gif``: the run as an animated GIF (Pillow), each frame labelled with its evaluation;
 - ``find_saved_run``: a run precomputed with ``python -m nst_helpers stylize … --snapshots DIR``
@@ -27,14 +29,17 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
-from tqdm.auto import tqdm
 
-from .errors import ParameterError
-from .images import to_pil
+from ..errors import ParameterError
+from ..images import to_pil
+from ..runs import RUN_FILE
+from ..transfer import DEFAULT_SNAPSHOTS, Result
 from .plots import figure_png, plot_history, png_bytes, show_images
-from .runs import RUN_FILE
-from .transfer import DEFAULT_SNAPSHOTS, Result, StyleTransfer
-from .vgg import VGG19Features
+from .plots import plot_series as plot_series  # re-exported: the notebooks' convergence.plot_series
+from .series import run_series as run_series  # re-exported: the one runner of series of runs
+
+#: The course report's second experiment: its run shown after these iterations (= evaluations).
+SECOND_RUN_MARKS: tuple[int, ...] = (10, 200, 1000, 3000, 5000, 8000)
 
 #: The optimisers notebook 05 compares: L-BFGS (the paper's) and Adam at two learning rates
 #: (pixel units: the image lives in [0, 1]).
@@ -46,63 +51,6 @@ OPTIMIZERS_COMPARED: dict[str, dict[str, Any]] = {
 
 
 # --------------------------------------------------------------------------- several runs
-
-
-def run_series(
-    configs: Mapping[str, Mapping[str, Any]],
-    content: torch.Tensor | None,
-    style: torch.Tensor | None,
-    *,
-    vgg: VGG19Features,
-    steps: int,
-    progress: bool = True,
-    **common: Any,
-) -> dict[str, Result]:
-    """One run per entry of ``configs`` (label -> ``StyleTransfer`` options), one progress bar.
-
-    ``common`` options apply to every run; a config's own options win. Each run has ``steps``
-    evaluations unless its config says otherwise.
-    """
-    plans = {label: {"steps": steps, **common, **dict(opts)} for label, opts in configs.items()}
-    total = sum(int(p["steps"]) for p in plans.values())
-    bar = tqdm(total=total, desc="runs", unit="eval") if progress else None
-    results: dict[str, Result] = {}
-    try:
-        for label, options in plans.items():
-            if bar is not None:
-                bar.set_description(label)
-            options.setdefault("progress", bar if bar is not None else False)
-            results[label] = StyleTransfer(content, style, vgg=vgg, **options).run()
-    finally:
-        if bar is not None:
-            bar.close()
-    return results
-
-
-def plot_series(
-    results: Mapping[str, Result],
-    key: str = "total",
-    *,
-    against: Sequence[str] = ("evaluation", "seconds"),
-    title: str = "Total loss of each run",
-) -> Figure:
-    """``key`` (``total``, ``content``, ``style`` or a style layer) of several runs, log scale,
-    against evaluations and/or seconds (one panel each)."""
-    fig, axes = plt.subplots(1, len(against), figsize=(6.2 * len(against), 4), squeeze=False)
-    for ax, x in zip(axes[0], against, strict=True):
-        for label, result in results.items():
-            if not result.history:
-                continue
-            xs = [r[x] for r in result.history]
-            ax.plot(xs, result.losses(key), label=label)
-        ax.set_yscale("log")
-        ax.set_xlabel("evaluations (forward + backward passes)" if x == "evaluation" else "seconds")
-        ax.set_ylabel(f"{key} loss (log scale)")
-        ax.set_title(f"{title}, against {'evaluations' if x == 'evaluation' else 'time'}")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 def final_losses(results: Mapping[str, Result], key: str = "total") -> dict[str, float]:
@@ -123,10 +71,11 @@ def mean_abs_difference(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def dense_marks(steps: int, frames: int = 30) -> list[int]:
-    """The seed report's marks up to ``steps`` plus about ``frames`` evenly spaced ones (for the
-    scrubber, the GIF and ``visible_change``)."""
+    """The seed report's marks (both experiments') up to ``steps`` plus about ``frames`` evenly
+    spaced ones (for the galleries, the scrubber, the GIF and ``visible_change``)."""
     every = max(1, steps // frames)
-    marks = {k for k in DEFAULT_SNAPSHOTS if k <= steps} | set(range(every, steps + 1, every))
+    report = {*DEFAULT_SNAPSHOTS, *SECOND_RUN_MARKS}
+    marks = {k for k in report if k <= steps} | set(range(every, steps + 1, every))
     return sorted(marks | {steps})
 
 

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers import features
+from nst_helpers.lessons import features
 
-from .conftest import smooth_image
+from ..conftest import smooth_image
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers import landscape as ls
+from nst_helpers.lessons import landscape as ls
 
 matplotlib.use("agg")
 

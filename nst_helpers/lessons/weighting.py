@@ -3,9 +3,10 @@
 L_total = α L_content + β L_style. Multiplying both weights by c > 0 multiplies the loss by c: the
 minimisers, and the iterates of L-BFGS and Adam, stay the same. Only α/β matters, and only in the
 units of one loss normalisation and one set of network weights. This module converts other
-normalisations into the paper's form (notebook 04, section 2), translates the paper's ratios for
-torchvision's or the Caffe weights (section 3; each network's default is in ``ratios``) and runs
-the paper's α/β × style-layers grid (section 6).
+normalisations into the paper's form (notebook 04, section 2), re-exports ``ratios.ratio_for`` and
+``ratios.paper_equivalent`` (the paper's ratios for torchvision's or the Caffe weights, section 3;
+each network's default and its conversion live in ``ratios``) and runs the paper's
+α/β × style-layers grid (section 6).
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ from typing import Any
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
-from tqdm.auto import tqdm
 
-from .images import to_pil
-from .layers import PAPER_STYLE_LAYERS, check_layers
-from .ratios import REFERENCE_PIXELS, network_of
-from .ratios import default_ratio as network_default_ratio
-from .transfer import DEFAULT_ALPHA, Result, StyleTransfer
-from .vgg import VGG19Features, layer_shapes
+from ..images import to_pil
+from ..layers import PAPER_STYLE_LAYERS, check_layers
+from ..ratios import PAPER_RATIO, paper_equivalent, ratio_for
+from ..ratios import default_ratio as network_default_ratio
+from ..transfer import DEFAULT_ALPHA, Result
+from ..vgg import VGG19Features, layer_shapes
+from .series import run_series
 
-#: α/β of the paper's main figures (Caffe VGG19, normalised, images of about 512 px).
-PAPER_RATIO = 1e-3
 #: The α/β values of the paper's weighting figure (its columns).
 PAPER_GRID_RATIOS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)
 #: The weighting figure's rows: style layers conv1_1 … up to the deepest one named (post-ReLU here).
@@ -52,29 +51,25 @@ def default_ratio(network: str = "torchvision") -> float:
     return network_default_ratio(network)
 
 
-def ratio_for(paper_ratio: float, image_hw: Sequence[int], network: Any = "torchvision") -> float:
-    """The paper's α/β translated for ``network``'s weights at an image of ``image_hw`` = (H, W).
-
-    ``network`` is a name ("torchvision", "caffe", "caffe-normalised") or a ``VGG19Features``.
-    ratio = paper_ratio · (default α/β ÷ 1e-3) · (256² ÷ H·W). The first factor carries the change
-    of network weights (the network's default plays the part of the paper's 1e-3; see ``ratios``
-    for where each default comes from); the second keeps the balance when the image size changes:
-    L_content is a sum over the M_l positions (∝ area), while E_l = Σ(G − A)²/(4N²M²) does not
-    grow with the area, so α/β must shrink as 1/area.
-    """
-    name = network if isinstance(network, str) else network_of(network)
-    area = int(image_hw[0]) * int(image_hw[1])
-    return paper_ratio * (default_ratio(name) / PAPER_RATIO) * (REFERENCE_PIXELS / area)
-
-
 def torchvision_ratio(paper_ratio: float, image_hw: Sequence[int]) -> float:
     """The paper's α/β translated for torchvision's weights: ``ratio_for(…, "torchvision")``."""
     return ratio_for(paper_ratio, image_hw, "torchvision")
 
 
-def paper_equivalent(ratio: float, image_hw: Sequence[int], network: Any = "torchvision") -> float:
-    """The inverse of ``ratio_for``: the paper's α/β that a ratio used here amounts to."""
-    return ratio / ratio_for(1.0, image_hw, network)
+__all__ = [
+    "PAPER_GRID_RATIOS",
+    "PAPER_RATIO",
+    "PYTORCH_TUTORIAL",
+    "STYLE_DEPTHS",
+    "PaperForm",
+    "default_ratio",
+    "mse_gram_to_paper",
+    "paper_equivalent",
+    "plot_ratio_grid",
+    "ratio_for",
+    "ratio_layer_grid",
+    "torchvision_ratio",
+]
 
 
 @dataclass(frozen=True)
@@ -130,34 +125,30 @@ def ratio_layer_grid(
 
     Each paper ratio is translated with ``ratio_for`` for ``vgg``'s weights and the content
     image's size; the style layers are conv1_1 … ``depth`` (post-ReLU), weighted equally.
-    ``options`` go to ``StyleTransfer`` (e.g. ``init``, ``optimizer``). Returns
-    {(paper ratio, depth): Result}.
+    ``options`` go to ``StyleTransfer`` (e.g. ``init``, ``optimizer``). One ``series.run_series``
+    (one progress bar). Returns {(paper ratio, depth): Result}.
     """
     hw = tuple(content.shape[-2:])
-    total = len(paper_ratios) * len(depths) * steps
-    bar = tqdm(total=total, desc="α/β × layers grid", unit="eval") if progress else None
-    results: dict[tuple[float, str], Result] = {}
-    try:
-        for depth in depths:
-            for paper_ratio in paper_ratios:
-                ratio = ratio_for(paper_ratio, hw, vgg)
-                transfer = StyleTransfer(
-                    content,
-                    style,
-                    vgg=vgg,
-                    alpha=DEFAULT_ALPHA,
-                    beta=DEFAULT_ALPHA / ratio,
-                    style_layers=STYLE_DEPTHS[depth],
-                    steps=steps,
-                    snapshot_at=(),
-                    progress=bar if bar is not None else False,
-                    **options,
-                )
-                results[(paper_ratio, depth)] = transfer.run()
-    finally:
-        if bar is not None:
-            bar.close()
-    return results
+    configs = {
+        (paper_ratio, depth): {
+            "alpha": DEFAULT_ALPHA,
+            "beta": DEFAULT_ALPHA / ratio_for(paper_ratio, hw, vgg),
+            "style_layers": STYLE_DEPTHS[depth],
+        }
+        for depth in depths
+        for paper_ratio in paper_ratios
+    }
+    options.setdefault("snapshot_at", ())
+    return run_series(
+        configs,
+        content,
+        style,
+        vgg=vgg,
+        steps=steps,
+        progress=progress,
+        desc="α/β × layers grid",
+        **options,
+    )
 
 
 def plot_ratio_grid(

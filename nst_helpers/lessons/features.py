@@ -22,10 +22,10 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .errors import NSTError, ParameterError
-from .images import to_pil
-from .layers import LAYER_NAMES, check_layers, filters
-from .vgg import VGG19Features, layer_shapes
+from ..errors import NSTError, ParameterError
+from ..images import to_pil
+from ..layers import LAYER_NAMES, check_layers, filters
+from ..vgg import VGG19Features, layer_shapes
 
 #: The layers the paper reconstructs content from (Fig. 1, bottom row), by this package's names:
 #: the paper's conv1_2 … conv5_2 are the rectified (post-ReLU) activations.

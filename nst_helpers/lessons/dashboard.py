@@ -1,13 +1,13 @@
 """The style-transfer control panel of notebook 04: the paper's choices as widgets, a live view of
 the image and the loss curves, and Run / Stop buttons that work while the optimisation runs.
 
-While a notebook cell runs, the kernel handles no widget events, so a Stop button read inside a
-plain loop is never seen. The dashboard therefore runs ``StyleTransfer`` in a background thread and
-ends it with a ``threading.Event``, which the engine checks before every evaluation: Stop takes
-effect after the evaluation in progress, and the result keeps the best image so far. The thread
-only assigns widget values (PNG bytes to ``Image`` widgets, text to labels, ``append_stdout`` to
-the message area); it never uses ``with output:``. A headless run (``run(wait=True)``) joins the
-thread.
+Runs go through ``background.BackgroundRun``: a background thread ended by Stop (after the
+evaluation in progress; the result keeps the best image so far), or, where threads are not
+supported (Colab), the calling cell. A headless run (``run(wait=True)``) joins the thread.
+
+The α/β slider starts at the loaded network's default (``ratios.default_beta(vgg)``: torchvision's
+and the authors' Caffe weights differ by some 1e5), and its note gives the paper's equivalent for
+that network (``ratios.paper_equivalent``).
 
 DOM contract (the browser tests rely on it): the root has class ``nst-dashboard``; the number of
 evaluations is a ``BoundedIntText`` with class ``nst-steps``; the buttons "Run" and "Stop" have
@@ -18,8 +18,8 @@ with class ``nst-status`` says "running", "stopped" or "finished" and "evaluatio
 
 from __future__ import annotations
 
+import math
 import threading
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -27,25 +27,57 @@ import ipywidgets as w
 import torch
 from matplotlib.figure import Figure
 
-from .images import save_image, unique_path
-from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS
-from .plots import figure_png, plot_history, png_bytes
-from .transfer import (
+from ..images import save_image, unique_path
+from ..layers import LAYER_NAMES, PAPER_CONTENT_LAYERS
+from ..ratios import default_beta, network_of, paper_equivalent
+from ..transfer import (
     DEFAULT_ALPHA,
-    DEFAULT_BETA,
     DEFAULT_LR,
     DEFAULT_SNAPSHOTS,
     Result,
     StyleTransfer,
     default_vgg,
 )
-from .vgg import VGG19Features
-from .weighting import paper_equivalent
+from ..vgg import VGG19Features
+from .background import FOREGROUND_HINT, BackgroundRun
+from .plots import figure_png, plot_history, png_bytes
 from .widgets import ImagePicker, LayerWeights, log_slider
 
 #: Layers offered as the content layer: every convolution and its rectification.
 CONTENT_LAYER_CHOICES: tuple[str, ...] = tuple(n for n in LAYER_NAMES if not n.startswith("pool"))
 _WIDE = {"description_width": "initial"}
+_BUTTONS = {**_WIDE, "button_width": "6em"}
+
+
+def default_ratio_slider(vgg: VGG19Features | None) -> w.FloatLogSlider:
+    """The α/β slider, starting at ``vgg``'s default (α = 1, β = ``default_beta(vgg)``) and
+    reaching five decades below and six above it."""
+    ratio = DEFAULT_ALPHA / default_beta(vgg, DEFAULT_ALPHA)
+    exponent = math.floor(math.log10(ratio))
+    return log_slider("α/β", ratio, exponent - 5, exponent + 6)
+
+
+def loss_png(history: list[dict[str, Any]]) -> bytes:
+    """The dashboard's loss plot of a run's history, as PNG bytes."""
+    fig = Figure(figsize=(5.6, 3.6))  # not pyplot: safe in a thread, never shown inline
+    plot_history(history, ax=fig.subplots(), title="Loss during the run")
+    return figure_png(fig, dpi=72)
+
+
+def result_text(result: Result, steps: int) -> str:
+    """The status line after a run: how it ended and which evaluation the image is from."""
+    n, best = result.evaluations, result.best_evaluation
+    if result.stop_reason == "completed":
+        return (
+            f"finished: evaluation {n} of {steps} in {result.seconds:.0f} s; "
+            f"showing the best image (evaluation {best})"
+        )
+    if result.stop_reason == "stopped":
+        return (
+            f"stopped at evaluation {n} of {steps}; "
+            f"showing the best image so far (evaluation {best})"
+        )
+    return f"stopped at evaluation {n} of {steps}: {result.message}"
 
 
 class StyleDashboard(w.VBox):
@@ -55,7 +87,8 @@ class StyleDashboard(w.VBox):
     network with it through ``default_vgg``. ``size`` and ``steps`` are the initial values of the
     image-size and evaluations boxes. The live image and the loss plot update every
     ``update_every`` evaluations (and after the first); the status line after each evaluation.
-    After a run, ``result`` holds its ``Result`` (the best image, history, snapshots).
+    After a run, ``result`` holds its ``Result`` (the best image, history, snapshots). ``mode`` is
+    "thread" or "foreground" (default: ``runtime.panel_mode()``).
     """
 
     def __init__(
@@ -70,20 +103,26 @@ class StyleDashboard(w.VBox):
         style_fallback: str = "waves",
         update_every: int = 5,
         save_as: str = "outputs/style-transfer.png",
+        mode: str | None = None,
     ) -> None:
         self.vgg = vgg
+        self.network = network_of(vgg)
         self.update_every = max(1, int(update_every))
-        self.result: Result | None = None
         self.transfer: StyleTransfer | None = None
-        self.error: BaseException | None = None
-        self._error_pending = False
-        self._thread: threading.Thread | None = None
-        self._stop_event = threading.Event()
-        self._lock = threading.Lock()
-
-        # --- inputs -------------------------------------------------------------------------
+        self.runner = BackgroundRun(
+            report=self._report, finished=self._finished, mode=mode, name="nst-dashboard"
+        )
         self.content_picker = ImagePicker("content", content, content_fallback, kind="content")
         self.style_picker = ImagePicker("style", style, style_fallback, kind="style")
+        self._build_settings(vgg, size, steps)
+        self._build_actions(save_as)
+        self._update_ratio_note()
+        self.live_image.value = png_bytes(torch.full((1, 3, 96, 128), 0.92))
+        self.loss_plot.value = loss_png([])
+        super().__init__(self._layout())
+        self.add_class("nst-dashboard")
+
+    def _build_settings(self, vgg: VGG19Features | None, size: int, steps: int) -> None:
         self.content_layer = w.Dropdown(
             options=CONTENT_LAYER_CHOICES,
             value=PAPER_CONTENT_LAYERS[0],
@@ -91,13 +130,13 @@ class StyleDashboard(w.VBox):
             style=_WIDE,
         )
         self.style_layers = LayerWeights(description="style layers and their weights w_l")
-        self.ratio = log_slider("α/β", DEFAULT_ALPHA / DEFAULT_BETA, -14, -3)
+        self.ratio = default_ratio_slider(vgg)
         self.ratio_note = w.HTML()
         self.init = w.ToggleButtons(
             options=[("content", "content"), ("style", "style"), ("noise", "noise")],
             value="content",
             description="start from",
-            style={**_WIDE, "button_width": "6em"},
+            style=_BUTTONS,
         )
         self.seed = w.BoundedIntText(
             value=0, min=0, max=2**31 - 1, description="noise seed", style=_WIDE
@@ -106,7 +145,7 @@ class StyleDashboard(w.VBox):
             options=[("L-BFGS", "lbfgs"), ("Adam", "adam")],
             value="lbfgs",
             description="optimiser",
-            style={**_WIDE, "button_width": "6em"},
+            style=_BUTTONS,
         )
         self.lr = log_slider("learning rate", DEFAULT_LR["lbfgs"], -3, 1)
         self.pooling = w.ToggleButtons(
@@ -114,7 +153,7 @@ class StyleDashboard(w.VBox):
             value=vgg.pooling if vgg is not None else "max",
             description="pooling",
             tooltips=["torchvision's VGG19", "the paper's choice"],
-            style={**_WIDE, "button_width": "6em"},
+            style=_BUTTONS,
         )
         self.size = w.BoundedIntText(
             value=size, min=32, max=2048, step=16, description="image size (px)", style=_WIDE
@@ -124,8 +163,11 @@ class StyleDashboard(w.VBox):
             value=steps, min=1, max=100_000, description="evaluations", style=_WIDE
         )
         self.steps.add_class("nst-steps")
+        self.optimizer.observe(self._on_optimizer, names="value")
+        self.ratio.observe(lambda _: self._update_ratio_note(), names="value")
+        self.size.observe(lambda _: self._update_ratio_note(), names="value")
 
-        # --- actions and the live view ---------------------------------------------------------
+    def _build_actions(self, save_as: str) -> None:
         self.run_button = w.Button(description="Run", button_style="success", icon="play")
         self.run_button.add_class("nst-run")
         self.stop_button = w.Button(
@@ -134,6 +176,7 @@ class StyleDashboard(w.VBox):
         self.stop_button.add_class("nst-stop")
         self.status = w.Label(value="ready: press Run (evaluation 0)")
         self.status.add_class("nst-status")
+        self.hint = w.HTML(f"<small>{FOREGROUND_HINT}</small>" if self.runner.foreground else "")
         # a fixed width, the height from the image: pictures keep their aspect ratio
         picture = {"height": "auto", "align_self": "flex-start", "object_fit": "contain"}
         self.live_image = w.Image(format="png", layout=w.Layout(width="320px", **picture))
@@ -145,17 +188,11 @@ class StyleDashboard(w.VBox):
         self.overwrite = w.Checkbox(value=False, description="overwrite an existing file")
         self.save_button = w.Button(description="Save PNG", icon="save", disabled=True)
         self.save_message = w.HTML()
-
         self.run_button.on_click(lambda _: self._start_from_button())
         self.stop_button.on_click(lambda _: self.stop())
         self.save_button.on_click(lambda _: self._save_from_button())
-        self.optimizer.observe(self._on_optimizer, names="value")
-        self.ratio.observe(lambda _: self._update_ratio_note(), names="value")
-        self.size.observe(lambda _: self._update_ratio_note(), names="value")
-        self._update_ratio_note()
-        self.live_image.value = png_bytes(torch.full((1, 3, 96, 128), 0.92))
-        self.loss_plot.value = self._loss_png([])
 
+    def _layout(self) -> list[w.Widget]:
         settings = w.VBox(
             [
                 self.content_layer,
@@ -167,19 +204,20 @@ class StyleDashboard(w.VBox):
                 w.HBox([self.size, self.steps]),
             ]
         )
-        super().__init__(
-            [
-                w.HTML("<h3 style='margin:0'>Style transfer: L = α L_content + β L_style</h3>"),
-                w.HBox([self.content_picker, self.style_picker]),
-                w.HBox([settings, self.style_layers]),
-                w.HBox([self.run_button, self.stop_button, self.status]),
-                w.HBox([self.live_image, self.loss_plot]),
-                w.HBox([self.save_name, self.overwrite, self.save_button]),
-                self.save_message,
-                self.messages,
-            ]
-        )
-        self.add_class("nst-dashboard")
+        buttons = [self.run_button, self.status]
+        if not self.runner.foreground:
+            buttons.insert(1, self.stop_button)
+        return [
+            w.HTML("<h3 style='margin:0'>Style transfer: L = α L_content + β L_style</h3>"),
+            w.HBox([self.content_picker, self.style_picker]),
+            w.HBox([settings, self.style_layers]),
+            w.HBox(buttons),
+            self.hint,
+            w.HBox([self.live_image, self.loss_plot]),
+            w.HBox([self.save_name, self.overwrite, self.save_button]),
+            self.save_message,
+            self.messages,
+        ]
 
     # ------------------------------------------------------------------------------ settings
     def _on_optimizer(self, change: dict[str, Any]) -> None:
@@ -187,10 +225,11 @@ class StyleDashboard(w.VBox):
 
     def _update_ratio_note(self) -> None:
         side = int(self.size.value)
-        paper = paper_equivalent(self.ratio.value, (side, side))
+        paper = paper_equivalent(self.ratio.value, (side, side), self.network)
         self.ratio_note.value = (
             f"<small>α/β = {self.ratio.value:.1e} ≈ the paper's {paper:.0e} "
-            f"(for a {side}×{side} image; notebook 04, section 3)</small>"
+            f"(with {self.network}'s weights, for a {side}×{side} image; notebook 04, "
+            "section 3)</small>"
         )
 
     def settings(self) -> dict[str, Any]:
@@ -220,83 +259,85 @@ class StyleDashboard(w.VBox):
 
     # ------------------------------------------------------------------------------ running
     @property
+    def _stop_event(self) -> threading.Event:
+        return self.runner.stop_event
+
+    @property
     def running(self) -> bool:
         """Whether a run's thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        return self.runner.running
 
-    def run(self, wait: bool = False, **overrides: Any) -> threading.Thread:
-        """Start a run with the controls' settings (``overrides`` replace some) in a thread.
+    @property
+    def result(self) -> Result | None:
+        """The last finished run's ``Result`` (None before the first)."""
+        return self.runner.result
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error the last run met, if any."""
+        return self.runner.error
+
+    def run(self, wait: bool = False, **overrides: Any) -> threading.Thread | None:
+        """Start a run with the controls' settings (``overrides`` replace some) in a thread (in
+        foreground mode: here, returning None).
 
         ``wait=True`` joins the thread (headless runs, tests) and re-raises an error the run
         met. Raises RuntimeError while another run is in progress.
         """
-        with self._lock:
-            if self.running:
-                raise RuntimeError("a run is in progress: press Stop (or call stop()) first")
-            settings = {**self.settings(), **overrides}
-            self._stop_event.clear()
-            self.error, self._error_pending = None, False
-            self.run_button.disabled = True
-            self.stop_button.disabled = False
-            self.save_button.disabled = True
-            self.status.value = f"running: preparing, evaluation 0 of {settings['steps']}"
-            self._thread = threading.Thread(
-                target=self._work, args=(settings,), name="nst-dashboard", daemon=True
-            )
-            self._thread.start()
-        if wait:
-            self.wait()
-        return self._thread
+        if self.running:
+            raise RuntimeError("a run is in progress: press Stop (or call stop()) first")
+        settings = {**self.settings(), **overrides}
+        self.run_button.disabled = True
+        self.stop_button.disabled = False
+        self.save_button.disabled = True
+        self.status.value = f"running: preparing, evaluation 0 of {settings['steps']}"
+        self.runner.start(lambda: self._work(settings), wait=wait)
+        return self.runner.thread
 
     def stop(self) -> None:
         """Ask the run to stop; it ends after the evaluation in progress, keeping the best image."""
-        self._stop_event.set()
+        self.runner.stop()
 
     def wait(self, timeout: float | None = None) -> Result | None:
         """Join the run's thread (up to ``timeout`` seconds); re-raise an error the run met."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._error_pending and not self.running:
-            self._error_pending = False
-            assert self.error is not None
-            raise self.error
-        return self.result
+        return self.runner.wait(timeout)
 
     def _start_from_button(self) -> None:
         try:
             self.run()
         except Exception as exc:  # shown, not raised: a button has no caller to raise to
-            self.messages.append_stderr(f"{exc}\n")
+            if exc is not self.runner.error:  # a run's own error is reported already
+                self.messages.append_stderr(f"{exc}\n")
 
-    def _work(self, settings: dict[str, Any]) -> None:
-        """The thread: load the images and the network, run, show the result."""
+    def _report(self, line: str) -> None:
+        self.status.value = line
+        self.messages.append_stderr(line + "\n")
+
+    def _finished(self) -> None:
+        self.run_button.disabled = False
+        self.stop_button.disabled = True
+        self.save_button.disabled = self.result is None
+
+    def _work(self, settings: dict[str, Any]) -> Result:
+        """The run: load the images and the network, optimise, show the result."""
         settings = dict(settings)
         size, pooling = settings.pop("size"), settings.pop("pooling")
-        try:
-            content = self.content_picker.image(size)
-            style = self.style_picker.image(size)
-            transfer = StyleTransfer(
-                content,
-                style,
-                vgg=self._network(pooling),
-                snapshot_at=DEFAULT_SNAPSHOTS,
-                callback=self._on_evaluation,
-                stop_event=self._stop_event,
-                progress=False,
-                **settings,
-            )
-            self.transfer = transfer
-            result = transfer.run()
-            self.result = result
-            self._show_result(result, transfer.steps)
-        except Exception as exc:
-            self.error, self._error_pending = exc, True
-            self.status.value = f"failed: {exc}"
-            self.messages.append_stderr("".join(traceback.format_exception_only(type(exc), exc)))
-        finally:
-            self.run_button.disabled = False
-            self.stop_button.disabled = True
-            self.save_button.disabled = self.result is None
+        content = self.content_picker.image(size)
+        style = self.style_picker.image(size)
+        transfer = StyleTransfer(
+            content,
+            style,
+            vgg=self._network(pooling),
+            snapshot_at=DEFAULT_SNAPSHOTS,
+            callback=self._on_evaluation,
+            stop_event=self.runner.stop_event,
+            progress=False,
+            **settings,
+        )
+        self.transfer = transfer
+        result = transfer.run()
+        self._show_result(result, transfer.steps)
+        return result
 
     def _on_evaluation(self, transfer: StyleTransfer, record: dict[str, Any]) -> None:
         k = record["evaluation"]
@@ -306,32 +347,13 @@ class StyleDashboard(w.VBox):
         )
         if k == 1 or k % self.update_every == 0:
             self.live_image.value = png_bytes(transfer.image)
-            self.loss_plot.value = self._loss_png(transfer.history)
+            self.loss_plot.value = loss_png(transfer.history)
 
     def _show_result(self, result: Result, steps: int) -> None:
         self.live_image.value = png_bytes(result.image)
-        self.loss_plot.value = self._loss_png(result.history)
-        n, best = result.evaluations, result.best_evaluation
-        if result.stop_reason == "completed":
-            text = (
-                f"finished: evaluation {n} of {steps} in {result.seconds:.0f} s; "
-                f"showing the best image (evaluation {best})"
-            )
-        elif result.stop_reason == "stopped":
-            text = (
-                f"stopped at evaluation {n} of {steps}; "
-                f"showing the best image so far (evaluation {best})"
-            )
-        else:
-            text = f"stopped at evaluation {n} of {steps}: {result.message}"
-        self.status.value = text
+        self.loss_plot.value = loss_png(result.history)
+        self.status.value = text = result_text(result, steps)
         self.messages.append_stdout(text + "\n")
-
-    @staticmethod
-    def _loss_png(history: list[dict[str, Any]]) -> bytes:
-        fig = Figure(figsize=(5.6, 3.6))  # not pyplot: safe in a thread, never shown inline
-        plot_history(history, ax=fig.subplots(), title="Loss during the run")
-        return figure_png(fig, dpi=72)
 
     # ------------------------------------------------------------------------------ saving
     def save(self, path: str | Path | None = None, *, overwrite: bool | None = None) -> Path:

@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
-from .errors import ParameterError, WeightsError
-from .extensions.tv import total_variation
-from .transfer import Result, run_style_transfer
-from .vgg import load_vgg19
+from ..errors import ParameterError, WeightsError
+from ..extensions.tv import total_variation
+from ..transfer import Result, run_style_transfer
+from ..vgg import load_vgg19
 
 
 def _final_loss(result: Result) -> float:

@@ -12,13 +12,13 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers import beyond
 from nst_helpers.cli import build_parser
 from nst_helpers.errors import ParameterError
+from nst_helpers.lessons import beyond
 
-from .conftest import smooth_image
+from ..conftest import smooth_image
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LESSON = ROOT / "notebooks" / "07_beyond_the_paper.ipynb"
 
 

@@ -1,0 +1,138 @@
+"""Coarse-to-fine runs (``extensions/coarse_to_fine.py``)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+import torch
+
+import nst_helpers as nst
+from nst_helpers.errors import ParameterError
+from nst_helpers.extensions.coarse_to_fine import upsample
+from nst_helpers.memory import PeakRss
+from nst_helpers.runs import load_run, save_run
+
+from ..conftest import smooth_image
+from ..test_transfer import CountingVGG
+from . import mid
+
+
+def test_coarse_to_fine_ends_at_the_top_size_and_counts_evaluations_exactly(vgg):
+    content, style = smooth_image(32, 40, 1), smooth_image(48, 32, 2)
+    counting = CountingVGG(vgg)
+    result = nst.run_coarse_to_fine(content, style, [24, 40], steps=[3, 2], vgg=counting)
+    assert result.image.shape == (1, 3, 32, 40)
+    assert result.evaluations == len(result.history) == 5
+    assert counting.calls == (2 + 3) + (2 + 2)  # targets once per scale, one pass per evaluation
+    assert [r["evaluation"] for r in result.history] == [1, 2, 3, 4, 5]
+    assert [r["scale"] for r in result.history] == [24, 24, 24, 40, 40]
+    seconds = [r["seconds"] for r in result.history]
+    assert seconds == sorted(seconds) and result.seconds == seconds[-1]
+    assert 4 <= result.best_evaluation <= 5  # the best image of the last scale
+    assert result.settings["scales"] == [24, 40] and result.settings["scale_steps"] == [3, 2]
+    assert result.settings["steps"] == 5 and result.settings["size"] == [32, 40]
+    per_scale = result.settings["per_scale"]
+    assert [p["size"] for p in per_scale] == [[19, 24], [32, 40]]
+    assert [p["evaluations"] for p in per_scale] == [3, 2]
+    assert all(p["seconds"] > 0 and p["memory"] for p in per_scale)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_the_memory_of_a_scale_is_its_own_peak_not_the_process_high_water_mark():
+    """A run's peak RSS is measured while it runs, after the heap's free memory is handed back: a
+    small run after a large one reports a small peak (ru_maxrss would repeat the large one)."""
+    with PeakRss() as big:
+        block = torch.ones(64 * 2**20 // 4)  # 64 MiB, touched
+        block += 1
+        time.sleep(0.05)
+    del block
+    with PeakRss() as small:
+        time.sleep(0.05)
+    assert big.start_mb is not None and big.peak_mb is not None
+    assert big.peak_mb - big.start_mb > 48
+    assert small.peak_mb - small.start_mb < 16
+    assert small.start_mb < big.peak_mb - 32  # the 64 MiB went back to the system
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_coarse_to_fine_reports_each_scales_memory_at_start_and_peak(vgg, content, style):
+    result = nst.run_coarse_to_fine(content, style, [24, 40], steps=2, vgg=vgg)
+    for scale in result.settings["per_scale"]:
+        assert scale["memory"] == "process peak RSS during this scale (Linux's VmHWM)"
+        assert 0 < scale["start_memory_mb"] <= scale["peak_memory_mb"]
+
+
+def test_each_scale_starts_from_the_previous_result_upsampled(vgg):
+    content, style = smooth_image(32, 40, 1), smooth_image(48, 32, 2)
+    result = nst.run_coarse_to_fine(
+        content, style, [24, 40], steps=3, vgg=vgg, init="noise", snapshot_at=range(1, 7)
+    )
+    assert sorted(result.snapshots) == [1, 2, 3, 4, 5, 6]  # marks count over all scales
+    assert result.snapshots[3].shape[-2:] == (19, 24) and result.snapshots[4].shape[-2:] == (32, 40)
+    noise = torch.rand((1, 3, 19, 24), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(result.snapshots[1], noise)  # scale 1 starts from ``init``
+    scale_1 = [r for r in result.history if r["scale"] == 24]
+    best = min(scale_1, key=lambda r: r["total"])["evaluation"]
+    # evaluation 4, the first at scale 2, is computed on scale 1's best image, upsampled
+    assert torch.equal(result.snapshots[4], upsample(result.snapshots[best], (32, 40)))
+
+
+def test_run_style_transfer_with_scales_is_a_coarse_to_fine_run(vgg, content, style, tmp_path):
+    a = nst.run_style_transfer(content, style, vgg=vgg, scales=[24, 40], steps=2, progress=False)
+    b = nst.run_coarse_to_fine(content, style, [24, 40], vgg=vgg, steps=2)
+    assert a.evaluations == b.evaluations == 4 and a.image.shape == (1, 3, 32, 40)
+    # not bit for bit: at some small sizes (19 × 24 here) the CPU kernels are not deterministic
+    torch.testing.assert_close(a.image, b.image, rtol=0, atol=1e-4)
+    assert [r["total"] for r in a.history] == pytest.approx([r["total"] for r in b.history])
+    save_run(a, tmp_path / "run")
+    assert load_run(tmp_path / "run").settings["per_scale"][1]["size"] == [32, 40]
+
+
+def test_coarse_to_fine_keeps_the_options_at_every_scale(vgg):
+    content, style = mid(32, 40, 1), smooth_image(48, 32, 2)
+    result = nst.run_coarse_to_fine(
+        content, style, [24, 40], steps=3, vgg=vgg, preserve_color="luminance", beta=1e6
+    )
+    iq = nst.rgb_to_yiq(result.image)[:, 1:]
+    torch.testing.assert_close(iq, nst.rgb_to_yiq(content)[:, 1:], rtol=0, atol=1e-5)
+    assert result.settings["preserve_color"] == "luminance"
+
+
+def test_a_stopped_scale_ends_the_whole_run(vgg, content, style):
+    def callback(transfer, record):
+        if record["evaluation"] == 2:
+            raise KeyboardInterrupt
+
+    result = nst.run_coarse_to_fine(content, style, [24, 40], steps=3, vgg=vgg, callback=callback)
+    assert result.stop_reason == "interrupted" and result.evaluations == 2
+    assert len(result.settings["per_scale"]) == 1
+
+
+@pytest.mark.parametrize(
+    "scales, options, message",
+    [
+        ([], {}, "scales must be a non-empty list"),
+        ("256", {}, "scales must be a non-empty list"),
+        ([40, 24], {}, r"scales must be positive and increasing, not \[40, 24\]"),
+        ([24, 24], {}, "scales must be positive and increasing"),
+        ([0, 24], {}, "scales must be positive and increasing"),
+        ([24.5, 40], {}, "scales must be whole numbers"),
+        ([24, 40], {"steps": [3]}, "steps: 1 numbers for 2 scales"),
+        ([24, 40], {"steps": [3, 0]}, "steps must be a whole number ≥ 1 or one per scale"),
+        ([24, 40], {"size": 40}, "size and scales"),
+        ([8, 40], {}, "at least 16 px"),
+        ([24, 40], {"tv_weight": -1}, "tv_weight must be finite and ≥ 0"),
+    ],
+)
+def test_bad_coarse_to_fine_values_are_refused_before_any_work(
+    vgg, content, style, scales, options, message
+):
+    counting = CountingVGG(vgg)
+    with pytest.raises((ParameterError, nst.ImageError), match=message):
+        nst.run_coarse_to_fine(content, style, scales, vgg=counting, **options)
+    assert counting.calls == 0
+
+
+# --------------------------------------------------------------------------- bad values

@@ -1,0 +1,69 @@
+"""The one runner of series of runs (notebooks 02–07, the α/β grid) and the one loss-curve plot."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+
+from nst_helpers.lessons import plots, weighting
+from nst_helpers.lessons.series import run_series, series_summary
+
+
+def test_a_series_keeps_its_keys_common_options_and_each_configs_own(vgg, content):
+    results = run_series(
+        {("relu1_1",): {"content_layers": ["relu1_1"]}, "deep": {"content_layers": ["relu2_2"]}},
+        content,
+        None,
+        vgg=vgg,
+        steps=2,
+        progress=False,
+        init="noise",
+        snapshot_at=(),
+    )
+    assert list(results) == [("relu1_1",), "deep"]
+    assert [r.settings["content_layers"] for r in results.values()] == [["relu1_1"], ["relu2_2"]]
+    assert all(r.evaluations == 2 and r.settings["init"] == "noise" for r in results.values())
+    assert series_summary(results).startswith("2 runs, 4 evaluations in ")
+
+
+def test_the_ratio_grid_is_one_series_over_paper_ratios_and_depths(vgg, content, style):
+    grid = weighting.ratio_layer_grid(
+        content,
+        style,
+        vgg=vgg,
+        steps=1,
+        paper_ratios=(1e-4, 1e-3),
+        depths=("conv1_1", "conv2_1"),
+        progress=False,
+    )
+    assert list(grid) == [
+        (1e-4, "conv1_1"),
+        (1e-3, "conv1_1"),
+        (1e-4, "conv2_1"),
+        (1e-3, "conv2_1"),
+    ]
+    for (paper, depth), result in grid.items():
+        used = result.settings["alpha"] / result.settings["beta"]
+        assert used == pytest.approx(weighting.ratio_for(paper, content.shape[-2:], vgg))
+        assert len(result.settings["style_layers"]) == int(depth[4])
+    fig = weighting.plot_ratio_grid(grid)
+    assert len(fig.axes) == 4
+    plt.close("all")
+
+
+def test_one_loss_plot_for_a_run_and_for_a_series(vgg, content, style):
+    results = run_series(
+        {"a": {}, "b": {"optimizer": "adam"}}, content, style, vgg=vgg, steps=3, progress=False
+    )
+    ax = plots.plot_losses(results["a"])  # one run: total, content, each E_l
+    assert [line.get_label() for line in ax.lines][:2] == ["total", "content"]
+    assert any(line.get_label().startswith("E_l ") for line in ax.lines)
+    ax = plots.plot_losses(results, ["style"], relative=True)  # a series: one curve per run
+    assert [line.get_label() for line in ax.lines] == ["a", "b"]
+    assert all(line.get_ydata()[0] == 1.0 for line in ax.lines)
+    assert "style loss / style loss at evaluation 1" in ax.get_ylabel()
+    assert plots.plot_losses([], title="t").get_title() == "t (no evaluations yet)"
+    plt.close("all")
