@@ -1,4 +1,6 @@
-"""Every notebook runs end to end under the smoke profile (NST_PROFILE=smoke NST_WEIGHTS=random)."""
+"""Every notebook runs end to end under the smoke profile (NST_PROFILE=smoke NST_WEIGHTS=random):
+the English lessons and their generated Chinese versions (notebooks/zh/, NST_LANG=zh set by their
+language cell), so the Chinese run-time texts and figure titles are exercised too."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CHINESE = sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))
+EVERY_NOTEBOOK = NOTEBOOKS + CHINESE
+EVERY_ID = [p.relative_to(ROOT / "notebooks").with_suffix("").as_posix() for p in EVERY_NOTEBOOK]
 
 
 def test_the_course_has_its_notebooks_in_order():
@@ -18,14 +23,16 @@ def test_the_course_has_its_notebooks_in_order():
     prefixes = [p.name[:2] for p in NOTEBOOKS]
     assert prefixes == sorted(set(prefixes)), "each numeric prefix once, in order"
     assert prefixes[0] == "00"
+    assert [p.name for p in CHINESE] == [p.name for p in NOTEBOOKS], "make zh"
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", EVERY_NOTEBOOK, ids=EVERY_ID)
 def test_notebook_runs_clean_under_the_smoke_profile(path, tmp_path, monkeypatch):
     monkeypatch.setenv("NST_PROFILE", "smoke")
     monkeypatch.setenv("NST_WEIGHTS", "random")
     monkeypatch.setenv("MPLBACKEND", "agg")
+    monkeypatch.delenv("NST_LANG", raising=False)  # the Chinese notebooks set it themselves
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     )

@@ -385,6 +385,60 @@ JS_RUN_FINISHED = """
 """
 
 
+# Characters the page draws as the missing-glyph box (tofu): every distinct non-ASCII character
+# of the notebook's text (Markdown, code, outputs, widget labels) is drawn on a canvas in the font
+# its element uses and compared with a character no font has (U+10FFFD, private use): equal
+# pixels mean no installed font has it. Text inside images (matplotlib's PNGs) is not seen here;
+# tests/test_i18n.py checks the figures' titles.
+JS_MISSING_GLYPHS = r"""
+async () => {
+  await document.fonts.ready;
+  const root = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!root) return {error: 'no notebook is open'};
+  const groups = new Map();
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el) continue;
+    const chars = Array.from(node.nodeValue)
+      .filter((c) => c.codePointAt(0) > 0x7e && !/\s/.test(c) && !/\p{Cf}|\p{Mn}/u.test(c));
+    if (!chars.length) continue;
+    const cs = getComputedStyle(el);
+    const font = `${cs.fontStyle} ${cs.fontWeight} 32px ${cs.fontFamily}`;
+    if (!groups.has(font)) groups.set(font, new Set());
+    for (const c of chars) groups.get(font).add(c);
+  }
+  const canvas = document.createElement('canvas');
+  canvas.width = 64;
+  canvas.height = 48;
+  const ctx = canvas.getContext('2d', {willReadFrequently: true});
+  const draw = (font, c) => {
+    ctx.clearRect(0, 0, 64, 48);
+    ctx.font = font;
+    ctx.textBaseline = 'middle';
+    ctx.fillText(c, 4, 24);
+    return ctx.getImageData(0, 0, 64, 48).data;
+  };
+  const same = (a, b) => {
+    for (let i = 3; i < a.length; i += 4) if (a[i] !== b[i]) return false;
+    return true;
+  };
+  const missing = new Set();
+  let checked = 0;
+  let blankBox = false;
+  for (const [font, chars] of groups) {
+    const box = draw(font, '\u{10FFFD}');
+    if (box.every((v, i) => i % 4 !== 3 || v === 0)) blankBox = true;
+    for (const c of chars) {
+      checked += 1;
+      if (same(draw(font, c), box)) missing.add(c);
+    }
+  }
+  return {missing: Array.from(missing), checked, blankBox};
+}
+"""
+
+
 def _first_line(source: str) -> str:
     line = source.strip().splitlines()[0] if source.strip() else ""
     return line[:80]
@@ -544,9 +598,28 @@ class NotebookPage:
         return target
 
     # -- checks
+    def glyph_problems(self) -> list[str]:
+        """A line naming the characters of the open notebook's text that the page draws as
+        empty boxes (none: an empty list)."""
+        result = self.page.evaluate(JS_MISSING_GLYPHS)
+        if result.get("error"):
+            return [f"cannot check the glyphs: {result['error']}"]
+        if result["blankBox"]:
+            return ["cannot check the glyphs: this Chromium draws a missing glyph as nothing"]
+        missing = result["missing"]
+        if not missing:
+            return []
+        shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in missing[:20])
+        shown += ", …" if len(missing) > 20 else ""
+        return [
+            f"{len(missing)} character(s) show as empty boxes (no font has them): {shown}; "
+            "Chinese text needs a CJK font (Debian: `apt-get install fonts-noto-cjk`)"
+        ]
+
     def problems(self, expected_widget_selectors: dict[str, str] | None = None) -> list[str]:
         """Everything a learner would see go wrong, as readable lines (empty when all is well):
-        error outputs, cells that did not run, widgets that did not render, missing widgets."""
+        error outputs, cells that did not run, widgets that did not render, missing widgets,
+        characters no font draws."""
         state = self.state()
         if not state.get("found"):
             return [f"{self.path} is not open in JupyterLab"]
@@ -593,6 +666,7 @@ class NotebookPage:
         for text in (WIDGET_ERROR_TEXT, WIDGET_LOADING_TEXT):
             if text in outputs and not any(text in f for f in found):
                 found.append(f"an output (inside a widget) shows {text!r}")
+        found += self.glyph_problems()
         for selector, why in (expected_widget_selectors or {}).items():
             if self.page.locator(f".jp-NotebookPanel:not(.lm-mod-hidden) {selector}").count() == 0:
                 found.append(f"no {selector} in the page ({why})")

@@ -1,15 +1,19 @@
 """What a learner sees: every notebook run in JupyterLab, in headless Chromium.
 
-For each ``notebooks/NN_*.ipynb`` (whatever exists when the tests run): open it, Run All Cells,
-wait until no cell is queued or running and the kernel is idle, then fail on
+For each ``notebooks/NN_*.ipynb`` and each Chinese ``notebooks/zh/NN_*.ipynb`` (whatever exists
+when the tests run): open it, Run All Cells, wait until no cell is queued or running and the
+kernel is idle, then fail on
 
 - an error output in any cell (read from the notebook model: outputs of type ``error``),
 - a code cell that did not run,
 - a widget view the kernel sent that the page does not render as a widget ("Error displaying
   widget", "Loading widget..." or the plain-text fallback of a front-end/back-end mismatch),
-- a kind of widget the notebook's code names that is not in the page (``WIDGET_KINDS``).
+- a kind of widget the notebook's code names that is not in the page (``WIDGET_KINDS``; a
+  Chinese notebook is expected to show what its English one does: the code is the same),
+- a character of the page's text that no font draws (an empty box: a CJK font is missing).
 
-A full screenshot of each notebook goes to ``test-output/browser/<notebook>.png``, pass or fail.
+A full screenshot of each notebook goes to ``test-output/browser/<notebook>.png`` (the Chinese
+ones ``zh-<notebook>.png``), pass or fail.
 The server runs under ``NST_PROFILE=smoke NST_WEIGHTS=random``; see ``lab.py`` for how it starts.
 """
 
@@ -26,7 +30,29 @@ from .lab import NOTEBOOK_DIR, NotebookPage
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+ENGLISH = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+CHINESE = sorted((NOTEBOOK_DIR / "zh").glob("[0-9][0-9]_*.ipynb"))  # generated (make zh)
+NOTEBOOKS = ENGLISH + CHINESE
+
+
+def served(path: Path) -> str:
+    """The notebook's path on the server (its root is a copy of notebooks/): zh/04_….ipynb."""
+    return path.relative_to(NOTEBOOK_DIR).as_posix()
+
+
+def label(path: Path) -> str:
+    """The test id and screenshot name: 04_style_transfer, zh-04_style_transfer."""
+    return served(path).removesuffix(".ipynb").replace("/", "-")
+
+
+def english_of(path: Path) -> Path:
+    """The English lesson a (Chinese) notebook is made from: the same code."""
+    return NOTEBOOK_DIR / path.name
+
+
+def language_of(path: Path) -> str:
+    return "zh" if path.parent.name == "zh" else "en"
+
 
 OPEN_TIMEOUT_S = 120  # page load + kernel start
 RUN_TIMEOUT_S = 300  # Run All Cells of one notebook under the smoke profile
@@ -105,12 +131,12 @@ def save_screenshot(nb: NotebookPage, name: str) -> str:
         return f"(no screenshot: {exc})"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[label(p) for p in NOTEBOOKS])
 def test_notebook_runs_clean_in_jupyterlab(path, notebook_page):
-    problems = run_notebook(
-        notebook_page, path.name, path.stem, expected_widgets(code_source(path))
-    )
-    assert_clean(notebook_page, path.name, problems)
+    # the widget kinds from the English code (a Chinese comment may drop a word like "dashboard")
+    expected = expected_widgets(code_source(english_of(path)))
+    problems = run_notebook(notebook_page, served(path), label(path), expected)
+    assert_clean(notebook_page, served(path), problems)
 
 
 # --- the checks themselves: they see working widgets and catch broken ones ------------------
@@ -127,6 +153,8 @@ SELF_TEST_CELLS = [
     "display({'application/vnd.jupyter.widget-view+json':\n"
     "         {'model_id': 'no-such-model', 'version_major': 2, 'version_minor': 0},\n"
     "         'text/plain': 'a broken widget'}, raw=True)",
+    # U+F0000 (private use): no font has it, so it is drawn as an empty box
+    "print('a character no font has: \\U000f0000')",
     "raise RuntimeError('deliberate')",
     "print('never runs: the error above stops Run All')",
 ]
@@ -155,18 +183,25 @@ def test_the_checks_see_widgets_and_catch_errors_and_broken_widgets(lab_server, 
 
     problems = run_notebook(notebook_page, name, "_browser_self_check", expected)
     report = "\n".join(problems)
-    found = [line for line in problems if not line.startswith("cell ")]
+    boxes = [line for line in problems if "empty boxes" in line]
+    assert len(boxes) == 1 and "1 character(s)" in boxes[0] and "(U+F0000)" in boxes[0], report
+    found = [line for line in problems if not line.startswith("cell ") and line not in boxes]
     assert not found, report  # every widget kind named was found, and nothing else went wrong
-    by_cell = {n: [p for p in problems if p.startswith(f"cell {n} ")] for n in range(1, 5)}
+    by_cell = {n: [p for p in problems if p.startswith(f"cell {n} ")] for n in range(1, 6)}
     assert not by_cell[1], report  # the working widgets
     assert any("Error displaying widget" in line for line in by_cell[2]), report
-    assert any("RuntimeError: deliberate" in line for line in by_cell[3]), report
-    assert any("did not run" in line for line in by_cell[4]), report
+    assert not by_cell[3], report  # the box is found in the page, not as a cell's error
+    assert any("RuntimeError: deliberate" in line for line in by_cell[4]), report
+    assert any("did not run" in line for line in by_cell[5]), report
 
 
 # --- the style-transfer dashboard: Run, watch it change, Stop ---------------------------------
 
-DASHBOARD_NOTEBOOKS = [p for p in NOTEBOOKS if re.search(r"(?i)dashboard", code_source(p))]
+# The first lesson with the dashboard, and its Chinese version.
+_DASHBOARD_LESSON = [p for p in ENGLISH if re.search(r"(?i)dashboard", code_source(p))][:1]
+DASHBOARD_NOTEBOOKS = _DASHBOARD_LESSON + [
+    p for p in CHINESE if p.name in {q.name for q in _DASHBOARD_LESSON}
+]
 
 # The dashboard's DOM contract (nst_helpers/lessons/dashboard.py): CSS classes on its widgets.
 DASHBOARD = ".nst-dashboard"
@@ -217,8 +252,15 @@ def dashboard_cell(path: Path) -> int:
     raise AssertionError(f"{path.name}: no code cell creates the dashboard")
 
 
-def evaluation_count(status: str) -> int | None:
-    match = re.search(r"evaluation\D{0,3}(\d+)", status, re.IGNORECASE)
+# What the status line says, per language (nst_helpers/locale/: the Chinese texts).
+STATUS_WORDS = {
+    "en": {"stopped": "stopped", "finished": "finished", "count": r"evaluation\D{0,3}(\d+)"},
+    "zh": {"stopped": "已停止", "finished": "完成", "count": r"第\s*(\d+)\s*次评估"},
+}
+
+
+def evaluation_count(status: str, language: str = "en") -> int | None:
+    match = re.search(STATUS_WORDS[language]["count"], status, re.IGNORECASE)
     return int(match.group(1)) if match else None
 
 
@@ -226,14 +268,16 @@ def evaluation_count(status: str) -> int | None:
     not DASHBOARD_NOTEBOOKS,
     reason="no notebook uses the style-transfer dashboard yet (no 'dashboard' in any code cell)",
 )
-def test_the_dashboard_runs_updates_and_stops(notebook_page):
+@pytest.mark.parametrize("path", DASHBOARD_NOTEBOOKS, ids=[label(p) for p in DASHBOARD_NOTEBOOKS])
+def test_the_dashboard_runs_updates_and_stops(path, notebook_page):
     nb = notebook_page
     page = nb.page
-    path = DASHBOARD_NOTEBOOKS[0]
+    words = STATUS_WORDS[language_of(path)]
     through = dashboard_cell(path)
     expected = expected_widgets(code_source(path, through)) | {DASHBOARD: "the dashboard's cell"}
-    problems = run_notebook(nb, path.name, f"{path.stem}-dashboard", expected, through=through)
-    assert_clean(nb, path.name, problems)
+    name = served(path)
+    problems = run_notebook(nb, name, f"{label(path)}-dashboard", expected, through=through)
+    assert_clean(nb, name, problems)
 
     def status() -> str:
         return page.locator(STATUS).first.inner_text(timeout=5_000)
@@ -275,24 +319,24 @@ def test_the_dashboard_runs_updates_and_stops(notebook_page):
             lambda: f"status {status()!r}",
         )
         running = status()
-        assert "finished" not in running.lower(), (
+        assert words["finished"] not in running.lower(), (
             f"the run of 5000 evaluations finished before Stop could be tested: {running!r}"
         )
 
         page.locator(STOP_BUTTON).first.click()
         nb.wait_until(
             JS_STATUS_HAS,
-            [STATUS, "stopped"],
+            [STATUS, words["stopped"]],
             15,
-            "the status to say 'stopped' after Stop",
+            f"the status to say {words['stopped']!r} after Stop",
             lambda: f"status {status()!r}",
         )
         first = status()
-        count = evaluation_count(first)
-        assert count is not None, f"the status does not say 'evaluation N': {first!r}"
+        count = evaluation_count(first, language_of(path))
+        assert count is not None, f"the status does not say which evaluation: {first!r}"
         page.wait_for_timeout(3_000)
         later = status()
-        assert evaluation_count(later) == count, (
+        assert evaluation_count(later, language_of(path)) == count, (
             f"evaluations go on after Stop: {first!r}, then 3 s later {later!r}"
         )
         image_stopped = page.evaluate(JS_LOOKS, LIVE_IMAGE)
@@ -302,4 +346,4 @@ def test_the_dashboard_runs_updates_and_stops(notebook_page):
         )
         print(f"dashboard: Run → {count} evaluations → Stop in {time.monotonic() - started:.1f} s")
     finally:
-        save_screenshot(nb, f"{path.stem}-dashboard")
+        save_screenshot(nb, f"{label(path)}-dashboard")
