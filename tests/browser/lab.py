@@ -423,12 +423,13 @@ async () => {
     for (let i = 3; i < a.length; i += 4) if (a[i] !== b[i]) return false;
     return true;
   };
+  const blank = (d) => d.every((v, i) => i % 4 !== 3 || v === 0);
   const missing = new Set();
   let checked = 0;
   let blankBox = false;
   for (const [font, chars] of groups) {
     const box = draw(font, '\u{10FFFD}');
-    if (box.every((v, i) => i % 4 !== 3 || v === 0)) blankBox = true;
+    if (blank(box)) blankBox = true;
     for (const c of chars) {
       checked += 1;
       if (same(draw(font, c), box)) missing.add(c);
