@@ -107,6 +107,7 @@ MOVED_MODULES: dict[str, str] = {
     "colour": "extensions.colour",
     "multiscale": "extensions.coarse_to_fine",
     "ratios": "defaults",
+    "cjk_font": "lessons.cjk_font",
     **{
         name: f"lessons.{name}"
         for name in (
@@ -153,7 +154,9 @@ def _install_moved_module_finder() -> None:
     import sys
 
     if not any(isinstance(f, _MovedModuleFinder) for f in sys.meta_path):
-        sys.meta_path.append(_MovedModuleFinder())
+        # first: an old name is always the alias, even where an installed copy of the package
+        # (an editable install of another checkout) still has a file of that name
+        sys.meta_path.insert(0, _MovedModuleFinder())
 
 
 _install_moved_module_finder()

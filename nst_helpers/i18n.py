@@ -53,6 +53,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(language()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the current language, as meant in ``context`` (one English word with two
+    meanings: ``pgettext("loss", "content")`` is the content loss, ``_("content")`` the image)."""
+    return translations(language()).pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Marks a message for the catalog without translating it yet (constants defined at import
     time, translated with ``_()`` where they are shown)."""

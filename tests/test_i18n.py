@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import gettext
 import importlib.util
+import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
-from nst_helpers import cjk_font, i18n
+from nst_helpers import i18n
+from nst_helpers.lessons import cjk_font
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("catalog", ROOT / "tools" / "catalog.py")
@@ -125,19 +128,109 @@ def test_messages_are_found_in_the_code(tmp_path):
     package = tmp_path / "pkg"
     package.mkdir()
     (package / "m.py").write_text(
-        "from nst_helpers.i18n import N_, _, ngettext\n"
+        "from nst_helpers.i18n import N_, _, ngettext, pgettext\n"
         'TITLE = N_("Loss curves")\n'
         'print(_("Correct!"), _(variable), ngettext("{n} run", "{n} runs", 2))\n'
+        'print(pgettext("loss", "content"))\n'
     )
     found = catalog.extract(package)
-    assert set(found) == {"Loss curves", "Correct!", "{n} run\0{n} runs"}
+    assert set(found) == {"Loss curves", "Correct!", "{n} run\0{n} runs", "loss\x04content"}
     assert found["Correct!"] == ["pkg/m.py:3"]
+
+
+def test_a_message_with_a_context_is_its_own_entry(tmp_path, monkeypatch):
+    """``pgettext("loss", "content")`` (the content loss) and ``_("content")`` (the image) are
+    two entries: update writes the msgctxt, the compiled catalog keeps them apart."""
+    folder = tmp_path / "locale" / "zh" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po = folder / f"{i18n.DOMAIN}.po"
+    po.write_text(PO.split("\n\n")[0] + "\n", encoding="utf-8")
+    monkeypatch.setattr(catalog, "LOCALE_DIR", tmp_path / "locale")
+    monkeypatch.setattr(
+        catalog,
+        "extract",
+        lambda: {"content": ["pkg/m.py:1"], "loss\x04content": ["pkg/m.py:2"]},
+    )
+    monkeypatch.setattr(catalog, "ROOT", tmp_path)
+    assert catalog.update() == 2
+    text = po.read_text(encoding="utf-8")
+    assert 'msgctxt "loss"\nmsgid "content"' in text
+    text = text.replace(
+        'msgctxt "loss"\nmsgid "content"\nmsgstr ""',
+        'msgctxt "loss"\nmsgid "content"\nmsgstr "内容损失"',
+    )
+    text = text.replace('msgid "content"\nmsgstr ""', 'msgid "content"\nmsgstr "内容图"')
+    entries = catalog.read_po(text)
+    assert {catalog._key(e) for e in entries if e.msgid} == {"content", "loss\x04content"}
+    mo = tmp_path / "x.mo"
+    mo.write_bytes(catalog.compile_mo(entries))
+    with mo.open("rb") as f:
+        translations = gettext.GNUTranslations(f)
+    assert translations.gettext("content") == "内容图"
+    assert translations.pgettext("loss", "content") == "内容损失"
 
 
 def test_the_committed_catalogs_are_compiled_complete_and_current():
     assert catalog.po_files(), "no catalog: nst_helpers/locale/zh/LC_MESSAGES/nst_helpers.po"
     problems = catalog.check()
     assert not problems, "\n".join(problems)
+
+
+def _placeholders(text: str) -> list[str]:
+    return sorted(re.findall(r"\{[^{}]*\}", text))
+
+
+def test_each_translation_keeps_the_placeholders_and_uses_no_mathtext():
+    """str.format fills the same {names} (and formats) in both languages, and a Chinese string
+    has no $…$: matplotlib's mathtext has no Chinese glyphs."""
+    for po in catalog.po_files():
+        for entry in catalog.read_po(po.read_text(encoding="utf-8"), str(po)):
+            if not entry.msgid:
+                continue
+            for text in entry.msgstr:
+                assert _placeholders(text) == _placeholders(entry.msgid), entry.msgid
+                assert "$" not in text, entry.msgid
+
+
+def test_the_notebooks_figure_texts_are_in_the_catalog():
+    """The titles and labels the notebooks' own code passes to the lessons' figures (string
+    literals) are marked in nst_helpers/lessons/notebook_texts.py, so the Chinese notebooks, which
+    run the same code, draw them in Chinese."""
+    import ast
+
+    from nst_helpers.lessons.notebook_texts import NOTEBOOK_TEXTS
+
+    calls = {"show_images", "plot_losses", "plot_history", "plot_runs", "plot_series"}
+    calls |= {"snapshot_grid", "plot_grams", "plot_line", "loss_slice", "plot_ratio_grid"}
+    keywords = {"title", "suptitle", "d1_label", "d2_label", "labels", "titles"}
+
+    def strings(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, ast.Tuple | ast.List):
+            return [s for e in node.elts for s in strings(e)]
+        return []
+
+    found = set()
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if cell["cell_type"] != "code" or cell["metadata"].get("tags"):
+                continue
+            for node in ast.walk(ast.parse("".join(cell["source"]))):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = getattr(node.func, "attr", getattr(node.func, "id", None))
+                if name not in calls:
+                    continue
+                for keyword in node.keywords:
+                    if keyword.arg in keywords:
+                        found.update(strings(keyword.value))
+                if node.args and isinstance(node.args[0], ast.Dict):
+                    found.update(s for k in node.args[0].keys if k for s in strings(k))
+    marked = set(catalog.extract())
+    assert found - marked == set(), "add them to NOTEBOOK_TEXTS, then tools/catalog.py update"
+    assert set(NOTEBOOK_TEXTS) <= found | {"content", "style"}, "no longer in any notebook"
 
 
 def test_the_chinese_catalog_loads_with_gettext(monkeypatch):

@@ -21,7 +21,7 @@ LAYERS = {
     2: {"engine", "images", "samples", "memory", "profiles", "defaults", "i18n"},
     3: {"extensions"},
     4: {"transfer"},
-    5: {"cli", "__main__", "runs", "lessons", "cjk_font"},
+    5: {"cli", "__main__", "runs", "lessons"},
 }  # fmt: skip
 NOTEBOOK_LIBRARIES = ("ipywidgets", "matplotlib", "IPython", "threading")
 

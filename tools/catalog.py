@@ -11,7 +11,8 @@ committed; ``make zh`` compiles, and tests/test_i18n.py fails when a ``.mo`` is 
 ``.po`` compiles to. The compiler is a small re-implementation of ``msgfmt`` (the format is in
 the GNU gettext manual, "The Format of GNU MO Files"), so no gettext tools are needed.
 Messages are found in the code as the first argument of ``_("...")``, ``N_("...")`` and
-``ngettext("...", "...", n)``, string literals only.
+``ngettext("...", "...", n)``, and as ``pgettext("context", "...")`` (a msgctxt), string literals
+only.
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def po_files() -> list[Path]:
 
 
 def extract(package: Path = PACKAGE) -> dict[str, list[str]]:
-    """Every message marked in the code: msgid -> ["path:line", …] (plural: "singular\\0plural")."""
+    """Every message marked in the code: msgid -> ["path:line", …] (plural: "singular\\0plural",
+    with a context: "context\\x04msgid", gettext's own key)."""
     found: dict[str, list[str]] = {}
     for path in sorted(package.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
@@ -161,6 +163,8 @@ def extract(package: Path = PACKAGE) -> dict[str, list[str]]:
                 msgid = strings[0]
             elif node.func.id == "ngettext" and len(strings) == 2:
                 msgid = "\0".join(strings)
+            elif node.func.id == "pgettext" and len(strings) == 2 and len(node.args) == 2:
+                msgid = "\x04".join(strings)
             else:
                 continue
             where = f"{path.relative_to(package.parent)}:{node.lineno}"
@@ -169,7 +173,8 @@ def extract(package: Path = PACKAGE) -> dict[str, list[str]]:
 
 
 def _key(entry: Entry) -> str:
-    return entry.msgid if entry.msgid_plural is None else f"{entry.msgid}\0{entry.msgid_plural}"
+    key = entry.msgid if entry.msgid_plural is None else f"{entry.msgid}\0{entry.msgid_plural}"
+    return key if entry.msgctxt is None else f"{entry.msgctxt}\x04{key}"
 
 
 def check() -> list[str]:
@@ -218,6 +223,9 @@ def update() -> int:
             if msgid in keys:
                 continue
             refs = f"#: {' '.join(where)}\n"
+            if "\x04" in msgid:
+                context, msgid = msgid.split("\x04")
+                refs += f"msgctxt {_po_string(context)}\n"
             if "\0" in msgid:
                 singular, plural = msgid.split("\0")
                 parts.append(

@@ -12,8 +12,9 @@ One limit: a string with ``$…$`` is drawn entirely by mathtext, whose fonts ha
 (matplotlib then logs "Font 'default' does not have a glyph for ..."). Keep formulas out of
 Chinese strings: Unicode symbols (α/β, E₁, ½, Σ) need no mathtext.
 
-matplotlib is imported only inside the functions (it is the lessons' dependency, not the
-engine's); this module belongs with the lessons (``nst_helpers/lessons/``) once they move there.
+The lessons' figure code calls ``use_language_font()`` before drawing: the font is added when
+the lessons speak Chinese (``NST_LANG=zh``, see ``nst_helpers.i18n``), nothing changes otherwise.
+matplotlib is imported only inside the functions.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-FONT_FILE = Path(__file__).resolve().parent / "fonts" / "NotoSansCJKsc-Regular-subset.otf"
+from ..i18n import language
+
+FONT_FILE = Path(__file__).resolve().parents[1] / "fonts" / "NotoSansCJKsc-Regular-subset.otf"
 FAMILY = "Noto Sans CJK SC"
 _MISSING = re.compile(r"Glyph .* missing from font|does not have a glyph")
 
@@ -44,6 +47,13 @@ def use_cjk_font() -> str:
     if FAMILY not in families:
         mpl.rcParams["font.family"] = [*families, FAMILY]
     return FAMILY
+
+
+def use_language_font() -> None:
+    """``use_cjk_font()`` when the lessons speak Chinese (``NST_LANG=zh``); nothing otherwise.
+    The lessons call it before they make a figure."""
+    if language() == "zh":
+        use_cjk_font()
 
 
 @cache
