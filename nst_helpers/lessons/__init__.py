@@ -8,7 +8,10 @@ engine (``nst_helpers`` itself) and the command line never import it. Its module
   ``runtime`` (where the lessons run: Jupyter, Colab), ``series`` (several runs, one progress bar);
 - the panels: ``explorers`` (02, 03, 07), ``dashboard`` (04);
 - per notebook: ``setup_check`` (00), ``features`` (01), ``exercises`` (02, 03), ``weighting``
-  (04), ``convergence`` (05), ``landscape`` (06), ``beyond`` (07).
+  (04), ``convergence`` (05), ``landscape`` (06), ``beyond`` (07);
+- the Chinese lessons: ``cjk_font`` (the bundled font matplotlib draws Chinese with, and a check
+  for missing glyphs) and ``notebook_texts`` (the notebooks' own figure titles, for the catalog).
+  Every text a learner reads is marked ``_()`` (``nst_helpers.i18n``: ``NST_LANG``).
 
 The old paths (``nst_helpers.dashboard``, ``from nst_helpers import plots``, …) keep working: they
 are aliases of these modules (the table at the end of ``nst_helpers/__init__.py``).

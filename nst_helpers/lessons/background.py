@@ -23,16 +23,26 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from ..i18n import N_, _
 from .runtime import PANEL_MODES, panel_mode
 
-#: What a panel shows while a foreground run blocks the notebook.
-FOREGROUND_HINT = "running in this cell: interrupt the kernel (■) to stop"
+#: What a panel shows while a foreground run blocks the notebook (in English: ``foreground_hint()``
+#: gives it in the lessons' language).
+FOREGROUND_HINT = N_("running in this cell: interrupt the kernel (■) to stop")
+
+
+def foreground_hint() -> str:
+    """``FOREGROUND_HINT`` in the lessons' language."""
+    return _(FOREGROUND_HINT)
 
 
 def error_line(exc: BaseException) -> str:
     """An error as the one line a panel shows: ``failed: TypeName: message``."""
     text = str(exc).strip().splitlines()
-    return f"failed: {type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+    line = _("failed: {error}: {message}").format(
+        error=type(exc).__name__, message=text[0] if text else ""
+    )
+    return line.rstrip(": ")
 
 
 class BackgroundRun:
@@ -86,7 +96,7 @@ class BackgroundRun:
         Raises RuntimeError while another run is in progress."""
         with self._lock:
             if self.running:
-                raise RuntimeError("a run is in progress: press Stop (or call stop()) first")
+                raise RuntimeError(_("a run is in progress: press Stop (or call stop()) first"))
             self.stop_event.clear()
             self.result, self.error, self.traceback, self._pending = None, None, "", False
             if self.foreground:

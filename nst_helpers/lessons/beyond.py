@@ -17,6 +17,7 @@ import torch
 
 from ..errors import ParameterError, WeightsError
 from ..extensions.tv import total_variation
+from ..i18n import _
 from ..transfer import Result, run_style_transfer
 from ..vgg import load_vgg19
 
@@ -60,8 +61,10 @@ def scale_table(runs: Mapping[str, Result]) -> str:
     GPU CUDA tensor memory), then each run's total and its final loss (losses of runs that end at
     the same size and weights compare)."""
     rows = [
-        "| run | scale (px) | evaluations | seconds | memory at start (MiB) | peak memory (MiB) "
-        "| final loss |",
+        _(
+            "| run | scale (px) | evaluations | seconds | memory at start (MiB) | "
+            "peak memory (MiB) | final loss |"
+        ),
         "|---|---|---|---|---|---|---|",
     ]
     for label, result in runs.items():
@@ -74,18 +77,19 @@ def scale_table(runs: Mapping[str, Result]) -> str:
         for scale in per_scale:
             h, w = scale["size"]
             rows.append(
-                f"| {label} | {h} × {w} | {scale['evaluations']} | {scale['seconds']:.1f} "
+                f"| {_(str(label))} | {h} × {w} | {scale['evaluations']} | {scale['seconds']:.1f} "
                 f"| {_mb(scale.get('start_memory_mb'))} | {_mb(scale['peak_memory_mb'])} | |"
             )
         peak = [s["peak_memory_mb"] for s in per_scale if s["peak_memory_mb"] is not None]
         rows.append(
-            f"| **{label}: all** | | **{sum(s['evaluations'] for s in per_scale)}** "
+            f"| **{_(str(label))}: {_('all')}** | | **{sum(s['evaluations'] for s in per_scale)}** "
             f"| **{sum(s['seconds'] for s in per_scale):.1f}** | "
             f"| **{_mb(max(peak) if peak else None)}** "
             f"| **{_final_loss(result):.4g}** |"
         )
     what = {s["memory"] for r in runs.values() for s in r.settings["per_scale"]}
-    return "\n".join(rows) + "\n\nMemory: " + "; ".join(sorted(what)) + "."
+    memory = _("Memory: {what}.").format(what="; ".join(sorted(what)))
+    return "\n".join(rows) + "\n\n" + memory
 
 
 def compare_networks(
@@ -110,7 +114,7 @@ def compare_networks(
         try:
             vgg = load_vgg19(name, pooling=pooling)
         except WeightsError as exc:
-            print(f"skipped {name!r}: {exc}")
+            print(_("skipped {name!r}: {error}").format(name=name, error=exc))
             continue
         result = run_style_transfer(
             content, style, vgg=vgg, steps=steps, init=init, **{"snapshot_at": (), **options}

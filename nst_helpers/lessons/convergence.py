@@ -31,9 +31,11 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import ParameterError
+from ..i18n import N_, _, language
 from ..images import to_pil
 from ..runs import RUN_FILE
 from ..transfer import DEFAULT_SNAPSHOTS, Result
+from . import cjk_font
 from .plots import figure_png, plot_history, png_bytes, show_images
 from .plots import plot_series as plot_series  # re-exported: the notebooks' convergence.plot_series
 from .series import run_series as run_series  # re-exported: the one runner of series of runs
@@ -92,29 +94,36 @@ def snapshot_grid(
     style: torch.Tensor | None = None,
     ncols: int = 5,
     size: float = 2.6,
-    title: str = "One run, snapshot by snapshot (evaluations = forward + backward passes)",
+    title: str = N_("One run, snapshot by snapshot (evaluations = forward + backward passes)"),
 ) -> Figure:
     """The seed report's gallery: content, style, then the snapshots at ``marks``, labelled."""
     images: dict[str, torch.Tensor] = {}
     if content is not None:
-        images["content"] = content
+        images[_("content")] = content
     if style is not None:
-        images["style"] = style
+        images[_("style")] = style
     for k in gallery_marks(result, marks):
-        images[f"evaluation {k}"] = result.snapshots[k]
+        images[evaluation_label(k)] = result.snapshots[k]
     if not images:
         raise ParameterError("the run holds no snapshots at these marks")
     return show_images(images, ncols=min(ncols, len(images)), suptitle=title, size=size)
 
 
+def evaluation_label(k: int) -> str:
+    """ "evaluation k" in the lessons' language (a snapshot's title, a GIF frame's label)."""
+    return _("evaluation {k}").format(k=k)
+
+
 def _record_text(result: Result, k: int) -> str:
     if 1 <= k <= len(result.history):
         r = result.history[k - 1]
-        return (
-            f"evaluation {k} · total {r['total']:.4g} · content {r['content']:.4g} · "
-            f"style {r['style']:.4g} · {r['seconds']:.1f} s"
+        return _(
+            "evaluation {k} · total {total:.4g} · content {content:.4g} · "
+            "style {style:.4g} · {seconds:.1f} s"
+        ).format(
+            k=k, total=r["total"], content=r["content"], style=r["style"], seconds=r["seconds"]
         )
-    return f"evaluation {k}"
+    return evaluation_label(k)
 
 
 class SnapshotScrubber(w.VBox):
@@ -131,7 +140,7 @@ class SnapshotScrubber(w.VBox):
         self.slider = w.SelectionSlider(
             options=[(str(k), k) for k in self.marks],
             value=self.marks[-1],
-            description="evaluation",
+            description=_("evaluation"),
             continuous_update=True,
             layout=w.Layout(width="36em"),
         )
@@ -145,10 +154,11 @@ class SnapshotScrubber(w.VBox):
         self.show(self.slider.value)
 
     def _loss_png(self, k: int) -> bytes:
+        cjk_font.use_language_font()
         fig = Figure(figsize=(5.2, 3.4))
         ax = fig.subplots()
-        plot_history(self.result.history, ["total"], ax=ax, title="Total loss (log scale)")
-        ax.axvline(k, color="crimson", linestyle="--", linewidth=1, label=f"evaluation {k}")
+        plot_history(self.result.history, ["total"], ax=ax, title=_("Total loss (log scale)"))
+        ax.axvline(k, color="crimson", linestyle="--", linewidth=1, label=evaluation_label(k))
         ax.legend(fontsize=8)
         return figure_png(fig, dpi=72)
 
@@ -178,11 +188,11 @@ class ChangeReport:
 
     def __str__(self) -> str:
         if self.settled_at is None:
-            return "the run ended before its image settled"
-        return (
-            f"from evaluation {self.settled_at} on, every snapshot is within {self.threshold:g} "
-            f"grey levels (mean absolute difference) of the last one"
-        )
+            return _("the run ended before its image settled")
+        return _(
+            "from evaluation {k} on, every snapshot is within {threshold:g} grey levels "
+            "(mean absolute difference) of the last one"
+        ).format(k=self.settled_at, threshold=self.threshold)
 
 
 def visible_change(result: Result, threshold: float = 2.0) -> ChangeReport:
@@ -213,23 +223,25 @@ def visible_change(result: Result, threshold: float = 2.0) -> ChangeReport:
 
 def plot_change(report: ChangeReport, ax: Axes | None = None) -> Axes:
     """The two change curves of ``visible_change`` against evaluations (log scales)."""
+    cjk_font.use_language_font()
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _fig, ax = plt.subplots(figsize=(7, 4))
     ks = report.evaluations
 
     def positive(values: Sequence[float]) -> list[float]:  # a log scale cannot show 0
         return [v if v > 0 else math.nan for v in values]
 
-    ax.plot(ks[1:], positive(report.to_previous[1:]), marker="o", label="to the previous snapshot")
-    ax.plot(ks[:-1], positive(report.to_final[:-1]), marker="s", label="to the last snapshot")
-    ax.axhline(report.threshold, color="grey", linestyle=":", label="visibility threshold")
+    previous, last = positive(report.to_previous[1:]), positive(report.to_final[:-1])
+    ax.plot(ks[1:], previous, marker="o", label=_("to the previous snapshot"))
+    ax.plot(ks[:-1], last, marker="s", label=_("to the last snapshot"))
+    ax.axhline(report.threshold, color="grey", linestyle=":", label=_("visibility threshold"))
     if report.settled_at is not None:
-        ax.axvline(report.settled_at, color="crimson", linestyle="--", label="settled")
+        ax.axvline(report.settled_at, color="crimson", linestyle="--", label=_("settled"))
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("evaluations (log scale)")
-    ax.set_ylabel("mean |Δ pixel| (grey levels, log scale)")
-    ax.set_title("How much the image still changes")
+    ax.set_xlabel(_("evaluations (log scale)"))
+    ax.set_ylabel(_("mean |Δ pixel| (grey levels, log scale)"))
+    ax.set_title(_("How much the image still changes"))
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return ax
@@ -238,7 +250,14 @@ def plot_change(report: ChangeReport, ax: Axes | None = None) -> Axes:
 # --------------------------------------------------------------------------- GIF
 
 
-def _font(height: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+def _font(height: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont | None:
+    """Pillow's font for the frames' labels: the bundled CJK font in the Chinese lessons (None
+    when Pillow cannot load it: the labels are then English), else Pillow's default font."""
+    if language() == "zh":
+        try:
+            return ImageFont.truetype(str(cjk_font.FONT_FILE), height)
+        except (OSError, ImportError):  # Pillow without FreeType
+            return None
     try:
         return ImageFont.load_default(size=height)
     except (TypeError, OSError, ImportError):  # Pillow without FreeType: the small bitmap font
@@ -248,23 +267,27 @@ def _font(height: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 def gif_frames(
     result: Result, marks: Sequence[int] | None = None, *, label: bool = True
 ) -> tuple[list[Image.Image], list[str]]:
-    """The frames of ``export_gif`` and their labels ("evaluation k"); with ``label`` each frame
-    gets a white strip below the image with its label, so the picture itself stays untouched."""
+    """The frames of ``export_gif`` and their labels ("evaluation k", in the lessons' language);
+    with ``label`` each frame gets a white strip below the image with its label, so the picture
+    itself stays untouched."""
     keys = sorted(result.snapshots)
     if marks is not None:
         keys = [k for k in marks if k in result.snapshots]
     if not keys:
         raise ParameterError("the run holds no snapshots to animate")
-    labels = [f"evaluation {k}" for k in keys]
+    labels = [evaluation_label(k) for k in keys]
     frames = []
     for k, text in zip(keys, labels, strict=True):
         picture = to_pil(result.snapshots[k])
         if label:
             strip = max(14, picture.height // 10)
+            font = _font(strip - 4)
+            if font is None:  # no font with Chinese glyphs: an English label, never boxes
+                text, font = f"evaluation {k}", ImageFont.load_default()
             frame = Image.new("RGB", (picture.width, picture.height + strip), "white")
             frame.paste(picture, (0, 0))
             draw = ImageDraw.Draw(frame)
-            draw.text((4, picture.height + 1), text, fill="black", font=_font(strip - 4))
+            draw.text((4, picture.height + 1), text, fill="black", font=font)
             picture = frame
         frames.append(picture)
     return frames, labels
@@ -292,7 +315,7 @@ def export_gif(
         raise FileExistsError(
             f"{path} already exists; pass overwrite=True or pick another name (unique_path)"
         )
-    frames, _ = gif_frames(result, marks, label=label)
+    frames, _labels = gif_frames(result, marks, label=label)
     durations = [duration_ms] * (len(frames) - 1) + [hold_last_ms]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.gif")

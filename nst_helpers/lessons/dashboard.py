@@ -13,7 +13,8 @@ DOM contract (the browser tests rely on it): the root has class ``nst-dashboard`
 evaluations is a ``BoundedIntText`` with class ``nst-steps``; the buttons "Run" and "Stop" have
 classes ``nst-run`` and ``nst-stop``; the live image is an ``Image`` with class
 ``nst-live-image``; the loss plot an ``Image`` (PNG) with class ``nst-loss-plot``; a ``Label``
-with class ``nst-status`` says "running", "stopped" or "finished" and "evaluation N".
+with class ``nst-status`` says "running", "stopped" or "finished" and "evaluation N" (with
+``NST_LANG=zh``: 运行中, 已停止 or 完成 and 第 N 次评估).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import ipywidgets as w
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import _
 from ..images import save_image, unique_path
 from ..layers import LAYER_NAMES, PAPER_CONTENT_LAYERS
 from ..ratios import default_beta, network_of, paper_equivalent
@@ -39,7 +41,8 @@ from ..transfer import (
     default_vgg,
 )
 from ..vgg import VGG19Features
-from .background import FOREGROUND_HINT, BackgroundRun
+from .background import BackgroundRun, foreground_hint
+from .cjk_font import use_language_font
 from .plots import figure_png, plot_history, png_bytes
 from .widgets import ImagePicker, LayerWeights, log_slider
 
@@ -59,8 +62,9 @@ def default_ratio_slider(vgg: VGG19Features | None) -> w.FloatLogSlider:
 
 def loss_png(history: list[dict[str, Any]]) -> bytes:
     """The dashboard's loss plot of a run's history, as PNG bytes."""
+    use_language_font()
     fig = Figure(figsize=(5.6, 3.6))  # not pyplot: safe in a thread, never shown inline
-    plot_history(history, ax=fig.subplots(), title="Loss during the run")
+    plot_history(history, ax=fig.subplots(), title=_("Loss during the run"))
     return figure_png(fig, dpi=72)
 
 
@@ -68,16 +72,34 @@ def result_text(result: Result, steps: int) -> str:
     """The status line after a run: how it ended and which evaluation the image is from."""
     n, best = result.evaluations, result.best_evaluation
     if result.stop_reason == "completed":
-        return (
-            f"finished: evaluation {n} of {steps} in {result.seconds:.0f} s; "
-            f"showing the best image (evaluation {best})"
-        )
+        return _(
+            "finished: evaluation {n} of {steps} in {seconds:.0f} s; "
+            "showing the best image (evaluation {best})"
+        ).format(n=n, steps=steps, seconds=result.seconds, best=best)
     if result.stop_reason == "stopped":
-        return (
-            f"stopped at evaluation {n} of {steps}; "
-            f"showing the best image so far (evaluation {best})"
-        )
-    return f"stopped at evaluation {n} of {steps}: {result.message}"
+        return _(
+            "stopped at evaluation {n} of {steps}; "
+            "showing the best image so far (evaluation {best})"
+        ).format(n=n, steps=steps, best=best)
+    return _("stopped at evaluation {n} of {steps}: {message}").format(
+        n=n, steps=steps, message=result.message
+    )
+
+
+def running_text(k: int, steps: int, total: float, seconds: float) -> str:
+    """The status line during a run, after evaluation ``k`` (``seconds`` since the start)."""
+    return _(
+        "running: evaluation {k} of {steps} · total loss {total:.4g} · {each:.2f} s per evaluation"
+    ).format(k=k, steps=steps, total=total, each=seconds / k)
+
+
+def ratio_note(ratio: float, network: str, side: int) -> str:
+    """What the α/β slider's value means in the paper's terms (notebook 04, section 3)."""
+    paper = paper_equivalent(ratio, (side, side), network)
+    return _(
+        "α/β = {ratio:.1e} ≈ the paper's {paper:.0e} (with {network}'s weights, for a "
+        "{side}×{side} image; notebook 04, section 3)"
+    ).format(ratio=ratio, paper=paper, network=network, side=side)
 
 
 class StyleDashboard(w.VBox):
@@ -112,8 +134,8 @@ class StyleDashboard(w.VBox):
         self.runner = BackgroundRun(
             report=self._report, finished=self._finished, mode=mode, name="nst-dashboard"
         )
-        self.content_picker = ImagePicker("content", content, content_fallback, kind="content")
-        self.style_picker = ImagePicker("style", style, style_fallback, kind="style")
+        self.content_picker = ImagePicker(_("content"), content, content_fallback, kind="content")
+        self.style_picker = ImagePicker(_("style"), style, style_fallback, kind="style")
         self._build_settings(vgg, size, steps)
         self._build_actions(save_as)
         self._update_ratio_note()
@@ -126,41 +148,46 @@ class StyleDashboard(w.VBox):
         self.content_layer = w.Dropdown(
             options=CONTENT_LAYER_CHOICES,
             value=PAPER_CONTENT_LAYERS[0],
-            description="content layer",
+            description=_("content layer"),
             style=_WIDE,
         )
-        self.style_layers = LayerWeights(description="style layers and their weights w_l")
+        self.style_layers = LayerWeights(description=_("style layers and their weights w_l"))
         self.ratio = default_ratio_slider(vgg)
         self.ratio_note = w.HTML()
         self.init = w.ToggleButtons(
-            options=[("content", "content"), ("style", "style"), ("noise", "noise")],
+            options=[(_("content"), "content"), (_("style"), "style"), (_("noise"), "noise")],
             value="content",
-            description="start from",
+            description=_("start from"),
             style=_BUTTONS,
         )
         self.seed = w.BoundedIntText(
-            value=0, min=0, max=2**31 - 1, description="noise seed", style=_WIDE
+            value=0, min=0, max=2**31 - 1, description=_("noise seed"), style=_WIDE
         )
         self.optimizer = w.ToggleButtons(
             options=[("L-BFGS", "lbfgs"), ("Adam", "adam")],
             value="lbfgs",
-            description="optimiser",
+            description=_("optimiser"),
             style=_BUTTONS,
         )
-        self.lr = log_slider("learning rate", DEFAULT_LR["lbfgs"], -3, 1)
+        self.lr = log_slider(_("learning rate"), DEFAULT_LR["lbfgs"], -3, 1)
         self.pooling = w.ToggleButtons(
-            options=[("max", "max"), ("average", "avg")],
+            options=[(_("max"), "max"), (_("average"), "avg")],
             value=vgg.pooling if vgg is not None else "max",
-            description="pooling",
-            tooltips=["torchvision's VGG19", "the paper's choice"],
+            description=_("pooling"),
+            tooltips=[_("torchvision's VGG19"), _("the paper's choice")],
             style=_BUTTONS,
         )
         self.size = w.BoundedIntText(
-            value=size, min=32, max=2048, step=16, description="image size (px)", style=_WIDE
+            value=size,
+            min=32,
+            max=2048,
+            step=16,
+            description=_("image size (px)"),
+            style=_WIDE,
         )
         self.size.add_class("nst-size")
         self.steps = w.BoundedIntText(
-            value=steps, min=1, max=100_000, description="evaluations", style=_WIDE
+            value=steps, min=1, max=100_000, description=_("evaluations"), style=_WIDE
         )
         self.steps.add_class("nst-steps")
         self.optimizer.observe(self._on_optimizer, names="value")
@@ -168,15 +195,16 @@ class StyleDashboard(w.VBox):
         self.size.observe(lambda _: self._update_ratio_note(), names="value")
 
     def _build_actions(self, save_as: str) -> None:
-        self.run_button = w.Button(description="Run", button_style="success", icon="play")
+        self.run_button = w.Button(description=_("Run"), button_style="success", icon="play")
         self.run_button.add_class("nst-run")
         self.stop_button = w.Button(
-            description="Stop", button_style="danger", icon="stop", disabled=True
+            description=_("Stop"), button_style="danger", icon="stop", disabled=True
         )
         self.stop_button.add_class("nst-stop")
-        self.status = w.Label(value="ready: press Run (evaluation 0)")
+        self.status = w.Label(value=_("ready: press Run (evaluation 0)"))
         self.status.add_class("nst-status")
-        self.hint = w.HTML(f"<small>{FOREGROUND_HINT}</small>" if self.runner.foreground else "")
+        hint = f"<small>{foreground_hint()}</small>" if self.runner.foreground else ""
+        self.hint = w.HTML(hint)
         # a fixed width, the height from the image: pictures keep their aspect ratio
         picture = {"height": "auto", "align_self": "flex-start", "object_fit": "contain"}
         self.live_image = w.Image(format="png", layout=w.Layout(width="320px", **picture))
@@ -184,9 +212,9 @@ class StyleDashboard(w.VBox):
         self.loss_plot = w.Image(format="png", layout=w.Layout(width="420px", **picture))
         self.loss_plot.add_class("nst-loss-plot")
         self.messages = w.Output(layout=w.Layout(max_height="8em", overflow="auto"))
-        self.save_name = w.Text(value=save_as, description="save as", style=_WIDE)
-        self.overwrite = w.Checkbox(value=False, description="overwrite an existing file")
-        self.save_button = w.Button(description="Save PNG", icon="save", disabled=True)
+        self.save_name = w.Text(value=save_as, description=_("save as"), style=_WIDE)
+        self.overwrite = w.Checkbox(value=False, description=_("overwrite an existing file"))
+        self.save_button = w.Button(description=_("Save PNG"), icon="save", disabled=True)
         self.save_message = w.HTML()
         self.run_button.on_click(lambda _: self._start_from_button())
         self.stop_button.on_click(lambda _: self.stop())
@@ -208,7 +236,9 @@ class StyleDashboard(w.VBox):
         if not self.runner.foreground:
             buttons.insert(1, self.stop_button)
         return [
-            w.HTML("<h3 style='margin:0'>Style transfer: L = α L_content + β L_style</h3>"),
+            w.HTML(
+                "<h3 style='margin:0'>" + _("Style transfer: L = α L_content + β L_style") + "</h3>"
+            ),
             w.HBox([self.content_picker, self.style_picker]),
             w.HBox([settings, self.style_layers]),
             w.HBox(buttons),
@@ -224,13 +254,8 @@ class StyleDashboard(w.VBox):
         self.lr.value = DEFAULT_LR[change["new"]]
 
     def _update_ratio_note(self) -> None:
-        side = int(self.size.value)
-        paper = paper_equivalent(self.ratio.value, (side, side), self.network)
-        self.ratio_note.value = (
-            f"<small>α/β = {self.ratio.value:.1e} ≈ the paper's {paper:.0e} "
-            f"(with {self.network}'s weights, for a {side}×{side} image; notebook 04, "
-            "section 3)</small>"
-        )
+        note = ratio_note(self.ratio.value, self.network, int(self.size.value))
+        self.ratio_note.value = f"<small>{note}</small>"
 
     def settings(self) -> dict[str, Any]:
         """The run the controls describe: ``StyleTransfer`` options, ``size`` and ``pooling``."""
@@ -285,12 +310,14 @@ class StyleDashboard(w.VBox):
         met. Raises RuntimeError while another run is in progress.
         """
         if self.running:
-            raise RuntimeError("a run is in progress: press Stop (or call stop()) first")
+            raise RuntimeError(_("a run is in progress: press Stop (or call stop()) first"))
         settings = {**self.settings(), **overrides}
         self.run_button.disabled = True
         self.stop_button.disabled = False
         self.save_button.disabled = True
-        self.status.value = f"running: preparing, evaluation 0 of {settings['steps']}"
+        self.status.value = _("running: preparing, evaluation 0 of {steps}").format(
+            steps=settings["steps"]
+        )
         self.runner.start(lambda: self._work(settings), wait=wait)
         return self.runner.thread
 
@@ -341,10 +368,7 @@ class StyleDashboard(w.VBox):
 
     def _on_evaluation(self, transfer: StyleTransfer, record: dict[str, Any]) -> None:
         k = record["evaluation"]
-        self.status.value = (
-            f"running: evaluation {k} of {transfer.steps} · total loss {record['total']:.4g} · "
-            f"{record['seconds'] / k:.2f} s per evaluation"
-        )
+        self.status.value = running_text(k, transfer.steps, record["total"], record["seconds"])
         if k == 1 or k % self.update_every == 0:
             self.live_image.value = png_bytes(transfer.image)
             self.loss_plot.value = loss_png(transfer.history)
@@ -360,7 +384,7 @@ class StyleDashboard(w.VBox):
         """Save the result as an image; an existing file is kept (a free name like
         ``result-1.png`` is used) unless ``overwrite`` (default: the checkbox)."""
         if self.result is None:
-            raise RuntimeError("there is no result to save yet: press Run first")
+            raise RuntimeError(_("there is no result to save yet: press Run first"))
         overwrite = self.overwrite.value if overwrite is None else overwrite
         target = Path(path if path is not None else self.save_name.value).expanduser()
         if not overwrite:
@@ -371,6 +395,7 @@ class StyleDashboard(w.VBox):
         try:
             path = self.save()
         except Exception as exc:
-            self.save_message.value = f"<span style='color:#b00'>Not saved: {exc}</span>"
+            message = _("Not saved: {error}").format(error=exc)
+            self.save_message.value = f"<span style='color:#b00'>{message}</span>"
         else:
-            self.save_message.value = f"Saved {path}"
+            self.save_message.value = _("Saved {path}").format(path=path)

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from ..errors import ParameterError
+from ..i18n import N_, _
 from ..losses import content_loss, gram_matrix, style_layer_loss
 
 #: Exercise names, in lesson order.
@@ -42,16 +43,17 @@ _STUB_NAMES = {
     "style_layer_loss": "my_style_layer_loss",
 }
 
+#: The hints, in English (``hint()`` gives them in the lessons' language).
 HINTS = {
-    "content_loss": (
+    "content_loss": N_(
         "L_content = ½ Σ_ij (F_ij − P_ij)²: subtract, square every entry, add them all up "
         "(.sum(), not .mean()), and multiply by 0.5. Return a tensor, not a Python float."
     ),
-    "gram_matrix": (
+    "gram_matrix": N_(
         "F arrives as [1, N, H, W]. Make it the paper's N × M matrix with "
         "F.reshape(N, -1) (N = F.shape[1], M = H·W), then G = F @ F.T is N × N. No division."
     ),
-    "style_layer_loss": (
+    "style_layer_loss": N_(
         "Read N and M from F ([1, N, H, W]: M = H·W), compute G = F Fᵀ as in the previous "
         "exercise, then return ((G − A)²).sum() / (4 · N² · M²)."
     ),
@@ -78,7 +80,11 @@ class Feedback:
         return self.passed
 
     def __str__(self) -> str:
-        mark = {"correct": "✔ correct", "unfinished": "… not done yet", "wrong": "✘ not yet right"}
+        mark = {
+            "correct": _("✔ correct"),
+            "unfinished": _("… not done yet"),
+            "wrong": _("✘ not yet right"),
+        }
         return f"[{self.exercise}] {mark[self.status]}: {self.message}"
 
     def __repr__(self) -> str:
@@ -86,7 +92,11 @@ class Feedback:
 
     def _repr_html_(self) -> str:
         colour = {"correct": "#1a7f37", "unfinished": "#9a6700", "wrong": "#cf222e"}[self.status]
-        title = {"correct": "Correct", "unfinished": "Not done yet", "wrong": "Not yet right"}
+        title = {
+            "correct": _("Correct"),
+            "unfinished": _("Not done yet"),
+            "wrong": _("Not yet right"),
+        }
         return (
             f"<div style='border-left:4px solid {colour};padding:4px 10px;margin:4px 0'>"
             f"<b style='color:{colour}'>{title[self.status]}</b> "
@@ -99,15 +109,18 @@ def _unfinished(exercise: str) -> Feedback:
     return Feedback(
         exercise,
         "unfinished",
-        f"{stub} returned None: it is still the stub. Replace `...` by your code and `return` "
-        f"the result. Stuck? exercises.show_hint({exercise!r}).",
+        _(
+            "{stub} returned None: it is still the stub. Replace `...` by your code and "
+            "`return` the result. Stuck? exercises.show_hint({exercise!r})."
+        ).format(stub=stub, exercise=exercise),
     )
 
 
 def _call(exercise: str, fn: Callable[..., Any], *args: torch.Tensor) -> Any:
     """Call the learner's function on copies of ``args``; a Feedback instead of an exception."""
     if not callable(fn):
-        return Feedback(exercise, "wrong", f"expected a function, got a {type(fn).__name__}")
+        message = _("expected a function, got a {kind}").format(kind=type(fn).__name__)
+        return Feedback(exercise, "wrong", message)
     try:
         out = fn(*[a.detach().clone().requires_grad_(a.requires_grad) for a in args])
     except NotImplementedError:
@@ -116,7 +129,9 @@ def _call(exercise: str, fn: Callable[..., Any], *args: torch.Tensor) -> Any:
         return Feedback(
             exercise,
             "wrong",
-            f"your function raised {type(exc).__name__}: {exc}. Hint: {HINTS[exercise]}",
+            _("your function raised {error}: {message}. Hint: {hint}").format(
+                error=type(exc).__name__, message=exc, hint=hint(exercise)
+            ),
         )
     if out is None or out is Ellipsis:
         return _unfinished(exercise)
@@ -127,9 +142,8 @@ def _call(exercise: str, fn: Callable[..., Any], *args: torch.Tensor) -> Any:
     try:  # numpy arrays and the like
         return torch.as_tensor(out)
     except (TypeError, ValueError, RuntimeError):
-        return Feedback(
-            exercise, "wrong", f"your function returned a {type(out).__name__}; return a tensor"
-        )
+        message = _("your function returned a {kind}; return a tensor")
+        return Feedback(exercise, "wrong", message.format(kind=type(out).__name__))
 
 
 def _close(value: torch.Tensor, target: torch.Tensor) -> bool:
@@ -164,15 +178,14 @@ def _not_a_number(exercise: str, value: Any, shape_in: tuple[int, ...]) -> Feedb
     shape = list(value.shape)
     if tuple(value.shape) == tuple(shape_in):
         why = (
-            "that is one value per entry: add them all up with .sum() to get one number"
+            _("that is one value per entry: add them all up with .sum() to get one number")
             if exercise == "content_loss"
-            else "add the squared differences up with .sum() to get one number"
+            else _("add the squared differences up with .sum() to get one number")
         )
     else:
-        why = "sum over every entry (all dimensions), not along one axis"
-    return Feedback(
-        exercise, "wrong", f"a loss is a single number, but yours has shape {shape}: {why}."
-    )
+        why = _("sum over every entry (all dimensions), not along one axis")
+    message = _("a loss is a single number, but yours has shape {shape}: {why}.")
+    return Feedback(exercise, "wrong", message.format(shape=shape, why=why))
 
 
 def _detached(exercise: str, value: Any) -> Feedback | None:
@@ -180,9 +193,11 @@ def _detached(exercise: str, value: Any) -> Feedback | None:
         return Feedback(
             exercise,
             "wrong",
-            "the value is right, but the result is cut off from autograd (a Python float, "
-            ".item(), .detach() or numpy): return a tensor so the optimiser can compute "
-            "the gradient with respect to the image.",
+            _(
+                "the value is right, but the result is cut off from autograd (a Python float, "
+                ".item(), .detach() or numpy): return a tensor so the optimiser can compute "
+                "the gradient with respect to the image."
+            ),
         )
     return None
 
@@ -202,7 +217,8 @@ class Exercise:
     ``as_compared(value, shape)`` the value in that form; ``mistakes(inputs, right, shape)`` the
     typical wrong answers with their messages; ``otherwise(v, right, inputs, shape)`` the message
     when no mistake matches; ``hard_coded`` the message (with {checked} and {shape}) when the
-    first case was right and the second is not.
+    first case was right and the second is not; ``correct`` the message of a right answer (both
+    in English, marked with ``N_``: ``check`` shows them in the lessons' language).
     """
 
     name: str
@@ -239,11 +255,11 @@ def check(exercise: str, fn: Callable[..., Any]) -> Feedback:
             checked = shape
             continue
         if checked is not None:
-            text = spec.hard_coded.format(checked=list(checked), shape=list(shape))
+            text = _(spec.hard_coded).format(checked=list(checked), shape=list(shape))
             return Feedback(spec.name, "wrong", text)
         message = _first_match(v, spec.mistakes(inputs, right, shape))
         return Feedback(spec.name, "wrong", message or spec.otherwise(v, right, inputs, shape))
-    return Feedback(spec.name, "correct", spec.correct)
+    return Feedback(spec.name, "correct", _(spec.correct))
 
 
 def _a_number(value: Any) -> torch.Tensor:
@@ -263,32 +279,40 @@ def _content_mistakes(inputs, right, shape) -> list[tuple[torch.Tensor, str]]:
     d = (F - P).detach()
     n_entries = d.numel()
     return [
-        (-right, "the sign is wrong: a loss of squares is ≥ 0; compute ½ Σ (F − P)²."),
-        (2 * right, "you forgot the ½: L_content = ½ Σ (F − P)²."),
+        (-right, _("the sign is wrong: a loss of squares is ≥ 0; compute ½ Σ (F − P)².")),
+        (2 * right, _("you forgot the ½: L_content = ½ Σ (F − P)².")),
         (
             right / n_entries,
-            "you used the mean instead of the sum: .mean() divides by the number of "
-            f"entries ({n_entries} here). The paper sums: ½ Σ (F − P)².",
+            _(
+                "you used the mean instead of the sum: .mean() divides by the number of "
+                "entries ({n} here). The paper sums: ½ Σ (F − P)²."
+            ).format(n=n_entries),
         ),
         (
             2 * right / n_entries,
-            "you used the mean (like MSELoss) and forgot the ½: the paper's loss is "
-            "½ Σ (F − P)², a sum over all entries, not a mean.",
+            _(
+                "you used the mean (like MSELoss) and forgot the ½: the paper's loss is "
+                "½ Σ (F − P)², a sum over all entries, not a mean."
+            ),
         ),
-        (0.5 * d.abs().sum(), "you forgot to square the differences: ½ Σ (F − P)²."),
-        (d.abs().sum(), "you forgot to square the differences and the ½."),
+        (0.5 * d.abs().sum(), _("you forgot to square the differences: ½ Σ (F − P)².")),
+        (d.abs().sum(), _("you forgot to square the differences and the ½.")),
         (
             0.5 * d.sum().pow(2),
-            "you squared the sum instead of summing the squares: square each "
-            "difference first, then add them up.",
+            _(
+                "you squared the sum instead of summing the squares: square each "
+                "difference first, then add them up."
+            ),
         ),
         (
             0.5 * d.pow(2).sum().sqrt(),
-            "you took the norm ‖F − P‖ (a square root); the loss uses its square: "
-            "½ ‖F − P‖² = ½ Σ (F − P)².",
+            _(
+                "you took the norm ‖F − P‖ (a square root); the loss uses its square: "
+                "½ ‖F − P‖² = ½ Σ (F − P)²."
+            ),
         ),
-        (d.pow(2).sum().sqrt(), "‖F − P‖ is a square root: the loss is ½ Σ (F − P)²."),
-        (0.25 * d.pow(2).sum(), "the factor is ½, not ¼ (¼ belongs to the style loss)."),
+        (d.pow(2).sum().sqrt(), _("‖F − P‖ is a square root: the loss is ½ Σ (F − P)².")),
+        (0.25 * d.pow(2).sum(), _("the factor is ½, not ¼ (¼ belongs to the style loss).")),
     ]
 
 
@@ -304,14 +328,18 @@ CONTENT_LOSS = Exercise(
     problem=lambda value, shape, _: _not_a_number_message("content_loss", value, shape),
     as_compared=lambda value, _: _a_number(value),
     mistakes=_content_mistakes,
-    otherwise=lambda v, right, *_: (
-        f"you return {float(v):.6g}, but ½ Σ (F − P)² is {float(right):.6g} for these "
-        f"test activations. Hint: {HINTS['content_loss']}"
+    otherwise=lambda v, right, *rest: _(
+        "you return {value:.6g}, but ½ Σ (F − P)² is {right:.6g} for these test activations. "
+        "Hint: {hint}"
+    ).format(value=float(v), right=float(right), hint=hint("content_loss")),
+    hard_coded=N_(
+        "right for activations of shape {checked} but not for {shape}: did you hard-code "
+        "a size? Use F.shape where you need one."
     ),
-    hard_coded="right for activations of shape {checked} but not for {shape}: did you hard-code "
-    "a size? Use F.shape where you need one.",
-    correct="your function computes ½ Σ (F − P)² for activations of any shape, and autograd can "
-    "differentiate it (∂L/∂F = F − P).",
+    correct=N_(
+        "your function computes ½ Σ (F − P)² for activations of any shape, and autograd can "
+        "differentiate it (∂L/∂F = F − P)."
+    ),
 )
 
 
@@ -333,67 +361,74 @@ def _gram(F: torch.Tensor) -> torch.Tensor:
 
 
 def _gram_shape_problem(value: Any, shape: tuple[int, ...], checked: Any) -> str | None:
-    _, n, h, w = shape
+    _batch, n, h, w = shape
     m = h * w
     if isinstance(value, float) or value.dim() == 0:
-        return (
-            f"you returned a single number; the Gram matrix is N × N ({n} × {n} here): one "
-            "entry per pair of feature maps. Hint: " + HINTS["gram_matrix"]
-        )
+        return _(
+            "you returned a single number; the Gram matrix is N × N ({n} × {n} here): one "
+            "entry per pair of feature maps. Hint: {hint}"
+        ).format(n=n, hint=hint("gram_matrix"))
     got = tuple(value.shape)
     core = got[1:] if len(got) >= 3 and got[0] == 1 else got
     if core == (n, n):
         return None
     if core == (m, m):
-        message = (
-            f"yours is {m} × {m} = M × M: you computed Fᵀ F, which compares positions. "
-            f"The Gram matrix compares feature maps: G = F Fᵀ with F of shape N × M "
-            f"({n} × {m}), giving N × N = {n} × {n}."
-        )
+        message = _(
+            "yours is {m} × {m} = M × M: you computed Fᵀ F, which compares positions. "
+            "The Gram matrix compares feature maps: G = F Fᵀ with F of shape N × M "
+            "({n} × {m}), giving N × N = {n} × {n}."
+        ).format(m=m, n=n)
     elif core in ((n, h, h), (n, w, w)):
-        message = (
-            f"yours has shape {list(got)}: you multiplied the [1, N, H, W] tensor "
+        message = _(
+            "yours has shape {shape}: you multiplied the [1, N, H, W] tensor "
             "directly, which multiplies rows and columns inside each map. First flatten "
             "each map: F.reshape(N, -1) is N × M."
-        )
+        ).format(shape=list(got))
     elif len(core) == 2 and core[0] == core[1]:
-        message = (
-            f"yours is {core[0]} × {core[1]}, but this layer has N = {n} feature maps, so "
-            f"G must be {n} × {n}. Did you reshape with the wrong dimension?"
-        )
+        message = _(
+            "yours is {a} × {b}, but this layer has N = {n} feature maps, so "
+            "G must be {n} × {n}. Did you reshape with the wrong dimension?"
+        ).format(a=core[0], b=core[1], n=n)
     else:
-        message = f"the Gram matrix must be N × N = {n} × {n}; yours has shape {list(got)}."
-    if checked is not None:
-        message = (
-            f"right for shape {list(checked)} but not for {list(shape)} ({message}) "
-            "Did you hard-code a size?"
+        message = _("the Gram matrix must be N × N = {n} × {n}; yours has shape {shape}.").format(
+            n=n, shape=list(got)
         )
+    if checked is not None:
+        message = _(
+            "right for shape {checked} but not for {shape} ({message}) Did you hard-code a size?"
+        ).format(checked=list(checked), shape=list(shape), message=message)
     return message
 
 
 def _gram_mistakes(inputs, right, shape) -> list[tuple[torch.Tensor, str]]:
     (F,) = inputs
-    _, n, h, w = shape
+    _batch, n, h, w = shape
     m = h * w
     scrambled = F.detach()[0].reshape(m, n)
     return [
         (
             right / m,
-            f"you divided by M = H·W = {m} (a mean over positions, as several tutorials "
-            "do). The paper's Gram matrix is the plain sum G_ij = Σ_k F_ik F_jk; its "
-            "normalisation lives in the style loss E_l.",
+            _(
+                "you divided by M = H·W = {m} (a mean over positions, as several tutorials "
+                "do). The paper's Gram matrix is the plain sum G_ij = Σ_k F_ik F_jk; its "
+                "normalisation lives in the style loss E_l."
+            ).format(m=m),
         ),
         (
             right / (n * m),
-            f"you divided by N·M = {n * m} (the PyTorch tutorial's normalisation). The "
-            "paper's Gram matrix is un-normalised: G = F Fᵀ.",
+            _(
+                "you divided by N·M = {nm} (the PyTorch tutorial's normalisation). The "
+                "paper's Gram matrix is un-normalised: G = F Fᵀ."
+            ).format(nm=n * m),
         ),
-        (right / n, f"you divided by N = {n}; the paper's G = F Fᵀ is not divided."),
+        (right / n, _("you divided by N = {n}; the paper's G = F Fᵀ is not divided.").format(n=n)),
         (
             scrambled.T @ scrambled,
-            "right shape, wrong values: F.reshape(-1, N) (or reshape(M, N)) mixes "
-            "channels and positions. Keep the channel first: F.reshape(N, -1), then "
-            "F @ F.T.",
+            _(
+                "right shape, wrong values: F.reshape(-1, N) (or reshape(M, N)) mixes "
+                "channels and positions. Keep the channel first: F.reshape(N, -1), then "
+                "F @ F.T."
+            ),
         ),
     ]
 
@@ -401,14 +436,14 @@ def _gram_mistakes(inputs, right, shape) -> list[tuple[torch.Tensor, str]]:
 def _gram_otherwise(v, right, inputs, shape) -> str:
     n = shape[1]
     if not _close(v, v.T):
-        return (
+        return _(
             "a Gram matrix is symmetric (G_ij = Σ_k F_ik F_jk = G_ji), and yours is not: "
             "check that you multiply F by its own transpose, G = F Fᵀ."
         )
-    return (
-        f"right shape ({n} × {n}), wrong values: G[0, 0] should be Σ_k F_0k² = "
-        f"{float(right[0, 0]):.6g}, yours is {float(v[0, 0]):.6g}. Hint: {HINTS['gram_matrix']}"
-    )
+    return _(
+        "right shape ({n} × {n}), wrong values: G[0, 0] should be Σ_k F_0k² = {right:.6g}, "
+        "yours is {value:.6g}. Hint: {hint}"
+    ).format(n=n, right=float(right[0, 0]), value=float(v[0, 0]), hint=hint("gram_matrix"))
 
 
 GRAM_MATRIX = Exercise(
@@ -421,9 +456,11 @@ GRAM_MATRIX = Exercise(
     as_compared=lambda value, shape: value.detach().reshape(shape[1], shape[1]).to(torch.float64),
     mistakes=_gram_mistakes,
     otherwise=_gram_otherwise,
-    hard_coded="right for shape {checked} but not for {shape}: did you hard-code N, H or W? "
-    "Read them from F.shape.",
-    correct="your Gram matrix is F Fᵀ, N × N for maps of any size, and differentiable.",
+    hard_coded=N_(
+        "right for shape {checked} but not for {shape}: did you hard-code N, H or W? "
+        "Read them from F.shape."
+    ),
+    correct=N_("your Gram matrix is F Fᵀ, N × N for maps of any size, and differentiable."),
 )
 
 
@@ -440,7 +477,7 @@ def check_gram_matrix(fn: Callable[[torch.Tensor], Any]) -> Feedback:
 
 
 def _style_inputs(shape: tuple[int, ...], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    _, n, h, w = shape
+    _batch, n, h, w = shape
     F = _features(shape, seed).requires_grad_(True)
     A = _gram(_features((1, n, h + 1, w + 2), seed + 10))  # the style image: another size
     return F, A
@@ -448,54 +485,75 @@ def _style_inputs(shape: tuple[int, ...], seed: int) -> tuple[torch.Tensor, torc
 
 def _style_mistakes(inputs, right, shape) -> list[tuple[torch.Tensor, str]]:
     F, A = inputs
-    _, n, h, w = shape
+    _batch, n, h, w = shape
     m = h * w
     G = _gram(F)
     D = G - A
     S = D.pow(2).sum()
     c = 4 * n**2 * m**2
     return [
-        (-right, "the sign is wrong: E_l is a sum of squares, ≥ 0."),
-        (S / (n**2 * m**2), "you forgot the 4: E_l = Σ (G − A)² / (4 N² M²)."),
-        (S / (2 * n**2 * m**2), "the factor is ¼, not ½: E_l = Σ (G − A)² / (4 N² M²)."),
-        (S / (4 * n * m**2), f"you used N instead of N² (N = {n}): the denominator is 4 N² M²."),
-        (S / (4 * n**2 * m), f"you used M instead of M² (M = {m}): the denominator is 4 N² M²."),
-        (S / (4 * n * m), "neither N nor M is squared: the denominator is 4 N² M²."),
+        (-right, _("the sign is wrong: E_l is a sum of squares, ≥ 0.")),
+        (S / (n**2 * m**2), _("you forgot the 4: E_l = Σ (G − A)² / (4 N² M²).")),
+        (S / (2 * n**2 * m**2), _("the factor is ¼, not ½: E_l = Σ (G − A)² / (4 N² M²).")),
+        (
+            S / (4 * n * m**2),
+            _("you used N instead of N² (N = {n}): the denominator is 4 N² M².").format(n=n),
+        ),
+        (
+            S / (4 * n**2 * m),
+            _("you used M instead of M² (M = {m}): the denominator is 4 N² M².").format(m=m),
+        ),
+        (S / (4 * n * m), _("neither N nor M is squared: the denominator is 4 N² M².")),
         (
             S / (4 * n**2 * h**2),
-            f"wrong M: you used the height H = {h}. M is the number of positions in a "
-            f"map, M = H·W = {m}.",
+            _(
+                "wrong M: you used the height H = {h}. M is the number of positions in a "
+                "map, M = H·W = {m}."
+            ).format(h=h, m=m),
         ),
         (
             S / (4 * n**2 * w**2),
-            f"wrong M: you used the width W = {w}. M is the number of positions in a "
-            f"map, M = H·W = {m}.",
+            _(
+                "wrong M: you used the width W = {w}. M is the number of positions in a "
+                "map, M = H·W = {m}."
+            ).format(w=w, m=m),
         ),
         (
             S / (4 * n**2 * (h + w) ** 2),
-            f"wrong M: M = H·W = {m} (a product, the number of positions), not H + W.",
+            _("wrong M: M = H·W = {m} (a product, the number of positions), not H + W.").format(
+                m=m
+            ),
         ),
         (
             S / (4 * n**4 * m**2),
-            f"you used the mean over the N² = {n * n} entries of G − A instead of the "
-            "sum, on top of dividing by 4 N² M²: use .sum().",
+            _(
+                "you used the mean over the N² = {nn} entries of G − A instead of the "
+                "sum, on top of dividing by 4 N² M²: use .sum()."
+            ).format(nn=n * n),
         ),
         (
             S / n**2,
-            "you used the mean of (G − A)² (like MSELoss) and no 1/(4 N² M²): the paper "
-            "sums the squares and divides by 4 N² M².",
+            _(
+                "you used the mean of (G − A)² (like MSELoss) and no 1/(4 N² M²): the paper "
+                "sums the squares and divides by 4 N² M²."
+            ),
         ),
         (
             S / (n**4 * m**2),
-            "that is the PyTorch tutorial's normalisation, MSE(G/(N·M), A/(N·M)). The "
-            "paper's E_l is Σ (G − A)² / (4 N² M²), with un-normalised G and A.",
+            _(
+                "that is the PyTorch tutorial's normalisation, MSE(G/(N·M), A/(N·M)). The "
+                "paper's E_l is Σ (G − A)² / (4 N² M²), with un-normalised G and A."
+            ),
         ),
-        (S, "you forgot the normalisation: E_l = Σ (G − A)² / (4 N² M²)."),
-        (D.abs().sum() / c, "you forgot to square the differences: Σ (G − A)²."),
-        (D.sum().pow(2) / c, "you squared the sum instead of summing the squares."),
+        (S, _("you forgot the normalisation: E_l = Σ (G − A)² / (4 N² M²).")),
+        (D.abs().sum() / c, _("you forgot to square the differences: Σ (G − A)².")),
+        (D.sum().pow(2) / c, _("you squared the sum instead of summing the squares.")),
         (
             (G / m - A).pow(2).sum() / c,
-            "your G is divided by M but A is not: compute G = F Fᵀ un-normalised, exactly like A.",
+            _(
+                "your G is divided by M but A is not: compute G = F Fᵀ un-normalised, "
+                "exactly like A."
+            ),
         ),
     ]
 
@@ -511,14 +569,24 @@ STYLE_LAYER_LOSS = Exercise(
     ),
     as_compared=lambda value, _: _a_number(value),
     mistakes=_style_mistakes,
-    otherwise=lambda v, right, inputs, shape: (
-        f"you return {float(v):.6g}, but Σ (G − A)² / (4 N² M²) is {float(right):.6g} "
-        f"here (N = {shape[1]}, M = {shape[2] * shape[3]}). Hint: {HINTS['style_layer_loss']}"
+    otherwise=lambda v, right, inputs, shape: _(
+        "you return {value:.6g}, but Σ (G − A)² / (4 N² M²) is {right:.6g} here "
+        "(N = {n}, M = {m}). Hint: {hint}"
+    ).format(
+        value=float(v),
+        right=float(right),
+        n=shape[1],
+        m=shape[2] * shape[3],
+        hint=hint("style_layer_loss"),
     ),
-    hard_coded="right for shape {checked} but not for {shape}: did you hard-code N or M? Read "
-    "them from F.shape (M = H·W).",
-    correct="your E_l is Σ (G − A)² / (4 N² M²) with N and M read from the layer, and autograd "
-    "can differentiate it.",
+    hard_coded=N_(
+        "right for shape {checked} but not for {shape}: did you hard-code N or M? Read "
+        "them from F.shape (M = H·W)."
+    ),
+    correct=N_(
+        "your E_l is Σ (G − A)² / (4 N² M²) with N and M read from the layer, and autograd "
+        "can differentiate it."
+    ),
 )
 
 
@@ -569,13 +637,13 @@ def _show(text: str, markdown: str) -> None:
 
 def hint(exercise: str) -> str:
     """A nudge for ``exercise`` (see ``EXERCISES``), without giving the answer away."""
-    return HINTS[_check_name(exercise)]
+    return _(HINTS[_check_name(exercise)])
 
 
 def show_hint(exercise: str) -> None:
     """Display the hint for ``exercise``."""
     text = hint(exercise)
-    _show(text, f"**Hint ({exercise}).** {text}")
+    _show(text, _("**Hint ({exercise}).** {text}").format(exercise=exercise, text=text))
 
 
 class _Rename(ast.NodeTransformer):
@@ -647,7 +715,7 @@ def solution_source(exercise: str) -> str:
     source = _as_stub(fn, _STUB_NAMES[exercise], _STUB_PARAMETERS[exercise])
     sources, imports = _helpers(fn)
     if sources or imports:
-        source += f"\n\n# used above, from {fn.__module__}:\n"
+        source += "\n\n" + _("# used above, from {module}:").format(module=fn.__module__) + "\n"
         source += "".join(line + "\n" for line in imports)
         source += "\n\n".join(["", *sources]) if sources else ""
     return source
@@ -658,5 +726,8 @@ def show_solution(exercise: str) -> None:
     own formula function, named as the stub."""
     source = solution_source(exercise)
     fn = SOLUTIONS[_check_name(exercise)]
-    where = f"the package's own `{fn.__module__}.{fn.__name__}`, named as your stub"
-    _show(source, f"**Solution ({exercise})**: {where}.\n\n```python\n{source}```")
+    where = _("the package's own `{function}`, named as your stub").format(
+        function=f"{fn.__module__}.{fn.__name__}"
+    )
+    heading = _("**Solution ({exercise})**: {where}.").format(exercise=exercise, where=where)
+    _show(source, f"{heading}\n\n```python\n{source}```")

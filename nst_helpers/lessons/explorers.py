@@ -26,10 +26,11 @@ import torch
 import torch.nn.functional as tf
 
 from ..errors import NSTError
+from ..i18n import N_, _
 from ..layers import LAYER_NAMES, PAPER_STYLE_LAYERS
 from ..transfer import Result, StyleTransfer
 from ..vgg import VGG19Features
-from .background import FOREGROUND_HINT, BackgroundRun
+from .background import BackgroundRun, foreground_hint
 from .features import CONTENT_SERIES, layer_label, layers_label, paper_name
 from .plots import png_bytes
 from .widgets import ImagePicker, LayerWeights
@@ -37,7 +38,7 @@ from .widgets import ImagePicker, LayerWeights
 _WIDE = {"description_width": "initial"}
 
 
-def evaluations_slider(default: int, description: str = "evaluations") -> w.IntSlider:
+def evaluations_slider(default: int, description: str | None = None) -> w.IntSlider:
     """A slider of evaluations from about a tenth to four times ``default`` (a profile's steps).
 
     With the lab profile's 150: 10 … 600 in steps of 10 (each evaluation at 128 px costs about
@@ -50,7 +51,7 @@ def evaluations_slider(default: int, description: str = "evaluations") -> w.IntS
         min=step,
         max=max(step, 4 * default // step * step),
         step=step,
-        description=description,
+        description=_("evaluations") if description is None else description,
         style=_WIDE,
         continuous_update=False,
         layout=w.Layout(width="30em"),
@@ -62,10 +63,11 @@ class _RunPanel(w.VBox):
 
     Runs go through ``background.BackgroundRun`` (a thread with a Stop event; in foreground mode,
     the calling cell). ``mode`` is "thread" or "foreground" (default: ``runtime.panel_mode()``).
+    ``run_label`` and ``target_title`` are English (``N_``), shown in the lessons' language.
     """
 
-    run_label = "Run"
-    target_title = "target"
+    run_label = N_("Run")
+    target_title = N_("target")
 
     def __init__(
         self,
@@ -83,11 +85,16 @@ class _RunPanel(w.VBox):
             report=self._report, finished=self._finished, mode=mode, name="nst-explorer"
         )
         self.steps = evaluations_slider(steps)
-        self.run_button = w.Button(description=self.run_label, button_style="primary", icon="play")
-        self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
-        self.progress = w.IntProgress(value=0, min=0, max=self.steps.value, description="progress")
-        self.status = w.Label(value=f"press {self.run_label} to start (images of {size} px)")
-        self.hint = w.HTML(f"<small>{FOREGROUND_HINT}</small>" if self.runner.foreground else "")
+        run_label = _(self.run_label)
+        self.run_button = w.Button(description=run_label, button_style="primary", icon="play")
+        self.stop_button = w.Button(description=_("Stop"), icon="stop", disabled=True)
+        self.progress = w.IntProgress(
+            value=0, min=0, max=self.steps.value, description=_("progress")
+        )
+        self.status = w.Label(
+            value=_("press {run} to start (images of {size} px)").format(run=run_label, size=size)
+        )
+        self.hint = w.HTML(f"<small>{foreground_hint()}</small>" if self.runner.foreground else "")
         image_layout = w.Layout(width="300px", height="auto")
         self.target_view = w.Image(format="png", layout=image_layout)
         self.live_view = w.Image(format="png", layout=image_layout)
@@ -95,8 +102,8 @@ class _RunPanel(w.VBox):
         self.stop_button.on_click(lambda _: self.stop())
         views = w.HBox(
             [
-                w.VBox([w.HTML(f"<b>{self.target_title}</b>"), self.target_view]),
-                w.VBox([w.HTML("<b>result (live)</b>"), self.live_view]),
+                w.VBox([w.HTML(f"<b>{_(self.target_title)}</b>"), self.target_view]),
+                w.VBox([w.HTML(f"<b>{_('result (live)')}</b>"), self.live_view]),
             ]
         )
         buttons = [self.run_button, self.progress]
@@ -144,11 +151,11 @@ class _RunPanel(w.VBox):
         the ``Result`` (headless runs, tests).
         """
         if self.running:
-            raise RuntimeError("a run is in progress: press Stop first")
+            raise RuntimeError(_("a run is in progress: press Stop first"))
         transfer = self._make_transfer(int(self.steps.value))
         self.progress.max, self.progress.value = transfer.steps, 0
         self.run_button.disabled, self.stop_button.disabled = True, False
-        self.status.value = f"running: {self._describe()}"
+        self.status.value = _("running: {what}").format(what=self._describe())
         return self.runner.start(lambda: self._work(transfer), wait=wait)
 
     def stop(self) -> None:
@@ -164,7 +171,7 @@ class _RunPanel(w.VBox):
             self.run()
         except (NSTError, RuntimeError) as exc:  # shown, not raised: a button has no caller
             if exc is not self.runner.error:  # a run's own error is on the status line already
-                self.status.value = f"cannot start: {exc}"
+                self.status.value = _("cannot start: {error}").format(error=exc)
         except Exception as exc:  # a foreground run's error: already on the status line
             if exc is not self.runner.error:
                 raise
@@ -180,9 +187,15 @@ class _RunPanel(w.VBox):
         self.live_view.value = png_bytes(result.image)
         self.progress.value = result.evaluations
         first, last = result.history[0]["total"], result.history[-1]["total"]
-        self.status.value = (
-            f"{result.stop_reason}: {self._describe()} · {result.evaluations} evaluations in "
-            f"{result.seconds:.0f} s · loss {first:.3g} → {last:.3g}"
+        self.status.value = _(
+            "{ending}: {what} · {n} evaluations in {seconds:.0f} s · loss {first:.3g} → {last:.3g}"
+        ).format(
+            ending=stop_reason_text(result.stop_reason),
+            what=self._describe(),
+            n=result.evaluations,
+            seconds=result.seconds,
+            first=first,
+            last=last,
         )
         return result
 
@@ -191,9 +204,15 @@ class _RunPanel(w.VBox):
         self.progress.value = k
         if k == 1 or k % self.update_every == 0:
             self.live_view.value = png_bytes(transfer.image)
-            self.status.value = (
-                f"running: {self._describe()} · evaluation {k} of {transfer.steps} · "
-                f"loss {record['total']:.3g} · {record['seconds'] / k:.2f} s per evaluation"
+            self.status.value = _(
+                "running: {what} · evaluation {k} of {steps} · loss {total:.3g} · "
+                "{each:.2f} s per evaluation"
+            ).format(
+                what=self._describe(),
+                k=k,
+                steps=transfer.steps,
+                total=record["total"],
+                each=record["seconds"] / k,
             )
 
 
@@ -206,8 +225,8 @@ class ReconstructionExplorer(_RunPanel):
     evaluations (a profile's ``small_size`` and ``small_steps``).
     """
 
-    run_label = "Reconstruct"
-    target_title = "the image (its activations are the target P)"
+    run_label = N_("Reconstruct")
+    target_title = N_("the image (its activations are the target P)")
 
     def __init__(
         self,
@@ -223,24 +242,24 @@ class ReconstructionExplorer(_RunPanel):
         mode: str | None = None,
     ) -> None:
         names = list(layers) if layers is not None else [n for n in LAYER_NAMES if n[:4] != "pool"]
-        self.picker = ImagePicker("image", image, fallback, kind="content")
+        self.picker = ImagePicker(_("image"), image, fallback, kind="content")
         self.layer = w.Dropdown(
             options=[(layer_label(n) + (" ★" if n in CONTENT_SERIES else ""), n) for n in names],
             value=layer if layer in names else names[0],
-            description="layer",
+            description=_("layer"),
             style=_WIDE,
         )
         super().__init__(vgg, size=size, steps=steps, update_every=update_every, mode=mode)
 
     def _controls(self) -> list[w.Widget]:
-        note = w.HTML(
-            "<small>★ the paper's five layers (Fig. 1). The paper's conv4_2 is the value after "
-            "the ReLU, called relu4_2 here; choose 'conv4_2, pre-ReLU' to compare.</small>"
-        )
-        return [self.picker, self.layer, note]
+        note = _(
+            "★ the paper's five layers (Fig. 1). The paper's conv4_2 is the value after "
+            "the ReLU, called relu4_2 here; choose '{pre}' to compare."
+        ).format(pre=layer_label("conv4_2"))
+        return [self.picker, self.layer, w.HTML(f"<small>{note}</small>")]
 
     def _describe(self) -> str:
-        return f"content of {layer_label(self.layer.value)}"
+        return _("content of {layer}").format(layer=layer_label(self.layer.value))
 
     def _make_transfer(self, steps: int) -> StyleTransfer:
         image = self.picker.image(self.size)
@@ -265,8 +284,8 @@ class TextureExplorer(_RunPanel):
     (normalised to sum to 1). The texture has the painting's size (long side ``size``).
     """
 
-    run_label = "Synthesise"
-    target_title = "the painting (its Gram matrices are the targets A)"
+    run_label = N_("Synthesise")
+    target_title = N_("the painting (its Gram matrices are the targets A)")
 
     def __init__(
         self,
@@ -281,9 +300,9 @@ class TextureExplorer(_RunPanel):
         update_every: int = 5,
         mode: str | None = None,
     ) -> None:
-        self.picker = ImagePicker("painting", image, fallback, kind="style")
+        self.picker = ImagePicker(_("painting"), image, fallback, kind="style")
         self.layer_weights = LayerWeights(
-            layers, selected, description="style layers (tick) and their weights w_l"
+            layers, selected, description=_("style layers (tick) and their weights w_l")
         )
         super().__init__(vgg, size=size, steps=steps, update_every=update_every, mode=mode)
 
@@ -292,14 +311,16 @@ class TextureExplorer(_RunPanel):
 
     def _describe(self) -> str:
         layers = self.layer_weights.layers
-        return f"texture from {layers_label(layers)}" if layers else "no layer ticked"
+        if not layers:
+            return _("no layer ticked")
+        return _("texture from {layers}").format(layers=layers_label(layers))
 
     def _make_transfer(self, steps: int) -> StyleTransfer:
         weights = self.layer_weights.weights
         if not weights:
             from ..errors import ParameterError
 
-            raise ParameterError("tick at least one style layer")
+            raise ParameterError(_("tick at least one style layer"))
         image = self.picker.image(self.size)
         self.target_view.value = png_bytes(image)
         return StyleTransfer(
@@ -342,8 +363,8 @@ class BlendExplorer(_RunPanel):
     ``init`` (a profile's ``init``).
     """
 
-    run_label = "Run"
-    target_title = "painting A (left) and painting B (right)"
+    run_label = N_("Run")
+    target_title = N_("painting A (left) and painting B (right)")
 
     def __init__(
         self,
@@ -363,15 +384,17 @@ class BlendExplorer(_RunPanel):
         mode: str | None = None,
     ) -> None:
         self.init = init
-        self.content_picker = ImagePicker("photograph", content, content_fallback, kind="content")
-        self.picker_a = ImagePicker("painting A", style_a, fallback_a, kind="style")
-        self.picker_b = ImagePicker("painting B", style_b, fallback_b, kind="style")
+        self.content_picker = ImagePicker(
+            _("photograph"), content, content_fallback, kind="content"
+        )
+        self.picker_a = ImagePicker(_("painting A"), style_a, fallback_a, kind="style")
+        self.picker_b = ImagePicker(_("painting B"), style_b, fallback_b, kind="style")
         self.weight = w.FloatSlider(
             value=float(weight),
             min=0.0,
             max=1.0,
             step=0.05,
-            description="weight of B, w",
+            description=_("weight of B, w"),
             readout_format=".2f",
             continuous_update=False,
             style=_WIDE,
@@ -381,10 +404,13 @@ class BlendExplorer(_RunPanel):
         self.add_class("nst-blend-explorer")
 
     def _controls(self) -> list[w.Widget]:
+        formula = "A<sup>l</sup> = (1 − w) A<sup>l</sup><sub>A</sub> + w A<sup>l</sup><sub>B</sub>"
         note = w.HTML(
-            "<small>A<sup>l</sup> = (1 − w) A<sup>l</sup><sub>A</sub> + w A<sup>l</sup>"
-            "<sub>B</sub> at every style layer: w = 0 is painting A alone, 1 is B alone."
-            "</small>"
+            "<small>"
+            + _("{formula} at every style layer: w = 0 is painting A alone, 1 is B alone.").format(
+                formula=formula
+            )
+            + "</small>"
         )
         return [self.content_picker, self.picker_a, self.picker_b, self.weight, note]
 
@@ -415,10 +441,26 @@ class BlendExplorer(_RunPanel):
         )
 
 
+#: How a run ended (``Result.stop_reason``), in English (``stop_reason_text`` translates).
+STOP_REASONS = {
+    "completed": N_("completed"),
+    "stopped": N_("stopped"),
+    "interrupted": N_("interrupted"),
+    "non-finite": N_("non-finite"),
+}
+
+
+def stop_reason_text(reason: str) -> str:
+    """``Result.stop_reason`` in the lessons' language (an unknown reason as it is)."""
+    return _(STOP_REASONS[reason]) if reason in STOP_REASONS else reason
+
+
 def series_titles(results: dict[Any, Result]) -> list[str]:
     """Titles for a figure of a series: the paper's layer names and the final loss of each run."""
     titles = []
     for key, result in results.items():
         label = layers_label(key) if isinstance(key, tuple) else paper_name(key)
-        titles.append(f"{label}\nloss {result.history[-1]['total']:.3g}")
+        titles.append(
+            _("{label}\nloss {loss:.3g}").format(label=label, loss=result.history[-1]["total"])
+        )
     return titles

@@ -23,9 +23,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..errors import NSTError, ParameterError
+from ..i18n import N_, _
 from ..images import to_pil
 from ..layers import LAYER_NAMES, check_layers, filters
 from ..vgg import VGG19Features, layer_shapes
+from .cjk_font import use_language_font
 
 #: The layers the paper reconstructs content from (Fig. 1, bottom row), by this package's names:
 #: the paper's conv1_2 … conv5_2 are the rectified (post-ReLU) activations.
@@ -63,7 +65,7 @@ def layer_label(layer: str) -> str:
     if kind == "relu":
         return f"{paper_name(layer)} ({layer})"
     if kind == "conv":
-        return f"{layer}, pre-ReLU"
+        return _("{layer}, pre-ReLU").format(layer=layer)
     return layer
 
 
@@ -71,10 +73,10 @@ def layers_label(layers: Sequence[str]) -> str:
     """A short title for a set of layers by the paper's names: "conv1_1 … conv3_1" or "conv1_1"."""
     names = [paper_name(n) for n in check_layers(layers)]
     if not names:
-        return "no layers"
+        return _("no layers")
     if len(names) <= 2:
         return " + ".join(names)
-    return f"{names[0]} … {names[-1]} ({len(names)} layers)"
+    return _("{first} … {last} ({n} layers)").format(first=names[0], last=names[-1], n=len(names))
 
 
 # --------------------------------------------------------------------------- receptive fields
@@ -136,6 +138,7 @@ def show_gradient_footprints(
 ) -> Figure:
     """For each layer, the pixels one central value depends on (measured by backpropagation)."""
     layers = check_layers(layers)
+    use_language_font()
     h, w = int(image.shape[-2]), int(image.shape[-1])
     fig, axes = plt.subplots(
         1,
@@ -150,11 +153,13 @@ def show_gradient_footprints(
         ax.imshow(np.asarray(to_pil(image)), alpha=0.35)
         ax.imshow((fp > 0).float().numpy(), cmap="Reds", alpha=0.65, vmin=0, vmax=1)
         ax.set_title(
-            f"{paper_name(name)}: formula {receptive_field(name)} px\nmeasured {rows} × {cols} px",
+            _("{layer}: formula {r} px\nmeasured {rows} × {cols} px").format(
+                layer=paper_name(name), r=receptive_field(name), rows=rows, cols=cols
+            ),
             fontsize=9,
         )
         ax.axis("off")
-    fig.suptitle("Pixels that one value at the centre depends on (red): the receptive field")
+    fig.suptitle(_("Pixels that one value at the centre depends on (red): the receptive field"))
     return fig
 
 
@@ -185,16 +190,18 @@ class LayerRow:
 
 
 class ArchitectureTable:
-    """VGG19's layers for one input size: renders as an HTML table in Jupyter, text elsewhere."""
+    """VGG19's layers for one input size: renders as an HTML table in Jupyter, text elsewhere.
+
+    ``COLUMNS`` are the headings in English; the table shows them in the lessons' language."""
 
     COLUMNS = (
-        "layer (paper)",
-        "names here",
-        "N_l (maps)",
+        N_("layer (paper)"),
+        N_("names here"),
+        N_("N_l (maps)"),
         "H_l × W_l",
         "M_l = H_l·W_l",
         "N_l·M_l",
-        "receptive field",
+        N_("receptive field"),
     )
 
     def __init__(self, image_size: Sequence[int], rows: list[LayerRow]) -> None:
@@ -222,7 +229,7 @@ class ArchitectureTable:
         ]
 
     def __str__(self) -> str:
-        table = [list(self.COLUMNS), *[self._cells(r) for r in self.rows]]
+        table = [[_(c) for c in self.COLUMNS], *[self._cells(r) for r in self.rows]]
         widths = [max(len(line[i]) for line in table) for i in range(len(self.COLUMNS))]
         lines = [
             "  ".join(c.rjust(wd) for c, wd in zip(line, widths, strict=True)) for line in table
@@ -234,16 +241,16 @@ class ArchitectureTable:
 
     def _repr_html_(self) -> str:
         h, w = self.image_size
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in self.COLUMNS)
+        head = "".join(f"<th>{html.escape(_(c))}</th>" for c in self.COLUMNS)
         body = []
         for row in self.rows:
             style = " style='background:#eef'" if row.layer.startswith("pool") else ""
             cells = "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(row))
             body.append(f"<tr{style}>{cells}</tr>")
-        caption = (
-            f"VGG19 for an input of {h} × {w} px (H × W): every 3×3 convolution keeps the map "
+        caption = _(
+            "VGG19 for an input of {h} × {w} px (H × W): every 3×3 convolution keeps the map "
             "size, every 2×2 pool halves it"
-        )
+        ).format(h=h, w=w)
         return (
             f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table>"
@@ -274,19 +281,22 @@ def architecture_table(image_size: Sequence[int], include_pools: bool = True) ->
 
 def plot_layer_sizes(image_size: Sequence[int]) -> Figure:
     """N_l and M_l of every convolution for an input of ``image_size``: deeper, more and smaller."""
+    use_language_font()
     table = architecture_table(image_size, include_pools=False)
     names = [r.layer for r in table.rows]
     x = range(len(names))
     fig, ax = plt.subplots(figsize=(9, 3.8))
-    ax.plot(x, [r.n for r in table.rows], "o-", label="N_l (feature maps)")
-    ax.plot(x, [r.m for r in table.rows], "s-", label="M_l (positions per map)")
-    ax.plot(x, [r.receptive_field for r in table.rows], "^-", label="receptive field side (px)")
+    ax.plot(x, [r.n for r in table.rows], "o-", label=_("N_l (feature maps)"))
+    ax.plot(x, [r.m for r in table.rows], "s-", label=_("M_l (positions per map)"))
+    ax.plot(x, [r.receptive_field for r in table.rows], "^-", label=_("receptive field side (px)"))
     ax.set_yscale("log")
     ax.set_xticks(list(x), names, rotation=60, fontsize=8)
-    ax.set_xlabel("layer (paper's name)")
-    ax.set_ylabel("count (log scale)")
+    ax.set_xlabel(_("layer (paper's name)"))
+    ax.set_ylabel(_("count (log scale)"))
     h, w = table.image_size
-    ax.set_title(f"VGG19 for a {h} × {w} input: more maps, smaller maps, wider view")
+    ax.set_title(
+        _("VGG19 for a {h} × {w} input: more maps, smaller maps, wider view").format(h=h, w=w)
+    )
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -335,6 +345,7 @@ def show_layer_overview(
     image's aspect ratio, so deeper rows look blockier (fewer, larger pixels).
     """
     layers = check_layers(layers)
+    use_language_font()
     with torch.no_grad():
         feats = vgg(image.to(vgg.device), layers)
     fig, axes = plt.subplots(
@@ -346,14 +357,17 @@ def show_layer_overview(
     for row, name in zip(axes, layers, strict=True):
         act = feats[name]
         row[0].imshow(np.asarray(to_pil(image)))
-        row[0].set_title(f"input, for {layer_label(name)}", fontsize=9)
+        row[0].set_title(_("input, for {layer}").format(layer=layer_label(name)), fontsize=9)
         row[0].axis("off")
         channels = strongest_channels(act, per_layer)
         for ax, c in zip(row[1:], channels, strict=False):
-            _map_panel(ax, act[0, c], f"{paper_name(name)} map {c} ({act.shape[2]}×{act.shape[3]})")
+            title = _("{layer} map {c} ({h}×{w})").format(
+                layer=paper_name(name), c=c, h=act.shape[2], w=act.shape[3]
+            )
+            _map_panel(ax, act[0, c], title)
         for ax in row[1 + len(channels) :]:
             ax.axis("off")
-    fig.suptitle("The most active feature maps of each layer (bright = strong response)")
+    fig.suptitle(_("The most active feature maps of each layer (bright = strong response)"))
     fig.tight_layout()
     return fig
 
@@ -365,6 +379,7 @@ def show_receptive_fields(
 ) -> Figure:
     """The square of the image that one value at the centre of each layer depends on."""
     layers = check_layers(layers)
+    use_language_font()
     h, w = int(image.shape[-2]), int(image.shape[-1])
     cy, cx = centre if centre is not None else (h // 2, w // 2)
     fig, ax = plt.subplots(figsize=(6, 6 * h / w))
@@ -385,7 +400,7 @@ def show_receptive_fields(
         )
     ax.set_xlim(0, w)
     ax.set_ylim(h, 0)
-    ax.set_title(f"What one value at the centre sees (image {h} × {w} px)")
+    ax.set_title(_("What one value at the centre sees (image {h} × {w} px)").format(h=h, w=w))
     ax.axis("off")
     ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
     fig.tight_layout()
@@ -439,6 +454,7 @@ def plot_relu_comparison(comparison: ReluComparison, channel: int | None = None)
     Both maps share one colour scale centred on 0 (blue < 0 < red), so the values the ReLU sets
     to 0 turn white. ``channel=None`` picks the map with the most mixed signs.
     """
+    use_language_font()
     pre, post = comparison.pre, comparison.post
     c = mixed_sign_channel(pre) if channel is None else int(channel)
     fig, axes = plt.subplots(
@@ -447,24 +463,31 @@ def plot_relu_comparison(comparison: ReluComparison, channel: int | None = None)
     values = pre.flatten().numpy()
     axes[0].hist(values, bins=80, color="#888", log=True)
     axes[0].axvline(0.0, color="#b00", linewidth=1.5)
-    axes[0].set_xlabel(f"{comparison.conv} value before the ReLU")
-    axes[0].set_ylabel("number of values (log scale)")
+    axes[0].set_xlabel(_("{conv} value before the ReLU").format(conv=comparison.conv))
+    axes[0].set_ylabel(_("number of values (log scale)"))
     axes[0].set_title(
-        f"{comparison.conv}: {comparison.fraction_negative:.0%} of values are < 0\n"
-        "(left of the red line: the ReLU sets them to 0)",
+        _(
+            "{conv}: {share:.0%} of values are < 0\n(left of the red line: the ReLU sets them to 0)"
+        ).format(conv=comparison.conv, share=comparison.fraction_negative),
         fontsize=10,
     )
     name = comparison.conv
     relu = "relu" + name[4:]
     limit = float(pre[0, c].abs().max()) or 1.0
     for ax, fmap, title in (
-        (axes[1], pre[0, c], f"map {c} before the ReLU\n({name})"),
-        (axes[2], post[0, c], f"map {c} after the ReLU\n({relu} = the paper's {name})"),
+        (axes[1], pre[0, c], _("map {c} before the ReLU\n({name})").format(c=c, name=name)),
+        (
+            axes[2],
+            post[0, c],
+            _("map {c} after the ReLU\n({relu} = the paper's {name})").format(
+                c=c, relu=relu, name=name
+            ),
+        ),
     ):
         shown = ax.imshow(fmap.float().numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(title, fontsize=9)
         ax.axis("off")
-    fig.colorbar(shown, ax=list(axes[1:]), fraction=0.03, pad=0.02, label="activation")
+    fig.colorbar(shown, ax=list(axes[1:]), fraction=0.03, pad=0.02, label=_("activation"))
     return fig
 
 
@@ -477,6 +500,7 @@ def plot_grams(grams: dict[str, torch.Tensor], suptitle: str | None = None) -> F
     All panels share one colour scale, clipped at the 99th percentile of the entries so that a few
     very large ones (energetic maps on the diagonal) do not wash out the rest.
     """
+    use_language_font()
     mats = []
     for gram in grams.values():
         g = gram.detach().float().cpu()
@@ -487,12 +511,13 @@ def plot_grams(grams: dict[str, torch.Tensor], suptitle: str | None = None) -> F
     )
     for ax, title, g in zip(axes[0], grams, mats, strict=True):
         shown = ax.imshow(g.numpy(), cmap="magma", vmin=min(0.0, float(g.min())), vmax=top)
-        ax.set_title(f"{title}\n{g.shape[0]} × {g.shape[1]}", fontsize=9)
-        ax.set_xlabel("feature map j")
-        ax.set_ylabel("feature map i")
-    fig.colorbar(shown, ax=list(axes[0]), fraction=0.03, pad=0.02, label="entry (clipped at 99%)")
+        ax.set_title(f"{_(str(title))}\n{g.shape[0]} × {g.shape[1]}", fontsize=9)
+        ax.set_xlabel(_("feature map j"))
+        ax.set_ylabel(_("feature map i"))
+    label = _("entry (clipped at 99%)")
+    fig.colorbar(shown, ax=list(axes[0]), fraction=0.03, pad=0.02, label=label)
     if suptitle:
-        fig.suptitle(suptitle)
+        fig.suptitle(_(suptitle))
     return fig
 
 
@@ -501,22 +526,28 @@ def plot_grams(grams: dict[str, torch.Tensor], suptitle: str | None = None) -> F
 
 def _map_figure(image: torch.Tensor, activation: torch.Tensor, layer: str, channel: int) -> Figure:
     """The input beside one feature map, both at the image's aspect ratio."""
+    use_language_font()
     h, w = int(image.shape[-2]), int(image.shape[-1])
     fig = Figure(figsize=(8, 4 * h / w + 0.6))  # not pyplot: drawn into a widget, never inline
     axes = fig.subplots(1, 2)
     axes[0].imshow(np.asarray(to_pil(image)))
-    axes[0].set_title(f"input ({h} × {w} px)", fontsize=10)
+    axes[0].set_title(_("input ({h} × {w} px)").format(h=h, w=w), fontsize=10)
     axes[0].axis("off")
     fmap = activation[0, channel]
     symmetric = layer_kind(layer) == "conv"
     shown = _map_panel(
         axes[1],
         fmap,
-        f"{layer_label(layer)}: map {channel} of {activation.shape[1]} "
-        f"({fmap.shape[0]} × {fmap.shape[1]})",
+        _("{layer}: map {c} of {n} ({h} × {w})").format(
+            layer=layer_label(layer),
+            c=channel,
+            n=activation.shape[1],
+            h=fmap.shape[0],
+            w=fmap.shape[1],
+        ),
         symmetric=symmetric,
     )
-    fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04, label="activation")
+    fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04, label=_("activation"))
     fig.tight_layout()
     return fig
 
@@ -546,22 +577,23 @@ class FeatureMapViewer:
         self.vgg = vgg
         self.size = int(size)
         names = check_layers(layers if layers is not None else LAYER_NAMES)
-        self.picker = ImagePicker("image", default_image, fallback)
+        self.picker = ImagePicker(_("image"), default_image, fallback)
+        maps = _("{layer} · {n} maps")
         self.layer = w.Dropdown(
-            options=[(f"{layer_label(n)} · {filters(n)} maps", n) for n in names],
+            options=[(maps.format(layer=layer_label(n), n=filters(n)), n) for n in names],
             value=layer if layer in names else names[0],
-            description="layer",
+            description=_("layer"),
         )
         self.channel = w.IntSlider(
             value=0,
             min=0,
             max=filters(self.layer.value) - 1,
-            description="map (channel)",
+            description=_("map (channel)"),
             style={"description_width": "initial"},
             continuous_update=False,
             layout=w.Layout(width="32em"),
         )
-        self.strongest = w.Button(description="most active map", tooltip="jump to the map")
+        self.strongest = w.Button(description=_("most active map"), tooltip=_("jump to the map"))
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.info = w.HTML()
         self._cache: dict[tuple[str, str], torch.Tensor] = {}
@@ -613,9 +645,18 @@ class FeatureMapViewer:
         fmap = act[0, c]
         self.image.value = self._figure_png(_map_figure(image, act, layer, c))
         r = receptive_field(layer)
-        self.info.value = (
-            f"{layer_label(layer)}: N_l = {act.shape[1]} maps of {act.shape[2]} × {act.shape[3]} "
-            f"(M_l = {act.shape[2] * act.shape[3]:,}); each value sees {r} × {r} px of the input. "
-            f"Map {c}: mean {float(fmap.mean()):.3g}, max {float(fmap.max()):.3g}, "
-            f"{float((fmap <= 0).float().mean()):.0%} of positions ≤ 0."
+        self.info.value = _(
+            "{layer}: N_l = {n} maps of {h} × {w} (M_l = {m:,}); each value sees {r} × {r} px "
+            "of the input. Map {c}: mean {mean:.3g}, max {max:.3g}, {zero:.0%} of positions ≤ 0."
+        ).format(
+            layer=layer_label(layer),
+            n=act.shape[1],
+            h=act.shape[2],
+            w=act.shape[3],
+            m=act.shape[2] * act.shape[3],
+            r=r,
+            c=c,
+            mean=float(fmap.mean()),
+            max=float(fmap.max()),
+            zero=float((fmap <= 0).float().mean()),
         )

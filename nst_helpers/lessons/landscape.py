@@ -29,11 +29,13 @@ from matplotlib.ticker import MaxNLocator
 from tqdm.auto import tqdm
 
 from ..errors import ParameterError
+from ..i18n import N_, _
 from ..layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from ..losses import gram_matrix
 from ..transfer import DEFAULT_ALPHA, StyleTransfer
 from ..vgg import VGG19Features
-from .plots import figure_png
+from .cjk_font import use_language_font
+from .plots import figure_png, loss_name, short_loss_name
 
 TERMS: tuple[str, ...] = ("total", "content", "style")
 #: What ``SliceExplorer`` needs per problem: (LossTerms, x, d1, d2, d1's label, d2's label).
@@ -221,22 +223,26 @@ def plot_slice(
     """Each term of a slice as a 3-D surface (top row) and a filled contour plot (bottom row).
 
     ``log`` plots log10 of the loss (the shapes of the curves then no longer show convexity).
+    The slice's title and direction labels are looked up in the lessons' language too.
     """
+    use_language_font()
     if fig is None:
         fig = plt.figure(figsize=(4.6 * len(terms), 8.2))
     A, B = np.meshgrid(s.a, s.b)
+    along_a = _("a (along {direction})").format(direction=_(s.d1))
+    along_b = _("b (along {direction})").format(direction=_(s.d2))
     for j, term in enumerate(terms):
         Z = s.values[term]
-        zlabel = f"{term} loss"
+        zlabel = loss_name(term)
         if log:
             Z = np.log10(np.maximum(Z, np.finfo(float).tiny))
-            zlabel = f"log10 {term} loss"
+            zlabel = _("log10 {loss}").format(loss=loss_name(term))
         ax = fig.add_subplot(2, len(terms), j + 1, projection="3d")
         ax.plot_surface(A, B, Z, cmap="viridis", linewidth=0, antialiased=True)
-        ax.set_xlabel(f"a (along {s.d1})", fontsize=8)
-        ax.set_ylabel(f"b (along {s.d2})", fontsize=8)
+        ax.set_xlabel(along_a, fontsize=8)
+        ax.set_ylabel(along_b, fontsize=8)
         ax.set_zlabel(zlabel, fontsize=8)
-        ax.set_title(f"{term} loss surface", fontsize=10)
+        ax.set_title(_("{loss} surface").format(loss=loss_name(term)), fontsize=10)
         ax.tick_params(labelsize=7)
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.yaxis.set_major_locator(MaxNLocator(4))
@@ -245,13 +251,13 @@ def plot_slice(
         if len(s.a) >= 3:
             ax2.contour(A, B, Z, levels=10, colors="white", linewidths=0.5)
         fig.colorbar(filled, ax=ax2, label=zlabel)
-        ax2.plot([0], [0], marker="x", color="red", label="x (centre)")
-        ax2.set_xlabel(f"a (along {s.d1})")
-        ax2.set_ylabel(f"b (along {s.d2})")
-        ax2.set_title(f"{term} loss, contours", fontsize=10)
+        ax2.plot([0], [0], marker="x", color="red", label=_("x (centre)"))
+        ax2.set_xlabel(along_a)
+        ax2.set_ylabel(along_b)
+        ax2.set_title(_("{loss}, contours").format(loss=loss_name(term)), fontsize=10)
         ax2.legend(fontsize=7, loc="upper right")
-    title = s.title or "Loss over a 2-D slice"
-    fig.suptitle(f"{title}\nL(x + a·d1 + b·d2), {s.points}×{s.points} grid")
+    title = _(s.title) if s.title else _("Loss over a 2-D slice")
+    fig.suptitle(_("{title}\nL(x + a·d1 + b·d2), {n}×{n} grid").format(title=title, n=s.points))
     fig.tight_layout()
     return fig
 
@@ -273,13 +279,15 @@ class SliceExplorer(w.VBox):
         self.problems = dict(problems)
         self.terms = tuple(terms)
         self.slices: dict[str, LossSlice] = dict(initial or {})
-        self.problem = w.Dropdown(options=list(self.problems), description="inputs")
+        self.problem = w.Dropdown(
+            options=[(_(name), name) for name in self.problems], description=_("inputs")
+        )
         self.points = w.IntSlider(
             value=points if points % 2 else points + 1,
             min=3,
             max=41,
             step=2,
-            description="grid points per axis",
+            description=_("grid points per axis"),
             style={"description_width": "initial"},
             continuous_update=False,
         )
@@ -288,10 +296,10 @@ class SliceExplorer(w.VBox):
             min=0.1,
             max=3.0,
             step=0.1,
-            description="span ±",
+            description=_("span ±"),
             continuous_update=False,
         )
-        self.button = w.Button(description="Compute", icon="refresh", button_style="primary")
+        self.button = w.Button(description=_("Compute"), icon="refresh", button_style="primary")
         self.status = w.Label()
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.button.on_click(lambda _: self.compute())
@@ -309,21 +317,25 @@ class SliceExplorer(w.VBox):
     def _show(self, s: LossSlice) -> None:
         fig = Figure(figsize=(4.6 * len(self.terms), 8.2))
         self.image.value = figure_png(plot_slice(s, self.terms, fig=fig), dpi=60)
-        self.status.value = f"{self.problem.value}: grid {s.points}×{s.points}, span ±{s.a[-1]:g}"
+        self.status.value = _("{name}: grid {n}×{n}, span ±{span:g}").format(
+            name=_(self.problem.value), n=s.points, span=s.a[-1]
+        )
 
     def _show_cached(self) -> None:
         s = self.slices.get(self.problem.value)
         if s is not None:
             self._show(s)
         else:
-            self.status.value = "press Compute"
+            self.status.value = _("press Compute")
 
     def compute(self) -> LossSlice:
         """Compute the slice the controls describe (blocking; about points² forward passes)."""
         name = self.problem.value
         loss, x, d1, d2, l1, l2 = self.problems[name]
         n = int(self.points.value)
-        self.status.value = f"computing {n}×{n} = {n * n} forward passes …"
+        self.status.value = _("computing {n}×{n} = {count} forward passes …").format(
+            n=n, count=n * n
+        )
         s = loss_slice(
             loss,
             x,
@@ -409,7 +421,7 @@ def segment_checks(
     loss: LossTerms, x0: torch.Tensor, x1: torch.Tensor, *, points: int = 9
 ) -> dict[str, list[MidpointCheck]]:
     """Midpoint convexity of each loss term on the segment x0 → x1 (e.g. two runs' results)."""
-    _, values = line_values(loss, x0, x1, points=points)
+    _ts, values = line_values(loss, x0, x1, points=points)
     return {t: [midpoint_convexity(values[t])] for t in TERMS}
 
 
@@ -432,10 +444,16 @@ def random_lines(
     checks: dict[str, list[MidpointCheck]] = {t: [] for t in TERMS}
     for k in range(lines):
         d = random_direction(x, seed=seed + k, norm=radius).to(x.device)
-        _, values = line_values(loss, x - d, x + d, points=points)
+        _ts, values = line_values(loss, x - d, x + d, points=points)
         for t in TERMS:
             checks[t].append(midpoint_convexity(values[t]))
     return checks
+
+
+def _term(term: str) -> str:
+    """A term's short name, right-aligned in English (``convexity_summary``)."""
+    name = short_loss_name(term)
+    return name.rjust(8) if name.isascii() else name
 
 
 def convexity_summary(checks: Mapping[str, Sequence[MidpointCheck]]) -> str:
@@ -446,13 +464,17 @@ def convexity_summary(checks: Mapping[str, Sequence[MidpointCheck]]) -> str:
         if bad:
             worst = max(c.relative_worst for c in bad)
             lines.append(
-                f"{term:>8}: NOT convex: midpoint convexity fails on {len(bad)} of {len(found)} "
-                f"lines (worst excess {worst:.2%} of the largest loss on the line)"
+                _(
+                    "{term}: NOT convex: midpoint convexity fails on {bad} of {lines} lines "
+                    "(worst excess {worst:.2%} of the largest loss on the line)"
+                ).format(term=_term(term), bad=len(bad), lines=len(found), worst=worst)
             )
         else:
             lines.append(
-                f"{term:>8}: no violation on {len(found)} lines (consistent with convexity "
-                "here, but no proof of it)"
+                _(
+                    "{term}: no violation on {lines} lines (consistent with convexity here, "
+                    "but no proof of it)"
+                ).format(term=_term(term), lines=len(found))
             )
     return "\n".join(lines)
 
@@ -463,22 +485,23 @@ def plot_line(
     *,
     terms: Sequence[str] = TERMS,
     labels: tuple[str, str] = ("x0", "x1"),
-    title: str = "The losses along a line",
+    title: str = N_("The losses along a line"),
 ) -> Figure:
     """Each term along a line x0 + t·(x1 − x0), with the chord between the end points t = 0, 1
     dashed (a convex function lies below its chords)."""
+    use_language_font()
     fig, axes = plt.subplots(1, len(terms), figsize=(4.4 * len(terms), 3.6), squeeze=False)
     for ax, term in zip(axes[0], terms, strict=True):
         v = np.asarray(values[term])
-        ax.plot(ts, v, marker="o", markersize=3, label=term)
+        ax.plot(ts, v, marker="o", markersize=3, label=short_loss_name(term))
         i0, i1 = int(np.argmin(np.abs(ts))), int(np.argmin(np.abs(ts - 1.0)))
-        ax.plot([ts[i0], ts[i1]], [v[i0], v[i1]], "k--", linewidth=1, label="chord")
-        ax.set_xticks([0, 0.5, 1], [labels[0], "midpoint", labels[1]])
-        ax.set_xlabel("t (position on the line)")
-        ax.set_ylabel(f"{term} loss")
-        ax.set_title(f"{term} loss", fontsize=10)
+        ax.plot([ts[i0], ts[i1]], [v[i0], v[i1]], "k--", linewidth=1, label=_("chord"))
+        ax.set_xticks([0, 0.5, 1], [_(labels[0]), _("midpoint"), _(labels[1])])
+        ax.set_xlabel(_("t (position on the line)"))
+        ax.set_ylabel(loss_name(term))
+        ax.set_title(loss_name(term), fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(title)
+    fig.suptitle(_(title))
     fig.tight_layout()
     return fig

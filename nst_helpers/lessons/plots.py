@@ -2,6 +2,11 @@
 
 ``plot_losses`` is the one loss-curve plot; ``plot_history`` (one run), ``plot_runs`` (a series,
 relative) and ``plot_series`` (a series against evaluations and seconds) are its usual calls.
+
+Titles and labels are in the lessons' language (``NST_LANG``): the default titles are English
+messages (``N_``) translated when drawn, and a title a caller passes is looked up too (so
+``show_images({"content": …, "style": …})`` says 内容图 and 风格图 in the Chinese lessons). Every
+function here calls ``cjk_font.use_language_font()`` first.
 """
 
 from __future__ import annotations
@@ -16,7 +21,32 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..i18n import N_, _, pgettext
 from ..images import to_pil
+from .cjk_font import use_language_font
+
+#: The losses' names, in English (``loss_name`` translates).
+LOSS_NAMES = {
+    "total": N_("total loss"),
+    "content": N_("content loss"),
+    "style": N_("style loss"),
+}
+
+
+def short_loss_name(key: str) -> str:
+    """ "total", "content" or "style" (a loss, in a legend or a summary) in the lessons' language;
+    any other key (a style layer) as it is."""
+    names = {
+        "total": pgettext("loss", "total"),
+        "content": pgettext("loss", "content"),
+        "style": pgettext("loss", "style"),
+    }
+    return names.get(key, key)
+
+
+def loss_name(key: str) -> str:
+    """ "total loss", "content loss", "style loss" (or "relu1_1 loss") in the lessons' language."""
+    return _(LOSS_NAMES[key]) if key in LOSS_NAMES else _("{key} loss").format(key=key)
 
 
 def show_images(
@@ -28,6 +58,7 @@ def show_images(
     size: float = 3.0,
 ) -> Figure:
     """A grid of images at their aspect ratio, each titled (a mapping's keys are the titles)."""
+    use_language_font()
     if isinstance(images, Mapping):
         titles = list(images) if titles is None else titles
         images = list(images.values())
@@ -41,9 +72,9 @@ def show_images(
         if i < n:
             ax.imshow(to_pil(images[i]))
             if titles is not None and i < len(titles):
-                ax.set_title(str(titles[i]), fontsize=10)
+                ax.set_title(_(str(titles[i])), fontsize=10)
     if suptitle:
-        fig.suptitle(suptitle)
+        fig.suptitle(_(suptitle))
     fig.tight_layout()
     return fig
 
@@ -59,24 +90,24 @@ def _loss_curves(
             history = list(result.history)
             if history:
                 ys = [_loss_of(r, key) for r in history]
-                curves.append((str(label), [r[x] for r in history], ys, 1.5))
-        return curves, f"{key} loss"
+                curves.append((_(str(label)), [r[x] for r in history], ys, 1.5))
+        return curves, loss_name(key)
     history = list(getattr(runs, "history", runs))  # one run: a Result or its history
     if not history:
-        return [], "loss"
+        return [], _("loss")
     layers = list(history[0].get("style_layers", {}))
     keys = list(keys) if keys is not None else ["total", "content", *layers]
     xs = [r[x] for r in history]
     curves = [
         (
-            f"E_l {key}" if key in layers else key,
+            f"E_l {key}" if key in layers else short_loss_name(key),
             xs,
             [_loss_of(r, key) for r in history],
             2.0 if key == "total" else 1.2,
         )
         for key in keys
     ]
-    return curves, "loss"
+    return curves, _("loss")
 
 
 def _loss_of(record: Mapping[str, Any], key: str) -> float:
@@ -92,7 +123,7 @@ def plot_losses(
     relative: bool = False,
     logy: bool = True,
     ax: Axes | None = None,
-    title: str = "Loss during the optimisation",
+    title: str = N_("Loss during the optimisation"),
 ) -> Axes:
     """The course's one loss-curve plot (log scale by default).
 
@@ -102,11 +133,13 @@ def plot_losses(
     ``"evaluation"`` or ``"seconds"``; ``relative=True`` divides each curve by its first value, so
     runs whose losses live on very different scales (different layers) can be compared.
     """
+    use_language_font()
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _fig, ax = plt.subplots(figsize=(7, 4))
+    title = _(title)
     curves, what = _loss_curves(runs, keys, x)
     if not curves:
-        ax.set_title(title + " (no evaluations yet)")
+        ax.set_title(_("{title} (no evaluations yet)").format(title=title))
         return ax
     for label, xs, ys, width in curves:
         if relative and ys and ys[0] > 0:
@@ -117,9 +150,11 @@ def plot_losses(
     if logy:
         ax.set_yscale("log")
     if relative:
-        what = f"{what} / {what} at evaluation 1"
-    ax.set_xlabel("evaluations (forward + backward passes)" if x == "evaluation" else "seconds")
-    ax.set_ylabel(f"{what} (log scale)" if logy else what)
+        what = _("{what} / {what} at evaluation 1").format(what=what)
+    ax.set_xlabel(
+        _("evaluations (forward + backward passes)") if x == "evaluation" else _("seconds")
+    )
+    ax.set_ylabel(_("{what} (log scale)").format(what=what) if logy else what)
     ax.set_title(title)
     ax.legend(fontsize=8)
     ax.grid(True, alpha=0.3)
@@ -133,7 +168,7 @@ def plot_history(
     x: str = "evaluation",
     logy: bool = True,
     ax: Axes | None = None,
-    title: str = "Loss during the optimisation",
+    title: str = N_("Loss during the optimisation"),
 ) -> Axes:
     """Loss curves of one run's history: ``plot_losses(history, keys, …)``.
 
@@ -164,7 +199,7 @@ def plot_runs(
     *,
     relative: bool = True,
     ax: Axes | None = None,
-    title: str = "Loss of each run",
+    title: str = N_("Loss of each run"),
 ) -> Axes:
     """One loss curve per run of a series (label → ``Result``), relative to its start by default:
     ``plot_losses(runs, [key], relative=relative)``."""
@@ -176,12 +211,15 @@ def plot_series(
     key: str = "total",
     *,
     against: Sequence[str] = ("evaluation", "seconds"),
-    title: str = "Total loss of each run",
+    title: str = N_("Total loss of each run"),
 ) -> Figure:
     """``key`` of several runs against evaluations or seconds, one ``plot_losses`` panel each."""
+    use_language_font()
     fig, axes = plt.subplots(1, len(against), figsize=(6.2 * len(against), 4), squeeze=False)
     for ax, x in zip(axes[0], against, strict=True):
-        when = "evaluations" if x == "evaluation" else "time"
-        plot_losses(results, [key], x=x, ax=ax, title=f"{title}, against {when}")
+        against_what = (
+            _("{title}, against evaluations") if x == "evaluation" else _("{title}, against time")
+        )
+        plot_losses(results, [key], x=x, ax=ax, title=against_what.format(title=_(title)))
     fig.tight_layout()
     return fig

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..i18n import _
 from ..transfer import Result, StyleTransfer
 from ..vgg import VGG19Features
 
@@ -56,4 +57,6 @@ def series_summary(results: Mapping[Any, Result]) -> str:
     seconds = sum(r.seconds for r in results.values())
     evaluations = sum(r.evaluations for r in results.values())
     each = seconds / evaluations if evaluations else 0.0
-    return f"{len(results)} runs, {evaluations} evaluations in {seconds:.0f} s ({each:.2f} s each)"
+    return _("{runs} runs, {n} evaluations in {seconds:.0f} s ({each:.2f} s each)").format(
+        runs=len(results), n=evaluations, seconds=seconds, each=each
+    )

@@ -6,16 +6,28 @@ import importlib.metadata
 import platform
 import statistics
 import time
+import unicodedata
 
 import torch
 
 from ..devices import resolve_device
+from ..i18n import N_, _
 from ..profiles import LESSONS, Profile
 from ..transfer import StyleTransfer
 from ..vgg import VGG19Features
 from ..weights import weights_status
 
 PACKAGES = ("torch", "torchvision", "jupyterlab", "ipywidgets", "matplotlib", "pillow", "tqdm")
+#: The lessons of ``profiles.LESSONS`` by name, in English (``estimates_report`` translates).
+LESSON_NAMES = {
+    "01 VGG19 features": N_("01 VGG19 features"),
+    "02 content representation": N_("02 content representation"),
+    "03 style representation": N_("03 style representation"),
+    "04 style transfer": N_("04 style transfer"),
+    "05 convergence": N_("05 convergence"),
+    "06 loss landscape": N_("06 loss landscape"),
+    "07 beyond the paper": N_("07 beyond the paper"),
+}
 
 
 def versions() -> dict[str, str]:
@@ -33,24 +45,25 @@ def device_report() -> str:
     """Which device the lessons will use, in words."""
     device = resolve_device(None)
     if device.type == "cuda":
-        return f"CUDA GPU: {torch.cuda.get_device_name(0)}"
+        return _("CUDA GPU: {name}").format(name=torch.cuda.get_device_name(0))
     if device.type == "mps":
-        return "Apple GPU (MPS)"
-    return f"CPU ({torch.get_num_threads()} threads); every lesson is sized to run on a CPU"
+        return _("Apple GPU (MPS)")
+    return _("CPU ({threads} threads); every lesson is sized to run on a CPU").format(
+        threads=torch.get_num_threads()
+    )
 
 
 def weights_advice() -> str:
     """Where the VGG19 weights will come from, or what to do if they cannot be found."""
     status = weights_status()
     if status["found"]:
-        return f"VGG19 weights found: {status['found']}"
-    return (
+        return _("VGG19 weights found: {path}").format(path=status["found"])
+    return _(
         "VGG19 weights are not on this machine yet. With a network they are downloaded on first "
-        f"use from {status['url']} (548 MB once; an 80 MB copy is kept in "
-        f"{status['features_cache']}). "
+        "use from {url} (548 MB once; an 80 MB copy is kept in {cache}). "
         "Without a network: run `python -m nst_helpers fetch-weights --out FILE` elsewhere, copy "
         "FILE here and set NST_VGG19_WEIGHTS=FILE (see the README, 'Offline labs')."
-    )
+    ).format(url=status["url"], cache=status["features_cache"])
 
 
 def seconds_per_evaluation(vgg: VGG19Features, size: int, repeats: int = 3) -> float:
@@ -59,7 +72,7 @@ def seconds_per_evaluation(vgg: VGG19Features, size: int, repeats: int = 3) -> f
     transfer = StyleTransfer(image, image, vgg=vgg, steps=repeats + 1, snapshot_at=())
     transfer.step()  # warm-up (memory allocation, kernel selection)
     times = []
-    for _ in range(repeats):
+    for _repeat in range(repeats):
         start = time.perf_counter()
         transfer.step()
         times.append(time.perf_counter() - start)
@@ -83,3 +96,28 @@ def estimate_lessons(vgg: VGG19Features, profile: Profile) -> dict[str, float]:
                 total += count * getattr(profile, steps_key) * per_eval[size_key]
         estimates[lesson] = total
     return estimates
+
+
+def _padded(text: str, width: int = 28) -> str:
+    """``text`` followed by spaces up to ``width`` columns (a Chinese character takes two)."""
+    columns = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - columns)
+
+
+def estimates_report(estimates: dict[str, float]) -> str:
+    """``estimate_lessons``' result as lines a learner reads: about how many minutes each lesson's
+    optimisations take on this machine, then all lessons together."""
+    lines = []
+    for lesson, seconds in estimates.items():
+        name = _padded(_(LESSON_NAMES.get(lesson, lesson)))
+        if seconds:
+            lines.append(
+                _("{lesson} ~{minutes:5.1f} min").format(lesson=name, minutes=seconds / 60)
+            )
+        else:
+            lines.append(_("{lesson}  (no optimisation)").format(lesson=name))
+    total = sum(estimates.values()) / 60
+    lines.append(
+        _("{lesson} ~{minutes:5.1f} min").format(lesson=_padded(_("all lessons")), minutes=total)
+    )
+    return "\n".join(lines)

@@ -19,12 +19,14 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..i18n import N_, _
 from ..images import to_pil
 from ..layers import PAPER_STYLE_LAYERS, check_layers
 from ..ratios import PAPER_RATIO, paper_equivalent, ratio_for
 from ..ratios import default_ratio as network_default_ratio
 from ..transfer import DEFAULT_ALPHA, Result
 from ..vgg import VGG19Features, layer_shapes
+from .cjk_font import use_language_font
 from .series import run_series
 
 #: The α/β values of the paper's weighting figure (its columns).
@@ -155,9 +157,10 @@ def plot_ratio_grid(
     results: Mapping[tuple[float, str], Result],
     *,
     size: float = 2.2,
-    title: str = "The paper's grid: α/β (columns) against the deepest style layer (rows)",
+    title: str = N_("The paper's grid: α/β (columns) against the deepest style layer (rows)"),
 ) -> Figure:
     """Small multiples of ``ratio_layer_grid``'s results: rows are depths, columns paper ratios."""
+    use_language_font()
     ratios = sorted({r for r, _ in results})
     depths = list(dict.fromkeys(d for _, d in results))
     first = next(iter(results.values())).image
@@ -178,11 +181,16 @@ def plot_ratio_grid(
                 ax.imshow(to_pil(result.image))
                 used = result.settings["alpha"] / result.settings["beta"]
                 if i == 0:
-                    ax.set_title(f"paper α/β {paper_ratio:.0e}\nhere {used:.1e}", fontsize=9)
+                    ax.set_title(
+                        _("paper α/β {paper:.0e}\nhere {used:.1e}").format(
+                            paper=paper_ratio, used=used
+                        ),
+                        fontsize=9,
+                    )
             if j == 0:
                 ax.set_ylabel(f"conv1_1 … {depth}", fontsize=9)
-    fig.suptitle(title)
-    fig.supxlabel("α/β: more style ←   → more content")
-    fig.supylabel("style layers used")
+    fig.suptitle(_(title))
+    fig.supxlabel(_("α/β: more style ←   → more content"))
+    fig.supylabel(_("style layers used"))
     fig.tight_layout()
     return fig

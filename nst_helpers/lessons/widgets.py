@@ -12,6 +12,7 @@ import ipywidgets as w
 import torch
 
 from ..errors import DownloadError, ImageError
+from ..i18n import _
 from ..images import load_image
 from ..layers import LAYER_NAMES, PAPER_STYLE_LAYERS
 from ..samples import available_offline, list_samples, load_sample_or_fallback
@@ -42,7 +43,7 @@ class ImagePicker(w.VBox):
             description=description,
             style={"description_width": "initial"},
         )
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload…")
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description=_("Upload…"))
         self.message = w.HTML()
         self.upload.observe(self._on_upload, names="value")
         super().__init__([w.HBox([self.dropdown, self.upload]), self.message])
@@ -62,14 +63,17 @@ class ImagePicker(w.VBox):
         try:
             load_image(data, size=16)  # read the whole file once: refuse bad uploads now
         except ImageError as exc:
-            self.message.value = f"<span style='color:#b00'>Cannot use {name}: {exc}</span>"
+            message = _("Cannot use {name}: {error}").format(name=name, error=exc)
+            self.message.value = f"<span style='color:#b00'>{message}</span>"
             return
         key = UPLOAD_PREFIX + name
         self._uploads[key] = data
         if key not in self.dropdown.options:
             self.dropdown.options = [*self.dropdown.options, key]
         self.dropdown.value = key
-        self.message.value = f"Uploaded {name} ({len(data) / 1024:.0f} kB)."
+        self.message.value = _("Uploaded {name} ({kb:.0f} kB).").format(
+            name=name, kb=len(data) / 1024
+        )
 
     def image(self, size: int | tuple[int, int] | None = None) -> torch.Tensor:
         """The chosen image as [1, 3, H, W] in [0, 1], long side ``size``."""
@@ -82,7 +86,9 @@ class ImagePicker(w.VBox):
             self.message.value = f"<span style='color:#b00'>{exc}</span>"
             raise
         self.message.value = (
-            "" if used == choice else f"No network: showing the offline image '{used}' instead."
+            ""
+            if used == choice
+            else _("No network: showing the offline image '{used}' instead.").format(used=used)
         )
         return image
 
@@ -94,8 +100,9 @@ class LayerWeights(w.VBox):
         self,
         layers: Sequence[str] = PAPER_STYLE_LAYERS,
         selected: Sequence[str] | None = None,
-        description: str = "style layers",
+        description: str | None = None,
     ) -> None:
+        description = _("style layers") if description is None else description
         selected = list(layers if selected is None else selected)
         self.boxes = {
             name: w.Checkbox(value=name in selected, description=name, indent=False)
