@@ -123,9 +123,8 @@ MUTATIONS: list[Mutation] = [
     M("upload widget", "upload errors not caught", "nst_helpers/lessons/widgets.py",
       [("        try:\n            load_image(data, size=16)", "        if True:\n"
         "            load_image(data, size=16)"),
-       ("        except ImageError as exc:\n            self.message.value = f\"<span style='color:"
-        "#b00'>Cannot use", "        if False:\n            self.message.value = f\"<span style="
-        "'color:#b00'>Cannot use")],
+       ("        except ImageError as exc:\n            message = _(\"Cannot use",
+        "        if False:\n            message = _(\"Cannot use")],
       [TS + "test_a_bad_upload_shows_its_error_and_keeps_the_choice"]),
     # ----------------------------------------------------------------------------- parameters
     M("unknown layer names", "no check", "nst_helpers/layers.py",

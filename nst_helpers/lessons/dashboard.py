@@ -178,12 +178,7 @@ class StyleDashboard(w.VBox):
             style=_BUTTONS,
         )
         self.size = w.BoundedIntText(
-            value=size,
-            min=32,
-            max=2048,
-            step=16,
-            description=_("image size (px)"),
-            style=_WIDE,
+            value=size, min=32, max=2048, step=16, description=_("image size (px)"), style=_WIDE
         )
         self.size.add_class("nst-size")
         self.steps = w.BoundedIntText(
