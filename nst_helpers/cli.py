@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="style weight β (only α/β matters); not given: the weights' own default, 1e9 for "
-        "torchvision's (nst_helpers.ratios)",
+        "torchvision's (nst_helpers.defaults)",
     )
     st.add_argument(
         "--content-layers",

@@ -264,7 +264,25 @@ class StyleTransfer(Engine):
         self.style_images = [img.to(self.device) for img in styles]
         self.style_image = self.style_images[0] if self.style_images else None
         self._colour = None if colour is None else colour.to(self.device)
-        objective = Objective(
+        objective = self._objective(content_input, shape)
+        super().__init__(
+            self._initial_image(init, shape),
+            self.vgg,
+            objective,
+            c.run,
+            to_rgb=None if objective.network_input is None else self._colour.to_rgb,  # type: ignore[union-attr]
+            callback=callback,
+            stop_event=stop_event,
+            progress=progress,
+            settings=self._settings(c, init, shape, preserve_color),
+        )
+
+    def _objective(self, content_input: torch.Tensor | None, shape: tuple[int, int]) -> Objective:
+        """What ``step.optimisation_step`` optimises: the targets P^l (of the content as the
+        network sees it) and A^l (blended over the style images), w_l, α, β, the TV term, and
+        the luminance-to-network map with ``preserve_color="luminance"``."""
+        grey = self._colour is not None and self._colour.chroma is not None
+        return Objective(
             content_targets=content_targets(
                 self.vgg,
                 None if content_input is None else content_input.to(self.device),
@@ -280,20 +298,7 @@ class StyleTransfer(Engine):
             alpha=self.alpha,
             beta=self.beta,
             extra_terms=tv_terms(self.tv_weight),
-            network_input=None
-            if self._colour is None or self._colour.chroma is None
-            else self._colour.network_input,
-        )
-        super().__init__(
-            self._initial_image(init, shape),
-            self.vgg,
-            objective,
-            c.run,
-            to_rgb=None if objective.network_input is None else self._colour.to_rgb,  # type: ignore[union-attr]
-            callback=callback,
-            stop_event=stop_event,
-            progress=progress,
-            settings=self._settings(c, init, shape, preserve_color),
+            network_input=self._colour.network_input if grey else None,  # type: ignore[union-attr]
         )
 
     @property
