@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .colour import luminance, match_color_histogram, match_luminance, rgb_to_yiq, yiq_to_rgb
 from .devices import resolve_device
 from .errors import ParameterError
-from .images import check_min_size, check_size, load_image
+from .images import as_image_tensor, check_min_size, check_size, load_image
 from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, check_layers, min_input_side
 from .losses import (
     _layer_terms,
@@ -105,19 +105,7 @@ class Result:
 def _as_image(source: Any, size: int | tuple[int, int] | None, what: str) -> torch.Tensor:
     """An image as float32 [1, 3, H, W] in [0, 1]; tensors are checked, anything else loaded."""
     if isinstance(source, torch.Tensor):
-        t = source.detach()
-        if t.dim() == 3:
-            t = t.unsqueeze(0)
-        if t.dim() != 4 or t.shape[0] != 1 or t.shape[1] != 3:
-            raise ParameterError(
-                f"{what}: expected an image tensor [1, 3, H, W], got {list(source.shape)}"
-            )
-        if not torch.isfinite(t).all():
-            raise ParameterError(f"{what}: the image tensor contains NaN or infinite values")
-        t = t.float()
-        if size is not None:
-            t = load_image(t.cpu(), size=size)
-        return t
+        return as_image_tensor(source, what, size)  # the one check (uint8 ÷ 255, [0, 1] …)
     return load_image(source, size=size)
 
 
