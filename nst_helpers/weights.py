@@ -151,7 +151,9 @@ def read_features_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Te
     """
     path = Path(path).expanduser()
     loaded = load_state_file(
-        path, "Delete it and fetch it again (`python -m nst_helpers fetch-weights`)."
+        path,
+        "Fetch the right file with `python -m nst_helpers fetch-weights` (and delete this one "
+        "if it is a failed download).",
     )
     state = torchvision_features(loaded)
     problems = shape_problems(state, expected_shapes())
