@@ -273,7 +273,9 @@ def _report(result: Result, args: argparse.Namespace, steps: int) -> int:
         print(f"completed: {summary}; {written}")
         return 0
     why = (result.message or result.stop_reason).split(";")[0]
-    if result.stop_reason == "interrupted":
+    if result.stop_reason == "out-of-memory":
+        why = result.message  # with what to try
+    elif result.stop_reason == "interrupted":
         why = f"interrupted (Ctrl-C) after {result.evaluations} of {steps} evaluations"
     after = _NEXT.get(result.stop_reason, "")
     print(

@@ -57,7 +57,7 @@ _OOM_MARKERS = (
     "MPS backend out of memory",
     "HIP out of memory",
 )
-_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))
+_UNITS = (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -71,6 +71,14 @@ def is_out_of_memory(exc: BaseException) -> bool:
     if name == "OutOfMemoryError":  # torch.OutOfMemoryError (torch.cuda.OutOfMemoryError)
         return True
     return isinstance(exc, RuntimeError) and any(m in str(exc) for m in _OOM_MARKERS)
+
+
+def _device_words(device: str) -> str:
+    if device == "cpu":
+        return "the CPU"
+    if device.startswith(("cuda", "mps")):
+        return f"the GPU ({device})"
+    return device
 
 
 def _bytes(n: float) -> str:
@@ -104,7 +112,7 @@ def out_of_memory_message(
     it ran; ``cli`` names the command line's options (``--size``) instead of the keywords.
     """
     text = str(exc)
-    where = f" on {device}" if device is not None else ""
+    where = f" on {_device_words(str(device))}" if device is not None else ""
     if device is None and ("CUDA" in text or type(exc).__name__ == "OutOfMemoryError"):
         where = " on the GPU"
     elif device is None and "CPUAllocator" in text:

@@ -541,13 +541,13 @@ def check_output_path(
     (``check_writable_folder``). Raises ``ParameterError`` for the suffix, ``OutputError`` else.
     """
     path = Path(path).expanduser()
+    if path.is_dir():
+        example = path / ("result" + (suffixes or (".png",))[0])
+        raise OutputError(f"{path} is a folder; give a file name, e.g. {example}")
     if suffixes is None:
         _save_format(path)
     elif path.suffix.lower() not in suffixes:
         raise ParameterError(f"{path}: the file name must end in {' or '.join(suffixes)}")
-    if path.is_dir():
-        example = path / ("result" + (suffixes or (".png",))[0])
-        raise OutputError(f"{path} is a folder; give a file name, e.g. {example}")
     if path.exists() and not overwrite:
         raise OutputExistsError(
             f"{path} already exists; pass {flag} to replace it, or pick another name"
@@ -596,7 +596,7 @@ def keep_elsewhere(path: Path | str, write: Callable[[Path], Path]) -> Path:
     name beside ``path`` (``unique_path``), then in ``cache_dir()/"unsaved"``; returns where it
     was written. Used after a run, so that a failing save never loses the result."""
     path = Path(path).expanduser()
-    places = [unique_path(path)]
+    places = [unique_path(path.with_name(f"{path.stem}-1{path.suffix}"))]  # never path itself
     try:
         places.append(unique_path(cache_dir() / "unsaved" / path.name))
     except OSError:
