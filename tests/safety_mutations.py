@@ -345,8 +345,8 @@ MUTATIONS: list[Mutation] = [
       [("        with translate_oom(size=args.scales or size, device=args.device, cli=True):",
         "        if True:")], [OOM]),
     M("16.3 out of memory", "the failed run's tensors kept alive", ER,
-      [("            traceback.clear_frames(tb)  # type: ignore[arg-type]  # drop the failed run's "
-        "tensors\n        exc.__traceback__ = None\n", "")],
+      [("        if tb is not None:\n            traceback.clear_frames(tb)  # type: ignore[arg-"
+        "type]  # drop the failed run's tensors\n        exc.__traceback__ = None\n", "")],
       [TE + "test_the_failed_runs_tensors_are_released_so_the_process_stays_usable"]),
     M("16.3 out of memory", "the evaluations before it are not kept", CLI,
       [("        if transfer is None or not transfer.history:\n            raise",
