@@ -31,7 +31,7 @@ from .engine import (
     RunOptions,
     check_weight,
 )
-from .errors import ParameterError
+from .errors import ParameterError, translate_oom
 from .extensions import coarse_to_fine
 from .extensions.colour import PRESERVE_COLORS, ColourPreservation
 from .extensions.styles import (
@@ -41,7 +41,7 @@ from .extensions.styles import (
     style_sources,
 )
 from .extensions.tv import tv_terms
-from .images import check_min_size, check_size, image_input
+from .images import as_image_tensor, check_min_size, check_size, image_input
 from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, check_layers, min_input_side
 from .losses import resolve_style_weights
 from .memory import release_free_memory
@@ -124,7 +124,9 @@ def _check(content: Any, style: Any, o: dict[str, Any]) -> _Checked:
     if preserve is not None and (content is None or style is None):
         raise ParameterError(f"preserve_color={preserve!r} needs a content and a style image")
     init = o["init"]
-    if isinstance(init, str) and init not in INITS:
+    if isinstance(init, torch.Tensor):
+        as_image_tensor(init, "init")  # its values and shape, before anything is loaded
+    elif init not in INITS:
         raise ParameterError(f"init must be one of {', '.join(INITS)} or a tensor, not {init!r}")
     if init == "content" and content is None:
         raise ParameterError("init='content' needs a content image; use init='noise'")
@@ -191,10 +193,11 @@ def _load_images(
 class StyleTransfer(Engine):
     """The optimisation of Gatys et al. (2016), advanced one evaluation per ``step()``.
 
-    ``content`` and ``style`` are image tensors [1, 3, H, W] in [0, 1] or anything ``load_image``
-    takes (then loaded at ``size``). ``content=None`` drops the content term (texture synthesis,
-    paper Fig. 1 top; the result takes ``size`` or the style image's size); ``style=None`` drops the
-    style term (content reconstruction, Fig. 1 bottom). ``style`` may also be a list of images:
+    ``content`` and ``style`` are image tensors [1, 3, H, W] in [0, 1] (uint8 tensors are divided
+    by 255; float values outside [0, 1] are refused: ``images.as_image_tensor``) or anything
+    ``load_image`` takes (then loaded at ``size``). ``content=None`` drops the content term
+    (texture synthesis, paper Fig. 1 top; the result takes ``size`` or the style image's size);
+    ``style=None`` drops the style term (content reconstruction, Fig. 1 bottom). ``style`` may also be a list of images:
     their Grams are blended (``style_blend``). Targets — the content features P^l and the style
     Grams A^l — are computed once, without gradients. See ``run_style_transfer`` for the options.
 
@@ -369,6 +372,9 @@ class StyleTransfer(Engine):
 def run_style_transfer(content: Any, style: Any, **options: Any) -> Result:
     """Run the whole optimisation (a loop over ``StyleTransfer.step``) and return a ``Result``.
 
+    Errors: ParameterError, ImageError, WeightsError before any evaluation (every check first);
+    ``RunOutOfMemoryError`` (one line: the size and what to try) when the device runs out.
+
     Options (all keyword): ``vgg`` (default: ``load_vgg19(weights, pooling)`` once, cached),
     ``weights``, ``pooling`` ("max" | "avg"), ``alpha`` (content weight α), ``beta`` (style weight
     β; default ``defaults.default_beta(vgg)``, 1e9 for torchvision's weights), ``content_layers``
@@ -400,7 +406,8 @@ def run_style_transfer(content: Any, style: Any, **options: Any) -> Result:
     scales = options.pop("scales", None)
     if scales is not None:
         return run_coarse_to_fine(content, style, scales, **options)
-    transfer = StyleTransfer(content, style, **options)
+    with translate_oom(size=options.get("size"), device=options.get("device")):
+        transfer = StyleTransfer(content, style, **options)  # targets: out of memory here too
     result = transfer.run()
     del transfer  # its L-BFGS history and targets: handed back now, not at the next run
     release_free_memory()
