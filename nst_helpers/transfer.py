@@ -197,9 +197,10 @@ class StyleTransfer(Engine):
     by 255; float values outside [0, 1] are refused: ``images.as_image_tensor``) or anything
     ``load_image`` takes (then loaded at ``size``). ``content=None`` drops the content term
     (texture synthesis, paper Fig. 1 top; the result takes ``size`` or the style image's size);
-    ``style=None`` drops the style term (content reconstruction, Fig. 1 bottom). ``style`` may also be a list of images:
-    their Grams are blended (``style_blend``). Targets — the content features P^l and the style
-    Grams A^l — are computed once, without gradients. See ``run_style_transfer`` for the options.
+    ``style=None`` drops the style term (content reconstruction, Fig. 1 bottom). ``style`` may
+    also be a list of images: their Grams are blended (``style_blend``). Targets — the content
+    features P^l and the style Grams A^l — are computed once, without gradients. See
+    ``run_style_transfer`` for the options.
 
     ``content_image`` is the content image as given; ``style_images`` are the images the style
     targets come from, as the network sees them (resized by ``style_scale``, recoloured by
