@@ -67,46 +67,93 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument(
         "style", nargs="+", help="style image(s): path, URL or sample name; several are blended"
     )
-    st.add_argument("-o", "--output", required=True, type=Path, help="result image (.png or .jpg)")
-    st.add_argument(
+    _add_run_options(st.add_argument_group("the run and its outputs"))
+    _add_method_options(st.add_argument_group("the paper's method"))
+    _add_beyond_options(st.add_argument_group("beyond the paper (Gatys et al. 2017, common tools)"))
+    _add_download_commands(sub)
+    return parser
+
+
+def _add_run_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "-o", "--output", required=True, type=Path, help="result image (.png or .jpg)"
+    )
+    group.add_argument(
         "--size",
         type=int,
         default=None,
         help="long side of the result, in pixels (default 256; not with --scales)",
     )
-    st.add_argument(
+    group.add_argument(
         "--steps",
         type=int,
         default=300,
         help="evaluations (forward+backward passes), exactly; with --scales, at each scale",
     )
-    st.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="content weight α")
-    st.add_argument(
+    group.add_argument(
+        "--snapshots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also save snapshots at 1, 2, 3, 10, 20, 100, … evaluations and the loss "
+        "history (run.json) in DIR",
+    )
+    group.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output file or run folder"
+    )
+    group.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_method_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="content weight α")
+    group.add_argument(
         "--beta",
         type=float,
         default=None,
         help="style weight β (only α/β matters); not given: the weights' own default, 1e9 for "
         "torchvision's (nst_helpers.defaults)",
     )
-    st.add_argument(
+    group.add_argument(
         "--content-layers",
         type=_layers,
         default=list(PAPER_CONTENT_LAYERS),
         help="comma-separated content layers, e.g. relu4_2 or conv2_2",
     )
-    st.add_argument(
+    group.add_argument(
         "--style-layers",
         type=_layers,
         default=list(PAPER_STYLE_LAYERS),
         help="comma-separated style layers (each weighted 1/|L|)",
     )
-    st.add_argument(
+    group.add_argument(
         "--pooling",
         choices=("max", "avg"),
         default="max",
         help="max pooling (torchvision) or average pooling (the paper)",
     )
-    st.add_argument(
+    group.add_argument("--init", choices=INITS, default="content", help="initial image")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="optimiser")
+    group.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 1 for L-BFGS, 0.02 for Adam)",
+    )
+    group.add_argument("--seed", type=int, default=0, help="seed of the noise initialisation")
+    group.add_argument(
+        "--weights",
+        default=None,
+        help="'imagenet', 'caffe' (the authors' network; its file from $NST_CAFFE_WEIGHTS or the "
+        "cache, see fetch-weights --caffe), 'random' or a VGG19 weights file (default: "
+        "$NST_WEIGHTS or imagenet)",
+    )
+    group.add_argument(
+        "--device", default=None, help="cpu, cuda or mps (default: the fastest available)"
+    )
+
+
+def _add_beyond_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
         "--style-blend",
         type=float,
         nargs="+",
@@ -114,27 +161,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="W",
         help="weights of the style images, one per STYLE (normalised; default equal)",
     )
-    st.add_argument(
+    group.add_argument(
         "--style-scale",
         type=float,
         default=None,
         help="style images' long side as a multiple of the result's (larger: bigger strokes; "
         "default: loaded at the result's size)",
     )
-    st.add_argument(
+    group.add_argument(
         "--preserve-color",
         choices=PRESERVE_COLORS,
         default=None,
         help="keep the content's colours: luminance-only transfer, or the style recoloured to "
         "the content's colour histogram (Gatys et al. 2017, Sec. 5)",
     )
-    st.add_argument(
+    group.add_argument(
         "--tv-weight",
         type=float,
         default=0.0,
         help="weight of the squared total-variation term (smooths noise; 0: off, the paper)",
     )
-    st.add_argument(
+    group.add_argument(
         "--scales",
         type=int,
         nargs="+",
@@ -143,38 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="coarse-to-fine: increasing long sides, e.g. 256 512 1024; each run starts from the "
         "previous result, upsampled; the last is the result's size",
     )
-    st.add_argument("--init", choices=INITS, default="content", help="initial image")
-    st.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="optimiser")
-    st.add_argument(
-        "--lr",
-        type=float,
-        default=None,
-        help="learning rate (default: 1 for L-BFGS, 0.02 for Adam)",
-    )
-    st.add_argument("--seed", type=int, default=0, help="seed of the noise initialisation")
-    st.add_argument(
-        "--weights",
-        default=None,
-        help="'imagenet', 'caffe' (the authors' network; its file from $NST_CAFFE_WEIGHTS or the "
-        "cache, see fetch-weights --caffe), 'random' or a VGG19 weights file (default: "
-        "$NST_WEIGHTS or imagenet)",
-    )
-    st.add_argument(
-        "--device", default=None, help="cpu, cuda or mps (default: the fastest available)"
-    )
-    st.add_argument(
-        "--snapshots",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="also save snapshots at 1, 2, 3, 10, 20, 100, … evaluations and the loss "
-        "history (run.json) in DIR",
-    )
-    st.add_argument(
-        "--overwrite", action="store_true", help="replace an existing output file or run folder"
-    )
-    st.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _add_download_commands(sub: argparse._SubParsersAction) -> None:
     fw = sub.add_parser(
         "fetch-weights",
         help="download VGG19's ImageNet weights and cache the features-only copy (~80 MB)",
@@ -200,7 +218,6 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("info", help="versions, device and where the weights would come from")
-    return parser
 
 
 def _check_outputs(args: argparse.Namespace) -> None:

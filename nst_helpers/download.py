@@ -161,6 +161,29 @@ def _stream(
     return digest.hexdigest(), received, total
 
 
+def _check_received(
+    digest: str,
+    received: int,
+    sizes: tuple[int | None, int | None],
+    sha256: str | None,
+    hash_prefix: str | None,
+) -> None:
+    """DownloadError unless the bytes received match Content-Length and the expected size, and
+    their SHA-256 the expected digest or prefix."""
+    for need, what in zip(sizes, ("Content-Length", "expected size"), strict=True):
+        if need is not None and received != need:
+            raise DownloadError(
+                f"connection closed after {received} of {need} bytes ({what}); "
+                "the download is incomplete"
+            )
+    if sha256 is not None and digest != sha256:
+        raise DownloadError(f"SHA-256 mismatch: expected {sha256}, got {digest}")
+    if hash_prefix is not None and not digest.startswith(hash_prefix):
+        raise DownloadError(
+            f"SHA-256 mismatch: expected a digest starting with {hash_prefix}, got {digest}"
+        )
+
+
 def download_file(
     url: str,
     dest: Path | str,
@@ -220,18 +243,7 @@ def download_file(
             digest, received, total = _stream(url, out, timeout, progress, expected_size, dest.name)
             out.flush()
             os.fsync(out.fileno())  # the data is on disk before the rename makes it visible
-        for need, what in ((total, "Content-Length"), (expected_size, "expected size")):
-            if need is not None and received != need:
-                raise DownloadError(
-                    f"connection closed after {received} of {need} bytes ({what}); "
-                    "the download is incomplete"
-                )
-        if sha256 is not None and digest != sha256:
-            raise DownloadError(f"SHA-256 mismatch: expected {sha256}, got {digest}")
-        if hash_prefix is not None and not digest.startswith(hash_prefix):
-            raise DownloadError(
-                f"SHA-256 mismatch: expected a digest starting with {hash_prefix}, got {digest}"
-            )
+        _check_received(digest, received, (total, expected_size), sha256, hash_prefix)
         os.replace(tmp, dest)
     except DownloadError as exc:
         _remove(tmp)

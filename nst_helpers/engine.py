@@ -267,7 +267,8 @@ class Engine:
         """
         bar = self._make_progress()
         try:
-            with translate_oom(size=self.settings.get("size"), device=self.x.device):
+            size = self.settings.get("size")  # (H, W): the message names the long side
+            with translate_oom(size=max(size) if size else None, device=self.x.device):
                 while self.evaluations < self.steps and self.stop_reason is None:
                     if self.stop_event is not None and self.stop_event.is_set():
                         self.stop_reason = "stopped"

@@ -44,7 +44,16 @@ class OutputExistsError(OutputError, FileExistsError):
 
 
 class RunOutOfMemoryError(NSTError, MemoryError):
-    """The run needed more memory than the device has; the message says what to try instead."""
+    """The run needed more memory than the device has; the message says what to try instead.
+
+    ``allocator_message`` is what the allocator said, ``size`` and ``device`` what the run was
+    (so that the command line can say the same in its own words: ``translate_oom(cli=True)``)."""
+
+    def __init__(
+        self, message: str, allocator_message: str = "", size: object = None, device: object = None
+    ) -> None:
+        super().__init__(message)
+        self.allocator_message, self.size, self.device = allocator_message, size, device
 
 
 # --------------------------------------------------------------------------- out of memory
@@ -180,14 +189,21 @@ class translate_oom:  # noqa: N801 - used like a function: ``with translate_oom(
         return self
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, RunOutOfMemoryError) and self.cli:  # translated by the engine: reword
+            original = RuntimeError(exc.allocator_message)
+            size = exc.size if exc.size is not None else self.size
+            device = exc.device if exc.device is not None else self.device
+            message = out_of_memory_message(original, size, device, cli=True)
+            raise RunOutOfMemoryError(message, exc.allocator_message, size, device) from None
         if exc is None or not is_out_of_memory(exc):
             return False
         import traceback
 
         message = out_of_memory_message(exc, self.size, self.device, cli=self.cli)
+        said = str(exc)
         if tb is not None:
             traceback.clear_frames(tb)  # type: ignore[arg-type]  # drop the failed run's tensors
         exc.__traceback__ = None
         del exc, tb
         free_memory()
-        raise RunOutOfMemoryError(message) from None
+        raise RunOutOfMemoryError(message, said, self.size, self.device) from None

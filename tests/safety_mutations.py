@@ -251,9 +251,10 @@ MUTATIONS: list[Mutation] = [
       [TW + "test_a_download_with_the_wrong_hash_is_refused_and_nothing_is_kept"]),
     # ----------------------------------------------------------------------------- downloads
     M("temp + rename after checksum", "renamed before the checks", DL,
-      [("        for need, what in ((total,", "        os.replace(tmp, dest)\n"
-        "        for need, what in ((total,"),
-       ("            )\n        os.replace(tmp, dest)\n", "            )\n")],
+      [("        _check_received(digest, received, (total, expected_size), sha256, hash_prefix)\n"
+        "        os.replace(tmp, dest)\n", "        os.replace(tmp, dest)\n"
+        "        _check_received(digest, received, (total, expected_size), sha256, "
+        "hash_prefix)\n")],
       [TD + "test_sha256_mismatch_leaves_nothing", TD + "test_hash_prefix_convention"]),
     M("temp + rename after checksum", "written straight to the destination", DL,
       [("        out, tmp = create_temp_beside(dest)\n",
