@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as tf
 from tqdm.auto import tqdm
 
+from .caffe_weights import ENV_CAFFE_WEIGHTS
 from .defaults import DEFAULT_ALPHA, DEFAULT_BETA, default_beta
 from .devices import resolve_device
 from .engine import (
@@ -45,9 +46,11 @@ from .images import as_image_tensor, check_min_size, check_size, image_input
 from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, check_layers, min_input_side
 from .losses import resolve_style_weights
 from .memory import release_free_memory
+from .paths import ENV_CACHE
 from .step import Objective
 from .targets import content_targets, style_targets
 from .vgg import ENV_DEFAULT_WEIGHTS, VGG19Features, load_vgg19
+from .weights import ENV_WEIGHTS_FILE
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -72,18 +75,19 @@ if TYPE_CHECKING:  # annotations only: the lessons' panels own the threads
 
 
 @lru_cache(maxsize=4)
-def _cached_vgg(weights: str, pooling: str, device: str) -> VGG19Features:
+def _cached_vgg(weights: str, pooling: str, device: str, _sources: tuple) -> VGG19Features:
     return load_vgg19(weights, pooling=pooling, device=device)
 
 
 def default_vgg(
     weights: str | None = None, pooling: str = "max", device: str | torch.device | None = None
 ) -> VGG19Features:
-    """``load_vgg19(weights, pooling, device)``, loaded once per process and then reused."""
-    resolved = (
-        weights if weights is not None else (os.environ.get(ENV_DEFAULT_WEIGHTS) or "imagenet")
-    )
-    return _cached_vgg(str(resolved), pooling, str(resolve_device(device)))
+    """``load_vgg19(weights, pooling, device)``, loaded once per process and then reused (a
+    changed ``$NST_VGG19_WEIGHTS``, ``$NST_CAFFE_WEIGHTS`` or ``$NST_CACHE_DIR`` loads again)."""
+    resolved = weights if weights is not None else os.environ.get(ENV_DEFAULT_WEIGHTS)
+    resolved = resolved or "imagenet"
+    sources = tuple(os.environ.get(k) for k in (ENV_WEIGHTS_FILE, ENV_CAFFE_WEIGHTS, ENV_CACHE))
+    return _cached_vgg(str(resolved), pooling, str(resolve_device(device)), sources)
 
 
 @dataclass(frozen=True)
