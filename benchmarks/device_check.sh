@@ -23,3 +23,19 @@ timeout "${BENCH_TIMEOUT:-300}" python3 benchmarks/bench.py --no-cpu --no-subpro
     2>&1 | tee "$OUT/bench-cuda.txt"
 timeout "${NOTEBOOK_TIMEOUT:-300}" python3 benchmarks/peak_memory.py 04 --profile paper \
     --output "$OUT/lesson04-paper-cuda.json" 2>&1 | tee "$OUT/lesson04-paper-cuda.txt"
+# A genuine CUDA out-of-memory error (the process limited to 2 % of the GPU): one line, and the
+# process goes on with a smaller run.
+timeout 120 python3 - <<'PY' 2>&1 | tee "$OUT/cuda-oom.txt"
+import torch, nst_helpers as nst
+torch.cuda.set_per_process_memory_fraction(0.02)
+vgg = nst.load_vgg19("random", device="cuda")
+image = torch.rand(1, 3, 2048, 2048)
+try:
+    nst.run_style_transfer(image, image, vgg=vgg, steps=3, progress=False)
+    print("no out-of-memory error at 2048 px")
+except nst.NSTError as exc:
+    print(f"{type(exc).__name__}: {exc}")
+small = torch.rand(1, 3, 128, 128)
+result = nst.run_style_transfer(small, small, vgg=vgg, steps=3, progress=False)
+print("afterwards, 128 px:", result.stop_reason, result.evaluations, "evaluations")
+PY

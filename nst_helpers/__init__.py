@@ -10,11 +10,12 @@ Gatys, Ecker & Bethge, *Image Style Transfer Using Convolutional Neural Networks
 
 The layers, each importing only those above it:
 
-1. the paper: ``layers``, ``vgg``, ``losses`` (Eqs. 1–7), ``targets`` (P^l, A^l) and ``step``
-   (the optimisation step that runs); ``fused`` is its faster drop-in for the per-layer terms;
-2. the engine: ``engine`` (a run: records, snapshots, best image, endings, progress), with the
-   input/output modules ``images``, ``samples``, ``weights``, ``caffe_weights``, ``download``,
-   ``devices``, ``memory``, ``paths``, ``profiles`` and ``defaults`` (α, β per network);
+0. beneath it: ``errors``, ``paths``, ``download``, ``devices``, ``memory``;
+1. the paper: ``layers``, ``vgg`` (with ``weights``, ``caffe_weights``), ``losses`` (Eqs. 1–7),
+   ``targets`` (P^l, A^l) and ``step`` (the optimisation step that runs); ``fused`` is its
+   faster drop-in for the per-layer terms;
+2. the engine: ``engine`` (a run: records, snapshots, best image, endings, progress), with
+   ``images``, ``samples``, ``profiles``, ``i18n`` and ``defaults`` (α, β per network);
 3. ``extensions``: beyond the paper (colour, several styles, style scale, TV, coarse to fine);
 4. ``transfer``: ``StyleTransfer`` and ``run_style_transfer``, the options wired to the above;
 5. their users: ``cli`` (the command line) and ``lessons`` (widgets, plots, panels, exercises:

@@ -15,10 +15,10 @@ from pathlib import Path
 from . import __version__
 from .caffe_weights import caffe_status, fetch_caffe_weights, where_to_get
 from .devices import resolve_device
-from .errors import NSTError, ParameterError
-from .images import save_image
+from .errors import NSTError, ParameterError, RunOutOfMemoryError, translate_oom
+from .images import check_output_path, save_or_keep
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
-from .runs import save_run
+from .runs import check_run_dir, save_run_or_keep
 from .samples import list_samples, load_sample, sample_path
 from .transfer import (
     DEFAULT_ALPHA,
@@ -26,6 +26,7 @@ from .transfer import (
     INITS,
     OPTIMIZERS,
     PRESERVE_COLORS,
+    Result,
     StyleTransfer,
     run_coarse_to_fine,
 )
@@ -66,46 +67,93 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument(
         "style", nargs="+", help="style image(s): path, URL or sample name; several are blended"
     )
-    st.add_argument("-o", "--output", required=True, type=Path, help="result image (.png or .jpg)")
-    st.add_argument(
+    _add_run_options(st.add_argument_group("the run and its outputs"))
+    _add_method_options(st.add_argument_group("the paper's method"))
+    _add_beyond_options(st.add_argument_group("beyond the paper (Gatys et al. 2017, common tools)"))
+    _add_download_commands(sub)
+    return parser
+
+
+def _add_run_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "-o", "--output", required=True, type=Path, help="result image (.png or .jpg)"
+    )
+    group.add_argument(
         "--size",
         type=int,
         default=None,
         help="long side of the result, in pixels (default 256; not with --scales)",
     )
-    st.add_argument(
+    group.add_argument(
         "--steps",
         type=int,
         default=300,
         help="evaluations (forward+backward passes), exactly; with --scales, at each scale",
     )
-    st.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="content weight α")
-    st.add_argument(
+    group.add_argument(
+        "--snapshots",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also save snapshots at 1, 2, 3, 10, 20, 100, … evaluations and the loss "
+        "history (run.json) in DIR",
+    )
+    group.add_argument(
+        "--overwrite", action="store_true", help="replace an existing output file or run folder"
+    )
+    group.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_method_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--alpha", type=float, default=DEFAULT_ALPHA, help="content weight α")
+    group.add_argument(
         "--beta",
         type=float,
         default=None,
         help="style weight β (only α/β matters); not given: the weights' own default, 1e9 for "
-        "torchvision's (nst_helpers.ratios)",
+        "torchvision's (nst_helpers.defaults)",
     )
-    st.add_argument(
+    group.add_argument(
         "--content-layers",
         type=_layers,
         default=list(PAPER_CONTENT_LAYERS),
         help="comma-separated content layers, e.g. relu4_2 or conv2_2",
     )
-    st.add_argument(
+    group.add_argument(
         "--style-layers",
         type=_layers,
         default=list(PAPER_STYLE_LAYERS),
         help="comma-separated style layers (each weighted 1/|L|)",
     )
-    st.add_argument(
+    group.add_argument(
         "--pooling",
         choices=("max", "avg"),
         default="max",
         help="max pooling (torchvision) or average pooling (the paper)",
     )
-    st.add_argument(
+    group.add_argument("--init", choices=INITS, default="content", help="initial image")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="optimiser")
+    group.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 1 for L-BFGS, 0.02 for Adam)",
+    )
+    group.add_argument("--seed", type=int, default=0, help="seed of the noise initialisation")
+    group.add_argument(
+        "--weights",
+        default=None,
+        help="'imagenet', 'caffe' (the authors' network; its file from $NST_CAFFE_WEIGHTS or the "
+        "cache, see fetch-weights --caffe), 'random' or a VGG19 weights file (default: "
+        "$NST_WEIGHTS or imagenet)",
+    )
+    group.add_argument(
+        "--device", default=None, help="cpu, cuda or mps (default: the fastest available)"
+    )
+
+
+def _add_beyond_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
         "--style-blend",
         type=float,
         nargs="+",
@@ -113,27 +161,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="W",
         help="weights of the style images, one per STYLE (normalised; default equal)",
     )
-    st.add_argument(
+    group.add_argument(
         "--style-scale",
         type=float,
         default=None,
         help="style images' long side as a multiple of the result's (larger: bigger strokes; "
         "default: loaded at the result's size)",
     )
-    st.add_argument(
+    group.add_argument(
         "--preserve-color",
         choices=PRESERVE_COLORS,
         default=None,
         help="keep the content's colours: luminance-only transfer, or the style recoloured to "
         "the content's colour histogram (Gatys et al. 2017, Sec. 5)",
     )
-    st.add_argument(
+    group.add_argument(
         "--tv-weight",
         type=float,
         default=0.0,
         help="weight of the squared total-variation term (smooths noise; 0: off, the paper)",
     )
-    st.add_argument(
+    group.add_argument(
         "--scales",
         type=int,
         nargs="+",
@@ -142,38 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="coarse-to-fine: increasing long sides, e.g. 256 512 1024; each run starts from the "
         "previous result, upsampled; the last is the result's size",
     )
-    st.add_argument("--init", choices=INITS, default="content", help="initial image")
-    st.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="optimiser")
-    st.add_argument(
-        "--lr",
-        type=float,
-        default=None,
-        help="learning rate (default: 1 for L-BFGS, 0.02 for Adam)",
-    )
-    st.add_argument("--seed", type=int, default=0, help="seed of the noise initialisation")
-    st.add_argument(
-        "--weights",
-        default=None,
-        help="'imagenet', 'caffe' (the authors' network; its file from $NST_CAFFE_WEIGHTS or the "
-        "cache, see fetch-weights --caffe), 'random' or a VGG19 weights file (default: "
-        "$NST_WEIGHTS or imagenet)",
-    )
-    st.add_argument(
-        "--device", default=None, help="cpu, cuda or mps (default: the fastest available)"
-    )
-    st.add_argument(
-        "--snapshots",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="also save snapshots at 1, 2, 3, 10, 20, 100, … evaluations and the loss "
-        "history (run.json) in DIR",
-    )
-    st.add_argument(
-        "--overwrite", action="store_true", help="replace an existing output file or run folder"
-    )
-    st.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _add_download_commands(sub: argparse._SubParsersAction) -> None:
     fw = sub.add_parser(
         "fetch-weights",
         help="download VGG19's ImageNet weights and cache the features-only copy (~80 MB)",
@@ -199,12 +218,93 @@ def build_parser() -> argparse.ArgumentParser:
     fs.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sub.add_parser("info", help="versions, device and where the weights would come from")
-    return parser
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output checked before any image, weight or evaluation: the result's name and format,
+    its folder (a file on the way, not writable), an existing file, the snapshot folder."""
+    check_output_path(args.output, overwrite=args.overwrite, flag="--overwrite", what="the result")
+    if args.snapshots is not None:
+        check_run_dir(args.snapshots, overwrite=args.overwrite, flag="--overwrite")
+
+
+#: What to try after each way a run can end early (the command line's wording).
+_NEXT = {
+    "non-finite": "run again with a smaller --lr, --beta or --tv-weight, or --optimizer adam",
+    "interrupted": "run again for all the evaluations (a new run starts from --init)",
+    "stopped": "run again for all the evaluations",
+    "out-of-memory": "",
+}
+
+
+def _kept(result: Result) -> str:
+    """Which evaluation's image the result holds, and its loss (what "best" actually is)."""
+    k = result.best_evaluation
+    if 1 <= k <= len(result.history):
+        return (
+            f"the image of evaluation {k} (the lowest loss, {result.history[k - 1]['total']:.4g})"
+        )
+    return "the previous scale's result, upsampled"
+
+
+def _write(result: Result, args: argparse.Namespace) -> str:
+    """Write the image (and the run); a write that fails keeps them elsewhere. Returns what was
+    written, in words, including any failure and where the files went instead."""
+    image_at, image_error = save_or_keep(result.image, args.output, overwrite=args.overwrite)
+    parts = [
+        f"wrote {image_at}"
+        if image_error is None
+        else f"could not write {args.output} ({image_error}), so wrote it to {image_at}"
+    ]
+    if args.snapshots is not None:
+        run_at, run_error = save_run_or_keep(result, args.snapshots, overwrite=args.overwrite)
+        parts.append(
+            f"the run in {run_at}"
+            if run_error is None
+            else f"could not save the run in {args.snapshots} ({run_error}), so saved it in "
+            f"{run_at}"
+        )
+    return " and ".join(parts) + ("" if image_error is None else "; fix the output folder")
+
+
+def _report(result: Result, args: argparse.Namespace, steps: int) -> int:
+    """One line: on stdout for a completed run (exit 0); on stderr after a stop or a failed
+    write (exit 2), saying why, which evaluation's image was kept with what loss, and what next."""
+    if result.evaluations == 0:  # nothing was evaluated: the initial image is no result
+        why = result.message or result.stop_reason
+        print(
+            f"error: {why}; no evaluation finished with a finite loss, so nothing was written"
+            + (f"; {_NEXT[result.stop_reason]}" if _NEXT.get(result.stop_reason) else ""),
+            file=sys.stderr,
+        )
+        return 2
+    written = _write(result, args)
+    n = result.evaluations
+    summary = (
+        f"{n} evaluation{'s' if n != 1 else ''} in {result.seconds:.1f} s; kept {_kept(result)}"
+    )
+    if result.stop_reason == "completed":
+        if "could not" in written:
+            print(f"error: completed: {summary}; {written}", file=sys.stderr)
+            return 2
+        print(f"completed: {summary}; {written}")
+        return 0
+    why = (result.message or result.stop_reason).split(";")[0]
+    if result.stop_reason == "out-of-memory":
+        why = result.message  # with what to try
+    elif result.stop_reason == "interrupted":
+        why = f"interrupted (Ctrl-C) after {result.evaluations} of {steps} evaluations"
+    after = _NEXT.get(result.stop_reason, "")
+    print(
+        f"error: {result.stop_reason}: {why}; {summary}; {written}"
+        + (f"; {after}" if after else ""),
+        file=sys.stderr,
+    )
+    return 2
 
 
 def _stylize(args: argparse.Namespace) -> int:
-    if args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.output} exists; pass --overwrite or choose another -o")
+    _check_outputs(args)  # before any image, weights or evaluation
     if args.scales is not None and args.size is not None:
         raise ParameterError("--size and --scales: give one (the last scale is the result's size)")
     size = args.size if args.size is not None else 256
@@ -233,19 +333,22 @@ def _stylize(args: argparse.Namespace) -> int:
         tv_weight=args.tv_weight,
     )
     style = styles[0] if len(styles) == 1 else styles
-    if args.scales is not None:
-        result = run_coarse_to_fine(content, style, args.scales, **options)
-    else:
-        result = StyleTransfer(content, style, size=size, **options).run()
-    save_image(result.image, args.output, overwrite=args.overwrite)
-    if args.snapshots:
-        save_run(result, args.snapshots, overwrite=args.overwrite)
-    print(
-        f"{result.stop_reason}: {result.evaluations} evaluations in {result.seconds:.1f} s, "
-        f"final loss {result.history[-1]['total']:.4g}; wrote {args.output}"
-        + (f" and {args.snapshots}" if args.snapshots else "")
-    )
-    return 0 if result.stop_reason == "completed" else 1
+    steps = args.steps * (1 if args.scales is None else len(args.scales))
+    transfer: StyleTransfer | None = None
+    try:
+        with translate_oom(size=args.scales or size, device=args.device, cli=True):
+            if args.scales is not None:
+                result = run_coarse_to_fine(content, style, args.scales, **options)
+            else:
+                transfer = StyleTransfer(content, style, size=size, **options)
+                result = transfer.run()
+    except RunOutOfMemoryError as exc:
+        if transfer is None or not transfer.history:
+            raise
+        result = transfer.result()  # evaluations before the failed one: keep the best of them
+        result.stop_reason, result.message = "out-of-memory", str(exc)
+    del transfer
+    return _report(result, args, steps)
 
 
 def _info() -> int:
@@ -298,9 +401,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"{sample.name}: {path}")
             return 0
         return _info()
-    except (NSTError, FileExistsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (NSTError, OSError) as exc:  # every expected failure: one line, exit 2
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outside a run (a run catches it and keeps its result)
+        print(
+            "error: interrupted (Ctrl-C) before the run began or while writing; "
+            "no partial file was written",
+            file=sys.stderr,
+        )
+        return 2
+    except RuntimeError as exc:
+        if not _is_device_failure(exc):
+            raise  # a bug: the traceback, exit 1
+        print(f"error: the device failed ({_one_line(exc)}); try --device cpu", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (its first line; OSErrors as "strerror: filename")."""
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.splitlines()[0].split()) if "\n" in text else text
+
+
+def _is_device_failure(exc: RuntimeError) -> bool:
+    """A GPU driver or runtime failure (not a bug of this package): CUDA, cuDNN, MPS errors."""
+    text = str(exc)
+    return any(m in text for m in ("CUDA error", "CUDNN_STATUS", "cuDNN error", "MPS backend"))
 
 
 if __name__ == "__main__":

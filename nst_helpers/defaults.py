@@ -6,7 +6,7 @@ E_l with their fourth power (Gatys et al. 2016, Eqs. 1–5), and the weights dif
 
 The defaults below are for α = 1 and images of 256 × 256 px (``REFERENCE_PIXELS``; α/β shrinks as
 1/area at other sizes, see ``ratio_for``). Each comes from converting a working
-implementation's settings into the paper's form with ``weighting.mse_gram_to_paper`` (its
+implementation's settings into the paper's form with ``lessons.weighting.mse_gram_to_paper`` (its
 content MSE and Gram-MSE terms become α L_content + β Σ_l w_l E_l):
 
 - ``"torchvision"``: β = 1e9 (α/β = 1e-9). The paper's α/β of 1e-3 … 1e-4 belongs to its Caffe

@@ -21,11 +21,12 @@ import contextlib
 import glob
 import hashlib
 import http.client
+import io
 import os
 import secrets
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
@@ -160,6 +161,29 @@ def _stream(
     return digest.hexdigest(), received, total
 
 
+def _check_received(
+    digest: str,
+    received: int,
+    sizes: tuple[int | None, int | None],
+    sha256: str | None,
+    hash_prefix: str | None,
+) -> None:
+    """DownloadError unless the bytes received match Content-Length and the expected size, and
+    their SHA-256 the expected digest or prefix."""
+    for need, what in zip(sizes, ("Content-Length", "expected size"), strict=True):
+        if need is not None and received != need:
+            raise DownloadError(
+                f"connection closed after {received} of {need} bytes ({what}); "
+                "the download is incomplete"
+            )
+    if sha256 is not None and digest != sha256:
+        raise DownloadError(f"SHA-256 mismatch: expected {sha256}, got {digest}")
+    if hash_prefix is not None and not digest.startswith(hash_prefix):
+        raise DownloadError(
+            f"SHA-256 mismatch: expected a digest starting with {hash_prefix}, got {digest}"
+        )
+
+
 def download_file(
     url: str,
     dest: Path | str,
@@ -219,18 +243,7 @@ def download_file(
             digest, received, total = _stream(url, out, timeout, progress, expected_size, dest.name)
             out.flush()
             os.fsync(out.fileno())  # the data is on disk before the rename makes it visible
-        for need, what in ((total, "Content-Length"), (expected_size, "expected size")):
-            if need is not None and received != need:
-                raise DownloadError(
-                    f"connection closed after {received} of {need} bytes ({what}); "
-                    "the download is incomplete"
-                )
-        if sha256 is not None and digest != sha256:
-            raise DownloadError(f"SHA-256 mismatch: expected {sha256}, got {digest}")
-        if hash_prefix is not None and not digest.startswith(hash_prefix):
-            raise DownloadError(
-                f"SHA-256 mismatch: expected a digest starting with {hash_prefix}, got {digest}"
-            )
+        _check_received(digest, received, (total, expected_size), sha256, hash_prefix)
         os.replace(tmp, dest)
     except DownloadError as exc:
         _remove(tmp)
@@ -242,3 +255,165 @@ def download_file(
         _remove(tmp)
         raise
     return dest
+
+
+# --------------------------------------------------------------------------- what a file is
+
+
+class FileKind(NamedTuple):
+    """What a file holds, told from its first bytes (``sniff``).
+
+    ``kind``: a short tag (``"png"``, ``"html"``, ``"pytorch"``, ``"zip"`` …, see ``sniff``);
+    ``description``: the same in words ("an HTML page titled '404 Not Found'"); ``hint``: why such
+    a file is often found in place of the right one ("" when there is nothing general to say).
+    ``category``: ``"image"``, ``"weights"`` (PyTorch's formats), ``"pickle"``, ``"text"``,
+    ``"archive"``, ``"empty"``, ``"damaged"`` or ``"other"``.
+    """
+
+    kind: str
+    category: str
+    description: str
+    hint: str = ""
+
+
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "png", "a PNG image"),
+    (b"\xff\xd8\xff", "jpeg", "a JPEG image"),
+    (b"GIF87a", "gif", "a GIF image"),
+    (b"GIF89a", "gif", "a GIF image"),
+    (b"BM", "bmp", "a BMP image"),
+    (b"II*\x00", "tiff", "a TIFF image"),
+    (b"MM\x00*", "tiff", "a TIFF image"),
+    (b"\x00\x00\x01\x00", "ico", "an ICO image"),
+)
+_OTHER_MAGIC = (
+    (b"\x1f\x8b", "gzip", "archive", "a gzip-compressed file (.gz)"),
+    (b"BZh", "bzip2", "archive", "a bzip2-compressed file"),
+    (b"\xfd7zXZ\x00", "xz", "archive", "an xz-compressed file"),
+    (b"7z\xbc\xaf\x27\x1c", "7z", "archive", "a 7-Zip archive"),
+    (b"(\xb5/\xfd", "zstd", "archive", "a zstd-compressed file"),
+    (b"Rar!\x1a\x07", "rar", "archive", "a RAR archive"),
+    (b"%PDF", "pdf", "other", "a PDF document"),
+    (b"\x89HDF\r\n\x1a\n", "hdf5", "other", "an HDF5 file (Keras/TensorFlow weights?)"),
+    (b"\x93NUMPY", "npy", "other", "a NumPy array file (.npy)"),
+)
+#: The first bytes of a PyTorch file in the legacy (pre-1.6) format: pickle protocol 2 and
+#: PyTorch's magic number 0x1950a86a20f9469cfc6c.
+_TORCH_LEGACY = b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8P\x19"
+_DAMAGED_HINT = "an interrupted download or copy leaves such a file: fetch it again"
+_ARCHIVE_HINT = "unpack it and use the file inside"
+_PAGE_HINT = (
+    "a failed or redirected download often saves such a page in place of the file "
+    "(an error, login or 'moved' page)"
+)
+_HEAD = 4096
+
+
+def _html_title(text: str) -> str:
+    import re
+
+    found = re.search(r"<title[^>]*>(.*?)</title", text, re.IGNORECASE | re.DOTALL)
+    title = " ".join(found.group(1).split()) if found else ""
+    return f" titled {title[:60]!r}" if title else ""
+
+
+def _zip_kind(fileobj: BinaryIO) -> FileKind:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return FileKind("zip-damaged", "damaged", "a truncated or damaged ZIP file", _DAMAGED_HINT)
+    if any(name == "data.pkl" or name.endswith("/data.pkl") for name in names):
+        return FileKind("pytorch", "weights", "a PyTorch file")
+    shown = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+    return FileKind("zip", "archive", f"a ZIP archive holding {shown or 'nothing'}", _ARCHIVE_HINT)
+
+
+def _gzip_inner(head: bytes) -> str:
+    """What the start of a gzip stream decompresses to, in words ("" if unknown)."""
+    import zlib
+
+    try:
+        inner = zlib.decompressobj(wbits=31).decompress(head, 1024)
+    except zlib.error:
+        return ""
+    if len(inner) > 262 and inner[257:262] == b"ustar":
+        return "a gzip-compressed tar archive"
+    inner_kind = _sniff_head(inner, None) if inner else None
+    if inner_kind is not None and inner_kind.category in ("image", "weights", "text", "archive"):
+        return f"a gzip-compressed file holding {inner_kind.description}"
+    return ""
+
+
+def _sniff_head(head: bytes, fileobj: BinaryIO | None) -> FileKind:
+    if not head:
+        return FileKind("empty", "empty", "an empty file (0 bytes)", _DAMAGED_HINT)
+    for magic, kind, description in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return FileKind(kind, "image", description)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return FileKind("webp", "image", "a WebP image")
+    if head[:4] == b"PK\x03\x04" or head[:4] == b"PK\x05\x06":
+        if fileobj is None:
+            return FileKind("zip", "archive", "a ZIP file (PyTorch files are ZIP files)")
+        fileobj.seek(0)
+        return _zip_kind(fileobj)
+    if head.startswith(_TORCH_LEGACY):
+        return FileKind("pytorch-legacy", "weights", "a PyTorch file (legacy format)")
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return FileKind("pickle", "pickle", "a Python pickle")
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return FileKind("tar", "archive", "a tar archive", _ARCHIVE_HINT)
+    for magic, kind, category, description in _OTHER_MAGIC:
+        if head.startswith(magic):
+            if kind == "gzip":
+                description = _gzip_inner(head) or description
+            hint = _ARCHIVE_HINT if category == "archive" else ""
+            return FileKind(kind, category, description, hint)
+    if len(head) >= 10 and head[8:10] == b'{"':
+        return FileKind("safetensors", "other", "a safetensors file")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at the end of the head is still text
+        text = head[: exc.start].decode("utf-8") if exc.start > len(head) - 4 else ""
+        if not text:
+            return FileKind("binary", "other", f"a binary file of an unknown kind ({head[:8]!r}…)")
+    if "\x00" in text:
+        return FileKind("binary", "other", f"a binary file of an unknown kind ({head[:8]!r}…)")
+    stripped = text.lstrip("\ufeff \t\r\n").lower()
+    if stripped.startswith("version https://git-lfs"):
+        return FileKind(
+            "lfs-pointer",
+            "text",
+            "a Git LFS pointer (a small text file standing for the real one)",
+            "the real file was never fetched: run `git lfs pull`, or download it directly",
+        )
+    if stripped.startswith(("<!doctype html", "<html", "<head", "<body", "<!--")) or (
+        "<html" in stripped[:1024]
+    ):
+        return FileKind("html", "text", f"an HTML page{_html_title(text)}", _PAGE_HINT)
+    if stripped.startswith(("<?xml", "<svg")):
+        kind = "svg" if "<svg" in stripped[:1024] else "xml"
+        return FileKind(kind, "text", "an SVG drawing" if kind == "svg" else "an XML file")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return FileKind("text", "text", f"a text file starting {first[:60]!r}", _PAGE_HINT)
+
+
+def sniff(source: Path | str | bytes | bytearray | memoryview) -> FileKind:
+    """What a file (a path) or a file's contents (bytes) hold, from their magic bytes.
+
+    Tells images (PNG, JPEG, GIF, WebP, BMP, TIFF), PyTorch files (zip format with a
+    ``data.pkl``, or the legacy pickle format), plain pickles, archives (ZIP, tar, gzip — and what
+    the gzip holds —, bzip2, xz, 7z, zstd, RAR), HTML/XML/text pages (an HTML page's title, a
+    text's first line), Git LFS pointers, PDF, HDF5, NumPy and safetensors files, empty and
+    truncated ZIP files. Used wherever the package reads a file, so a wrong file is named for
+    what it is (``images.load_image``, ``weights.load_state_file``). Reads only the first 4 KiB
+    (and a ZIP's table of contents).
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        return _sniff_head(data[:_HEAD], io.BytesIO(data))
+    with open(source, "rb") as fileobj:
+        return _sniff_head(fileobj.read(_HEAD), fileobj)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from tqdm.auto import tqdm
 
-from .errors import ParameterError
+from .errors import ParameterError, translate_oom
 from .fused import can_fuse, fused_layer_terms
 from .memory import release_free_memory
 from .step import Evaluation, Objective, layer_terms, optimisation_step
@@ -259,20 +259,27 @@ class Engine:
         return record
 
     def run(self) -> Result:
-        """Step until ``steps`` evaluations, the stop event, Ctrl-C or a non-finite loss."""
+        """Step until ``steps`` evaluations, the stop event, Ctrl-C or a non-finite loss.
+
+        Running out of memory raises ``errors.RunOutOfMemoryError`` (one line: the size and what
+        to try), with the failed evaluation's tensors released; ``result()`` still holds the
+        evaluations before it.
+        """
         bar = self._make_progress()
         try:
-            while self.evaluations < self.steps and self.stop_reason is None:
-                if self.stop_event is not None and self.stop_event.is_set():
-                    self.stop_reason = "stopped"
-                    self.message = f"stopped by request after {self.evaluations} evaluations"
-                    break
-                record = self.step()
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{record['total']:.4g}", refresh=False)
-                if self.callback is not None and self.stop_reason is None:
-                    self.callback(self, record)
+            size = self.settings.get("size")  # (H, W): the message names the long side
+            with translate_oom(size=max(size) if size else None, device=self.x.device):
+                while self.evaluations < self.steps and self.stop_reason is None:
+                    if self.stop_event is not None and self.stop_event.is_set():
+                        self.stop_reason = "stopped"
+                        self.message = f"stopped by request after {self.evaluations} evaluations"
+                        break
+                    record = self.step()
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f"{record['total']:.4g}", refresh=False)
+                    if self.callback is not None and self.stop_reason is None:
+                        self.callback(self, record)
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
             self.message = f"interrupted after {self.evaluations} evaluations"

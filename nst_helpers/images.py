@@ -14,6 +14,8 @@ import io
 import numbers
 import os
 import re
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -22,8 +24,14 @@ import numpy as np
 import torch
 from PIL import ExifTags, Image, ImageOps
 
-from nst_helpers.download import create_temp_beside, download_file
-from nst_helpers.errors import ImageError, ParameterError
+from nst_helpers.download import create_temp_beside, download_file, sniff
+from nst_helpers.errors import (
+    ImageError,
+    ImageTensorError,
+    OutputError,
+    OutputExistsError,
+    ParameterError,
+)
 from nst_helpers.paths import cache_dir
 
 #: Largest image (width × height, read from the file header) that ``load_image`` will decode.
@@ -248,12 +256,35 @@ def _decode(img: Image.Image, name: str, size: Size, side: str, *, may_draft: bo
         raise ImageError(f"{name}: the image is truncated or corrupt ({exc})") from None
 
 
+#: Why a file of each kind (``download.sniff``) may be where an image was expected.
+_NOT_AN_IMAGE_ADVICE = {
+    "weights": "weights given where an image was expected: check the order of the arguments "
+    "(weights go to --weights / weights=)",
+    "pickle": "not an image: check the order of the arguments",
+    "image": "the image is damaged or in a variant Pillow cannot read: open and save it again "
+    "as PNG or JPEG",
+}
+
+
+def _what_it_is(fp: Path | io.BytesIO) -> str:
+    """ ": it is an HTML page titled '404 Not Found'; a failed … download …" for an unreadable
+    file, from its magic bytes (``download.sniff``); "" if even that fails."""
+    try:
+        kind = sniff(fp.getvalue() if isinstance(fp, io.BytesIO) else fp)
+    except OSError:
+        return ""
+    advice = _NOT_AN_IMAGE_ADVICE.get(kind.category, kind.hint)
+    if kind.kind == "svg":
+        advice = "a vector drawing: export it as PNG first"
+    return f": it is {kind.description}" + (f"; {advice}" if advice else "")
+
+
 def _open_and_decode(fp: Path | io.BytesIO, name: str, size: Size, side: str) -> np.ndarray:
     """Open a file or buffer with Pillow and decode its first frame → H×W×3 float array."""
     try:
         img = Image.open(fp)
     except Image.UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image Pillow can read") from None
+        raise ImageError(f"{name}: not an image Pillow can read{_what_it_is(fp)}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_large(name, exc) from None
     except _DECODE_ERRORS as exc:
@@ -293,29 +324,57 @@ def _array_to_rgb(arr: np.ndarray, size: Size, side: str) -> np.ndarray:
     return _resize_float(rgb, target_size(rgb.shape[0], rgb.shape[1], size, side))
 
 
-def _from_tensor(tensor: torch.Tensor, size: Size, side: str) -> torch.Tensor:
-    """Validate an image tensor and return it as a float32 [1, 3, H, W] copy (resized if asked)."""
-    name = "<tensor>"
+#: Float image tensors may stray this far outside [0, 1] (rounding) and are then clamped.
+DOMAIN_TOLERANCE = 1e-5
+
+
+def as_image_tensor(
+    tensor: torch.Tensor, what: str = "image", size: Size = None, side: str = "long"
+) -> torch.Tensor:
+    """The one check of an image tensor, wherever one comes in (``load_image``, the engine's
+    content, style and ``init`` tensors, with or without ``size``): a float32 [1, 3, H, W] copy
+    with values in [0, 1], on the tensor's device, resized to ``size`` if given.
+
+    Accepted: [1, 3, H, W], [3, H, W], [1, 1, H, W], [1, H, W] or [H, W] (grey is repeated to
+    three channels); float tensors with values in [0, 1]; **uint8 tensors, divided by 255** (the
+    0–255 images of PIL, OpenCV and ``torchvision.io``). Refused with an ``ImageTensorError``
+    (both an ``ImageError`` and a ``ParameterError``) naming ``what``: other shapes and dtypes,
+    NaN or infinite values, and float values outside [0, 1] (such as a 0–255 image stored as
+    float, or an ImageNet-normalised one), which would otherwise run and give a white or black
+    result.
+    """
+    if not isinstance(tensor, torch.Tensor):
+        raise ImageTensorError(f"{what}: expected a tensor, got {type(tensor).__name__}")
     t = tensor.detach()
+    shape = list(t.shape)
     if t.dtype == torch.uint8:
         t = t.to(torch.float32) / 255.0
     elif not t.is_floating_point():
-        raise ImageError(f"{name}: unsupported dtype {t.dtype}; expected float in [0, 1] or uint8")
-    shape = tuple(t.shape)
+        raise ImageTensorError(
+            f"{what}: unsupported dtype {t.dtype}; expected float in [0, 1] or uint8 (0–255)"
+        )
     if t.ndim == 2:
         t = t[None, None]
     elif t.ndim == 3:
         t = t[None]
     if t.ndim != 4 or t.shape[0] != 1 or t.shape[1] not in (1, 3) or t.numel() == 0:
-        raise ImageError(
-            f"{name}: unsupported shape {list(shape)}; expected [3, H, W], [1, 3, H, W] or [H, W]"
+        raise ImageTensorError(
+            f"{what}: expected an image tensor [1, 3, H, W] (or [3, H, W], [H, W]), got shape "
+            f"{shape}"
         )
     if not torch.isfinite(t).all():
-        raise ImageError(f"{name}: contains NaN or infinite values")
+        raise ImageTensorError(f"{what}: the image tensor contains NaN or infinite values")
     low, high = float(t.min()), float(t.max())
-    if low < 0.0 or high > 1.0:
-        raise ImageError(f"{name}: values range from {low:.4g} to {high:.4g}; expected [0, 1]")
-    t = t.to(torch.float32).expand(1, 3, -1, -1)
+    if low < -DOMAIN_TOLERANCE or high > 1.0 + DOMAIN_TOLERANCE:
+        hint = (
+            " (a 0–255 image: divide it by 255, or pass it as uint8)"
+            if high > 1.0 + DOMAIN_TOLERANCE and low >= -DOMAIN_TOLERANCE
+            else " (a normalised image: undo the normalisation first)"
+        )
+        raise ImageTensorError(
+            f"{what}: values range from {low:.4g} to {high:.4g}; expected floats in [0, 1]{hint}"
+        )
+    t = t.to(torch.float32).clamp(0.0, 1.0).expand(1, 3, -1, -1)
     size_hw = target_size(t.shape[2], t.shape[3], size, side)
     if size_hw != (t.shape[2], t.shape[3]):
         rgb = t[0].permute(1, 2, 0).cpu().numpy()
@@ -353,8 +412,8 @@ def load_image(source: ImageSource, size: Size = None, side: str = "long") -> to
         source: a file path (str or Path); an ``http://``/``https://`` URL (downloaded once into
             ``cache_dir()/"images"``); ``bytes``/``bytearray``/``memoryview`` holding an image file;
             a PIL image; a numpy array (H×W, H×W×1, H×W×3 or H×W×4; uint8, uint16, or float in
-            [0, 1]); or a tensor ([3, H, W], [1, 3, H, W] or [H, W], float in [0, 1] or uint8),
-            which is returned as a float32 copy.
+            [0, 1]); or a tensor ([3, H, W], [1, 3, H, W] or [H, W]; float in [0, 1], or uint8
+            divided by 255), checked by ``as_image_tensor`` and returned as a float32 copy.
         size: an int makes the long side (or, with ``side="short"``, the short side) that many
             pixels, keeping the aspect ratio; a tuple (H, W) gives exactly that size; None keeps
             the size. Resizing uses Lanczos; large JPEGs are decoded at reduced scale first.
@@ -372,7 +431,7 @@ def load_image(source: ImageSource, size: Size = None, side: str = "long") -> to
     """
     check_size(size, side)
     if isinstance(source, torch.Tensor):
-        return _from_tensor(source, size, side)
+        return as_image_tensor(source, "<tensor>", size, side)
     if isinstance(source, np.ndarray):
         return _to_tensor(_array_to_rgb(source, size, side))
     if isinstance(source, Image.Image):
@@ -399,23 +458,12 @@ def load_image(source: ImageSource, size: Size = None, side: str = "long") -> to
 
 
 def image_input(source: Any, size: Size = None, what: str = "image") -> torch.Tensor:
-    """An input image of a run as float32 [1, 3, H, W] in [0, 1]: a tensor is checked (shape,
-    finite values) and resized to ``size`` when given; anything else goes to ``load_image``.
-    ``what`` names the parameter in errors (ParameterError)."""
+    """An input image of a run as float32 [1, 3, H, W] in [0, 1]: a tensor goes through
+    ``as_image_tensor`` (uint8 ÷ 255; floats outside [0, 1], NaN and bad shapes refused), resized
+    to ``size`` when given; anything else goes to ``load_image``. ``what`` names the parameter in
+    errors."""
     if isinstance(source, torch.Tensor):
-        t = source.detach()
-        if t.dim() == 3:
-            t = t.unsqueeze(0)
-        if t.dim() != 4 or t.shape[0] != 1 or t.shape[1] != 3:
-            raise ParameterError(
-                f"{what}: expected an image tensor [1, 3, H, W], got {list(source.shape)}"
-            )
-        if not torch.isfinite(t).all():
-            raise ParameterError(f"{what}: the image tensor contains NaN or infinite values")
-        t = t.float()
-        if size is not None:
-            t = load_image(t.cpu(), size=size)
-        return t
+        return as_image_tensor(source, what, size)  # the one check
     return load_image(source, size=size)
 
 
@@ -456,28 +504,92 @@ def _save_format(path: Path) -> str:
     return fmt
 
 
+def check_writable_folder(folder: Path | str, what: str = "the output") -> Path:
+    """Raise ``OutputError`` unless files can be written in ``folder`` (created later if missing).
+
+    Walks up to the nearest folder that exists: a *file* on the way (``c.png/out.png`` where
+    ``c.png`` is a file) or a folder where nothing can be written (permissions, a read-only disk)
+    is refused now, before any work, with a message naming it. Creates nothing (a probe file is
+    made and removed at once in the existing folder).
+    """
+    folder = Path(folder).expanduser()
+    existing = folder
+    while not existing.exists() and not existing.is_symlink() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(
+            f"cannot write {what} in {folder}: {existing} is a file, not a folder"
+            if existing != folder
+            else f"cannot write {what} in {folder}: it is a file, not a folder"
+        )
+    try:
+        with tempfile.TemporaryFile(dir=existing, prefix=".nst-probe-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputError(
+            f"cannot write {what} in {folder}: {existing} is not writable ({reason}); "
+            "choose another folder"
+        ) from None
+    return folder
+
+
+def check_output_path(
+    path: Path | str,
+    *,
+    overwrite: bool = False,
+    suffixes: tuple[str, ...] | None = None,
+    flag: str = "overwrite=True",
+    what: str = "the image",
+) -> Path:
+    """Check, before any work, that an output file can be written at ``path``; return it.
+
+    The one check of every output file (``save_image``, ``export_gif``, the command line's
+    ``-o``): the suffix names a format Pillow can write (or one of ``suffixes``, e.g.
+    ``(".gif",)``); ``path`` is not a folder; an existing file is refused with
+    ``OutputExistsError`` (a ``FileExistsError``) telling to pass ``flag`` (``"--overwrite"`` on
+    the command line) unless ``overwrite``; and the folder can be written
+    (``check_writable_folder``). Raises ``ParameterError`` for the suffix, ``OutputError`` else.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        example = path / ("result" + (suffixes or (".png",))[0])
+        raise OutputError(f"{path} is a folder; give a file name, e.g. {example}")
+    if suffixes is None:
+        _save_format(path)
+    elif path.suffix.lower() not in suffixes:
+        raise ParameterError(f"{path}: the file name must end in {' or '.join(suffixes)}")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{path} already exists; pass {flag} to replace it, or pick another name"
+            + (" (unique_path() finds a free one)" if flag == "overwrite=True" else "")
+        )
+    check_writable_folder(path.parent, what)
+    return path
+
+
 def save_image(tensor: torch.Tensor, path: Path | str, *, overwrite: bool = False) -> Path:
     """Save an image tensor to ``path`` (format from the suffix, e.g. .png or .jpg); return it.
 
-    Parent folders are created. The file is written to a temporary file in the same folder and
-    renamed onto ``path`` (``os.replace``), so a failure leaves neither a partial image nor a
-    temporary file. JPEGs are written at quality 95.
+    ``check_output_path`` first (suffix, existing file, writable folder). Parent folders are
+    created. The file is written to a temporary file in the same folder and renamed onto ``path``
+    (``os.replace``), so a failure leaves neither a partial image nor a temporary file. JPEGs are
+    written at quality 95.
 
     Raises:
-        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        OutputExistsError (a FileExistsError): ``path`` exists and ``overwrite`` is False.
         ParameterError: the suffix is missing or not a format Pillow can write.
+        OutputError (an OSError): the folder cannot be written, or writing failed.
     """
-    path = Path(path).expanduser()
+    path = check_output_path(path, overwrite=overwrite)
     fmt = _save_format(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"{path} already exists; pass overwrite=True to replace it, or pick another name "
-            "(unique_path() finds a free one)"
-        )
     img = to_pil(tensor)
     options = {"quality": 95} if fmt == "JPEG" else {}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out, tmp = create_temp_beside(path, suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        out, tmp = create_temp_beside(path, suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"could not write {path}: {exc.strerror or exc}") from None
     try:
         with out:
             img.save(out, format=fmt, **options)
@@ -488,6 +600,40 @@ def save_image(tensor: torch.Tensor, path: Path | str, *, overwrite: bool = Fals
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def keep_elsewhere(path: Path | str, write: Callable[[Path], Path]) -> Path:
+    """Where a result goes when it cannot be written at ``path``: ``write`` is tried at a free
+    name beside ``path`` (``unique_path``), then in ``cache_dir()/"unsaved"``; returns where it
+    was written. Used after a run, so that a failing save never loses the result."""
+    path = Path(path).expanduser()
+    places = [unique_path(path.with_name(f"{path.stem}-1{path.suffix}"))]  # never path itself
+    try:
+        places.append(unique_path(cache_dir() / "unsaved" / path.name))
+    except OSError:
+        pass
+    last: Exception | None = None
+    for place in places:
+        try:
+            return write(place)
+        except (OSError, ValueError) as exc:
+            last = exc
+    raise OutputError(f"could not keep the result anywhere (last try: {last})")
+
+
+def save_or_keep(
+    tensor: torch.Tensor, path: Path | str, *, overwrite: bool = False
+) -> tuple[Path, Exception | None]:
+    """``save_image``; if that fails at the end of a run (disk full, folder gone, permissions
+    changed), the image is kept elsewhere (``keep_elsewhere``) instead of being lost.
+
+    Returns (where the image was written, the error that kept it from ``path``, or None).
+    """
+    try:
+        return save_image(tensor, path, overwrite=overwrite), None
+    except (OSError, ValueError) as exc:
+        error: Exception = exc
+    return keep_elsewhere(path, lambda place: save_image(tensor, place)), error
 
 
 def unique_path(path: Path | str) -> Path:

@@ -12,21 +12,42 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import ParameterError
-from .images import load_image, save_image
+from .errors import OutputError, OutputExistsError, ParameterError
+from .images import check_writable_folder, keep_elsewhere, load_image, save_image
 from .transfer import Result
 
 RUN_FILE = "run.json"
 FORMAT = "nst_helpers.run/1"
 
 
-def save_run(result: Result, folder: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Write ``result`` into ``folder`` (created); an existing run is kept unless ``overwrite``."""
+def check_run_dir(
+    folder: str | os.PathLike[str], *, overwrite: bool = False, flag: str = "overwrite=True"
+) -> Path:
+    """Check, before any work, that a run can be saved in ``folder``; return it as a Path.
+
+    The one check of a run folder (``save_run``, the command line's ``--snapshots``): ``folder``
+    is not a file; a folder that already holds a saved run is refused with ``OutputExistsError``
+    (a ``FileExistsError``) telling to pass ``flag`` (``"--overwrite"`` on the command line)
+    unless ``overwrite``; and it can be written (``images.check_writable_folder``).
+    """
     folder = Path(folder).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"cannot save the run in {folder}: it is a file, not a folder")
     if (folder / RUN_FILE).exists() and not overwrite:
-        raise FileExistsError(
-            f"{folder} already holds a saved run; pass overwrite=True or pick another folder"
+        raise OutputExistsError(
+            f"{folder} already holds a saved run; pass {flag} to replace it, or pick another folder"
         )
+    check_writable_folder(folder, "the run")
+    return folder
+
+
+def save_run(result: Result, folder: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write ``result`` into ``folder`` (created); an existing run is kept unless ``overwrite``.
+
+    ``check_run_dir`` first. Raises ``OutputExistsError`` (a ``FileExistsError``) for an existing
+    run, ``OutputError`` (an ``OSError``) for a folder that cannot be written.
+    """
+    folder = check_run_dir(folder, overwrite=overwrite)
     folder.mkdir(parents=True, exist_ok=True)
     for k, image in sorted(result.snapshots.items()):
         save_image(image, folder / f"eval-{k:06d}.png", overwrite=True)
@@ -50,6 +71,21 @@ def save_run(result: Result, folder: str | os.PathLike[str], *, overwrite: bool 
         Path(tmp).unlink(missing_ok=True)
         raise
     return folder
+
+
+def save_run_or_keep(
+    result: Result, folder: str | os.PathLike[str], *, overwrite: bool = False
+) -> tuple[Path, Exception | None]:
+    """``save_run``; if that fails at the end of a run, the run is saved in a free folder beside
+    ``folder`` or in ``cache_dir()/"unsaved"`` instead of being lost (``images.keep_elsewhere``).
+
+    Returns (where the run was saved, the error that kept it from ``folder``, or None).
+    """
+    try:
+        return save_run(result, folder, overwrite=overwrite), None
+    except (OSError, ValueError) as exc:
+        error: Exception = exc
+    return keep_elsewhere(Path(folder), lambda place: save_run(result, place)), error
 
 
 def load_run(folder: str | os.PathLike[str]) -> Result:

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as tf
 from tqdm.auto import tqdm
 
+from .caffe_weights import ENV_CAFFE_WEIGHTS
 from .defaults import DEFAULT_ALPHA, DEFAULT_BETA, default_beta
 from .devices import resolve_device
 from .engine import (
@@ -31,7 +32,7 @@ from .engine import (
     RunOptions,
     check_weight,
 )
-from .errors import ParameterError
+from .errors import ParameterError, translate_oom
 from .extensions import coarse_to_fine
 from .extensions.colour import PRESERVE_COLORS, ColourPreservation
 from .extensions.styles import (
@@ -41,13 +42,15 @@ from .extensions.styles import (
     style_sources,
 )
 from .extensions.tv import tv_terms
-from .images import check_min_size, check_size, image_input
+from .images import as_image_tensor, check_min_size, check_size, image_input
 from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS, check_layers, min_input_side
 from .losses import resolve_style_weights
 from .memory import release_free_memory
+from .paths import ENV_CACHE
 from .step import Objective
 from .targets import content_targets, style_targets
 from .vgg import ENV_DEFAULT_WEIGHTS, VGG19Features, load_vgg19
+from .weights import ENV_WEIGHTS_FILE
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -72,18 +75,19 @@ if TYPE_CHECKING:  # annotations only: the lessons' panels own the threads
 
 
 @lru_cache(maxsize=4)
-def _cached_vgg(weights: str, pooling: str, device: str) -> VGG19Features:
+def _cached_vgg(weights: str, pooling: str, device: str, _sources: tuple) -> VGG19Features:
     return load_vgg19(weights, pooling=pooling, device=device)
 
 
 def default_vgg(
     weights: str | None = None, pooling: str = "max", device: str | torch.device | None = None
 ) -> VGG19Features:
-    """``load_vgg19(weights, pooling, device)``, loaded once per process and then reused."""
-    resolved = (
-        weights if weights is not None else (os.environ.get(ENV_DEFAULT_WEIGHTS) or "imagenet")
-    )
-    return _cached_vgg(str(resolved), pooling, str(resolve_device(device)))
+    """``load_vgg19(weights, pooling, device)``, loaded once per process and then reused (a
+    changed ``$NST_VGG19_WEIGHTS``, ``$NST_CAFFE_WEIGHTS`` or ``$NST_CACHE_DIR`` loads again)."""
+    resolved = weights if weights is not None else os.environ.get(ENV_DEFAULT_WEIGHTS)
+    resolved = resolved or "imagenet"
+    sources = tuple(os.environ.get(k) for k in (ENV_WEIGHTS_FILE, ENV_CAFFE_WEIGHTS, ENV_CACHE))
+    return _cached_vgg(str(resolved), pooling, str(resolve_device(device)), sources)
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,9 @@ def _check(content: Any, style: Any, o: dict[str, Any]) -> _Checked:
     if preserve is not None and (content is None or style is None):
         raise ParameterError(f"preserve_color={preserve!r} needs a content and a style image")
     init = o["init"]
-    if isinstance(init, str) and init not in INITS:
+    if isinstance(init, torch.Tensor):
+        as_image_tensor(init, "init")  # its values and shape, before anything is loaded
+    elif init not in INITS:
         raise ParameterError(f"init must be one of {', '.join(INITS)} or a tensor, not {init!r}")
     if init == "content" and content is None:
         raise ParameterError("init='content' needs a content image; use init='noise'")
@@ -191,12 +197,14 @@ def _load_images(
 class StyleTransfer(Engine):
     """The optimisation of Gatys et al. (2016), advanced one evaluation per ``step()``.
 
-    ``content`` and ``style`` are image tensors [1, 3, H, W] in [0, 1] or anything ``load_image``
-    takes (then loaded at ``size``). ``content=None`` drops the content term (texture synthesis,
-    paper Fig. 1 top; the result takes ``size`` or the style image's size); ``style=None`` drops the
-    style term (content reconstruction, Fig. 1 bottom). ``style`` may also be a list of images:
-    their Grams are blended (``style_blend``). Targets — the content features P^l and the style
-    Grams A^l — are computed once, without gradients. See ``run_style_transfer`` for the options.
+    ``content`` and ``style`` are image tensors [1, 3, H, W] in [0, 1] (uint8 tensors are divided
+    by 255; float values outside [0, 1] are refused: ``images.as_image_tensor``) or anything
+    ``load_image`` takes (then loaded at ``size``). ``content=None`` drops the content term
+    (texture synthesis, paper Fig. 1 top; the result takes ``size`` or the style image's size);
+    ``style=None`` drops the style term (content reconstruction, Fig. 1 bottom). ``style`` may
+    also be a list of images: their Grams are blended (``style_blend``). Targets — the content
+    features P^l and the style Grams A^l — are computed once, without gradients. See
+    ``run_style_transfer`` for the options.
 
     ``content_image`` is the content image as given; ``style_images`` are the images the style
     targets come from, as the network sees them (resized by ``style_scale``, recoloured by
@@ -264,7 +272,25 @@ class StyleTransfer(Engine):
         self.style_images = [img.to(self.device) for img in styles]
         self.style_image = self.style_images[0] if self.style_images else None
         self._colour = None if colour is None else colour.to(self.device)
-        objective = Objective(
+        objective = self._objective(content_input, shape)
+        super().__init__(
+            self._initial_image(init, shape),
+            self.vgg,
+            objective,
+            c.run,
+            to_rgb=None if objective.network_input is None else self._colour.to_rgb,  # type: ignore[union-attr]
+            callback=callback,
+            stop_event=stop_event,
+            progress=progress,
+            settings=self._settings(c, init, shape, preserve_color),
+        )
+
+    def _objective(self, content_input: torch.Tensor | None, shape: tuple[int, int]) -> Objective:
+        """What ``step.optimisation_step`` optimises: the targets P^l (of the content as the
+        network sees it) and A^l (blended over the style images), w_l, α, β, the TV term, and
+        the luminance-to-network map with ``preserve_color="luminance"``."""
+        grey = self._colour is not None and self._colour.chroma is not None
+        return Objective(
             content_targets=content_targets(
                 self.vgg,
                 None if content_input is None else content_input.to(self.device),
@@ -280,20 +306,7 @@ class StyleTransfer(Engine):
             alpha=self.alpha,
             beta=self.beta,
             extra_terms=tv_terms(self.tv_weight),
-            network_input=None
-            if self._colour is None or self._colour.chroma is None
-            else self._colour.network_input,
-        )
-        super().__init__(
-            self._initial_image(init, shape),
-            self.vgg,
-            objective,
-            c.run,
-            to_rgb=None if objective.network_input is None else self._colour.to_rgb,  # type: ignore[union-attr]
-            callback=callback,
-            stop_event=stop_event,
-            progress=progress,
-            settings=self._settings(c, init, shape, preserve_color),
+            network_input=self._colour.network_input if grey else None,  # type: ignore[union-attr]
         )
 
     @property
@@ -364,6 +377,9 @@ class StyleTransfer(Engine):
 def run_style_transfer(content: Any, style: Any, **options: Any) -> Result:
     """Run the whole optimisation (a loop over ``StyleTransfer.step``) and return a ``Result``.
 
+    Errors: ParameterError, ImageError, WeightsError before any evaluation (every check first);
+    ``RunOutOfMemoryError`` (one line: the size and what to try) when the device runs out.
+
     Options (all keyword): ``vgg`` (default: ``load_vgg19(weights, pooling)`` once, cached),
     ``weights``, ``pooling`` ("max" | "avg"), ``alpha`` (content weight α), ``beta`` (style weight
     β; default ``defaults.default_beta(vgg)``, 1e9 for torchvision's weights), ``content_layers``
@@ -395,7 +411,8 @@ def run_style_transfer(content: Any, style: Any, **options: Any) -> Result:
     scales = options.pop("scales", None)
     if scales is not None:
         return run_coarse_to_fine(content, style, scales, **options)
-    transfer = StyleTransfer(content, style, **options)
+    with translate_oom(size=options.get("size"), device=options.get("device")):
+        transfer = StyleTransfer(content, style, **options)  # targets: out of memory here too
     result = transfer.run()
     del transfer  # its L-BFGS history and targets: handed back now, not at the next run
     release_free_memory()

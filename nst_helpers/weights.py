@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .download import download_file, file_sha256
+from .download import FileKind, download_file, file_sha256, sniff
 from .errors import DownloadError, WeightsError
 from .layers import LAYER_NAMES, filters
 from .paths import cache_dir
@@ -34,6 +34,7 @@ FEATURES_FILENAME = "vgg19-features-dcbb9e9d.pth"
 ENV_WEIGHTS_FILE = "NST_VGG19_WEIGHTS"
 ENV_WEIGHTS_URL = "NST_VGG19_URL"
 
+_DAMAGED = "an interrupted download or copy leaves such a file"
 WAYS_OUT = (
     "Ways out: connect to the internet once (the file is then cached), "
     "pass weights=PATH to a torchvision VGG19 file, set NST_VGG19_WEIGHTS=PATH, "
@@ -65,16 +66,50 @@ def hub_checkpoint_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / TORCHVISION_FILENAME
 
 
+#: What a weights file given in the wrong place usually is, and what to do about it.
+_WRONG_KIND_ADVICE = {
+    "image": "an image given where the weights were expected: check the order of the arguments",
+    "weights": "",
+}
+
+
+def check_weights_file(path: Path, advice: str) -> FileKind:
+    """Refuse a file that is not a PyTorch file at all, saying what it is (``download.sniff``).
+
+    An HTML or text page (a failed download), a Git LFS pointer, an empty or truncated file, an
+    image, an archive or anything else is refused here with a ``WeightsError`` naming it and its
+    kind, followed by ``advice``; PyTorch files (zip or legacy format) and plain pickles pass, to
+    be read by ``torch.load(weights_only=True)``; returns the file's kind.
+    """
+    try:
+        kind = sniff(path)
+    except OSError as exc:
+        raise WeightsError(f"VGG19 weights file {path} cannot be read ({exc}). {advice}") from None
+    if kind.category in ("weights", "pickle"):
+        return kind
+    why = _WRONG_KIND_ADVICE.get(kind.category, kind.hint)
+    if kind.category in ("empty", "damaged"):
+        raise WeightsError(
+            f"VGG19 weights file {path} cannot be read: it is {kind.description}; {why}. {advice}"
+        )
+    raise WeightsError(
+        f"VGG19 weights file {path} cannot be read: it is {kind.description}, not a PyTorch "
+        f"weights file{f'; {why}' if why else ''}. {advice}"
+    )
+
+
 def load_state_file(path: Path, advice: str) -> Mapping[str, object]:
     """``torch.load(path, weights_only=True)``: a state dict of tensors, or a ``WeightsError``.
 
     Memory-maps files in PyTorch's zip format (fast, low peak memory) and reads the older format
     (files written before PyTorch 1.6, such as the Caffe conversions of 2017) without mmap. A file
-    that is missing, truncated, not a state dict, or holding objects that would run code when
-    unpickled is refused with a message naming it, followed by ``advice`` (how to get a good one).
+    that is missing, of another kind (``check_weights_file``: a web page, an image, an archive …),
+    truncated, not a state dict, or a pickle holding objects that would run code when unpickled
+    is refused with a message naming it, followed by ``advice`` (how to get a good one).
     """
     if not path.is_file():
         raise WeightsError(f"VGG19 weights file {path}: no such file. {advice}")
+    kind = check_weights_file(path, advice)
     try:
         try:
             loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -83,8 +118,20 @@ def load_state_file(path: Path, advice: str) -> Mapping[str, object]:
                 raise
             loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "weights_only" in str(exc) or "Unpickl" in type(exc).__name__:
+        text = str(exc)
+        cause = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        truncated = isinstance(exc, EOFError) or any(
+            word in text for word in ("truncated", "central directory", "corrupted", "EOF")
+        )
+        if truncated:
+            cause = f"it is truncated or damaged; {_DAMAGED}"
+        elif kind.category == "pickle":
+            cause = (
+                "it is a plain Python pickle, not a torch.save file, and cannot be read safely; "
+                "save the tensors with torch.save"
+            )
+        elif "Unsupported global" in text or "GLOBAL" in text:
+            # weights_only=True refused a class or function: a genuine pickle of other objects
             cause = "it holds objects other than tensors, and loading it could run code"
         raise WeightsError(
             f"VGG19 weights file {path} cannot be read ({cause}). {advice}"
@@ -104,7 +151,9 @@ def read_features_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Te
     """
     path = Path(path).expanduser()
     loaded = load_state_file(
-        path, "Delete it and fetch it again (`python -m nst_helpers fetch-weights`)."
+        path,
+        "Fetch the right file with `python -m nst_helpers fetch-weights` (and delete this one "
+        "if it is a failed download).",
     )
     state = torchvision_features(loaded)
     problems = shape_problems(state, expected_shapes())

@@ -1,5 +1,5 @@
-"""Re-check tests/SAFETY_AUDIT.md: each mutation disables one piece of issue 9's handling, and the
-tests that cover it must then FAIL.
+"""Re-check tests/SAFETY_AUDIT.md: each mutation disables one piece of issue 9's (and issue 16's)
+handling, and the tests that cover it must then FAIL.
 
     .venv/bin/python tests/safety_mutations.py          # every mutation (about 10 min on 2 cores)
     .venv/bin/python tests/safety_mutations.py 6 27     # some, by number
@@ -50,6 +50,21 @@ TI, TT, TD, TW, TS = (
     "tests/test_safety.py::",
 )
 BAD_PARAMS = TT + "test_bad_parameters_are_refused_before_any_work"
+CLI, ER, RU, CO = (
+    "nst_helpers/cli.py",
+    "nst_helpers/errors.py",
+    "nst_helpers/runs.py",
+    "nst_helpers/extensions/colour.py",
+)
+TC, TE, TO = "tests/test_cli.py::", "tests/test_errors.py::", "tests/test_options.py::"
+EARLY = TC + "test_every_output_is_checked_before_weights_or_any_evaluation"
+ONE_LINE = TC + "test_every_failure_of_the_command_line_is_one_line_and_exit_2"
+OUTPUTS = TI + "test_outputs_are_checked_by_one_function_for_images_gifs_and_runs"
+KEEPS = TC + "test_a_save_that_fails_at_the_end_keeps_the_result_and_says_where"
+OOM = TC + "test_out_of_memory_is_one_line_with_the_size_and_keeps_what_was_done"
+STOPS = TC + "test_after_a_stop_it_says_why_which_image_was_kept_and_what_next"
+DOMAIN = TI + "test_float_tensors_outside_0_1_are_refused_on_every_path_and_uint8_is_divided"
+KINDS = TW + "test_a_file_of_the_wrong_kind_says_what_it_is_and_how_to_get_the_right_one"
 OPTIONS = "tests/test_options.py::test_bad_option_values_are_refused_before_any_work"
 M = Mutation
 # fmt: off
@@ -63,7 +78,7 @@ MUTATIONS: list[Mutation] = [
       [TI + "test_empty_file"]),
     M("non-image bytes", "UnidentifiedImageError not turned into 'not an image'", IM,
       [('    except Image.UnidentifiedImageError:\n        raise ImageError(f"{name}: not an image '
-        'Pillow can read") from None\n', "")], [TI + "test_text_is_not_an_image"]),
+        'Pillow can read{_what_it_is(fp)}") from None\n', "")], [TI + "test_text_is_not_an_image"]),
     M("truncated JPEG/PNG", "LOAD_TRUNCATED_IMAGES = True", IM,
       [("from PIL import ExifTags, Image, ImageOps\n",
         "from PIL import ExifTags, Image, ImageFile, ImageOps\n"
@@ -161,10 +176,10 @@ MUTATIONS: list[Mutation] = [
     M("sizes out of range", "size ≤ 0 accepted", IM,
       [("    if _is_int(size) and size > 0:\n", "    if _is_int(size):\n")],
       [TI + "test_bad_size"]),
-    M("NaN/inf input tensors", "no isfinite check", IM,
-      [('        if not torch.isfinite(t).all():\n            raise ParameterError(f"{what}: the '
-        'image tensor contains NaN', '        if False:\n            raise ParameterError(f"{what}:'
-        ' the image tensor contains NaN')],
+    M("NaN/inf input tensors", "no isfinite check (images.as_image_tensor)", IM,
+      [('    if not torch.isfinite(t).all():\n        raise ImageTensorError(f"{what}: the image '
+        'tensor contains NaN', '    if False:\n        raise ImageTensorError(f"{what}: the image '
+        'tensor contains NaN')],
       [TT + "test_non_finite_or_misshapen_images_are_refused"]),
     M("widgets constrain ranges", "evaluations box allows 0", "nst_helpers/lessons/dashboard.py",
       [("value=steps, min=1, max=100_000", "value=steps, min=0, max=100_000")],
@@ -198,9 +213,9 @@ MUTATIONS: list[Mutation] = [
     M("save never overwrites", "save_run overwrites", "nst_helpers/runs.py",
       [("    if (folder / RUN_FILE).exists() and not overwrite:\n", "    if False:\n")],
       [TT + "test_save_and_load_a_run"]),
-    M("save never overwrites", "stylize has no early check", "nst_helpers/cli.py",
-      [("    if args.output.exists() and not args.overwrite:\n", "    if False:\n")],
-      ["tests/test_cli.py::test_stylize_never_overwrites_without_being_asked"]),
+    M("save never overwrites", "stylize has no early check", CLI,
+      [("    _check_outputs(args)  # before any image, weights or evaluation\n", "")],
+      [TC + "test_stylize_never_overwrites_without_being_asked"]),
     M("atomic writes", "save_run writes run.json directly", "nst_helpers/runs.py",
       [('    fd, tmp = tempfile.mkstemp(prefix=".run.", suffix=".json", dir=folder)\n',
         "    tmp = folder / RUN_FILE\n"
@@ -219,8 +234,10 @@ MUTATIONS: list[Mutation] = [
       [TW + "test_a_pickle_that_would_run_code_is_refused",
        TS + "test_every_torch_load_uses_weights_only"]),
     M("truncated weights", "torch.load errors not caught", W,
-      [("    except Exception as exc:\n        cause = ", "    except ZeroDivisionError as exc:\n"
-        "        cause = ")], [TW + "test_a_truncated_file_is_refused_with_how_to_refetch"]),
+      [("    except Exception as exc:\n        text = str(exc)\n",
+        "    except ZeroDivisionError as exc:\n        text = str(exc)\n")],
+      [TW + "test_a_truncated_file_is_refused_with_how_to_refetch",
+       TW + "test_could_run_code_is_said_only_of_pickles_holding_other_objects"]),
     M("wrong-sized weights, never half-used", "missing/wrong tensors not refused", W,
       [("    problems = shape_problems(state, expected_shapes())\n", '    problems = ""\n')],
       [TW + "test_wrong_or_missing_tensors_are_refused_naming_the_file_and_the_fix"]),
@@ -233,9 +250,10 @@ MUTATIONS: list[Mutation] = [
       [TW + "test_a_download_with_the_wrong_hash_is_refused_and_nothing_is_kept"]),
     # ----------------------------------------------------------------------------- downloads
     M("temp + rename after checksum", "renamed before the checks", DL,
-      [("        for need, what in ((total,", "        os.replace(tmp, dest)\n"
-        "        for need, what in ((total,"),
-       ("            )\n        os.replace(tmp, dest)\n", "            )\n")],
+      [("        _check_received(digest, received, (total, expected_size), sha256, hash_prefix)\n"
+        "        os.replace(tmp, dest)\n", "        os.replace(tmp, dest)\n"
+        "        _check_received(digest, received, (total, expected_size), sha256, "
+        "hash_prefix)\n")],
       [TD + "test_sha256_mismatch_leaves_nothing", TD + "test_hash_prefix_convention"]),
     M("temp + rename after checksum", "written straight to the destination", DL,
       [("        out, tmp = create_temp_beside(dest)\n",
@@ -281,6 +299,96 @@ MUTATIONS: list[Mutation] = [
         "        raise fail(_describe(exc, timeout)) from exc\n")],
       [TD + "test_connection_refused_fails_fast",
        TW + "test_without_weights_and_network_the_loader_fails_fast_with_the_ways_out"]),
+    # ----------------------------------------------------------------------------- issue 16
+    # 1. outputs checked before any work; a failing final write keeps the result
+    M("16.1 outputs before the run", "check_output_path skips the folder check", IM,
+      [("    check_writable_folder(path.parent, what)\n    return path\n", "    return path\n")],
+      [EARLY + "[parent is a file]", EARLY + "[unwritable]", OUTPUTS + "[unwritable]"]),
+    M("16.1 outputs before the run", "a file on the way is not named", IM,
+      [("    if not existing.is_dir():\n", "    if False:\n")],
+      [EARLY + "[parent is a file]"]),
+    M("16.1 outputs before the run", "the snapshot folder is not checked by the CLI", CLI,
+      [("    if args.snapshots is not None:\n        check_run_dir(", "    if False:\n"
+        "        check_run_dir(")],
+      [EARLY + "[run exists]", EARLY + "[run is a file]"]),
+    M("16.1 outputs before the run", "the CLI names overwrite=True, not --overwrite", CLI,
+      [('check_run_dir(args.snapshots, overwrite=args.overwrite, flag="--overwrite")',
+        "check_run_dir(args.snapshots, overwrite=args.overwrite)")], [EARLY + "[run exists]"]),
+    M("16.1 outputs before the run", "export_gif does not use check_output_path",
+      "nst_helpers/lessons/convergence.py",
+      [('    path = check_output_path(path, overwrite=overwrite, suffixes=(".gif",), what="the '
+        'GIF")\n', "    path = Path(path).expanduser()\n")],
+      [OUTPUTS + "[suffix]", OUTPUTS + "[parent is a file]"]),
+    M("16.1 a failed save keeps the result", "save_or_keep loses the image", IM,
+      [("    return keep_elsewhere(path, lambda place: save_image(tensor, place)), error\n",
+        "    raise error\n")], [KEEPS]),
+    M("16.1 a failed save keeps the result", "save_run_or_keep loses the run", RU,
+      [("    return keep_elsewhere(Path(folder), lambda place: save_run(result, place)), error\n",
+        "    raise error\n")], [KEEPS]),
+    # 2. a file of the wrong kind says what it is
+    M("16.2 wrong kind of file", "weights files not sniffed", W,
+      [("    kind = check_weights_file(path, advice)\n", "    kind = sniff(path)\n")], [KINDS]),
+    M("16.2 wrong kind of file", "'could run code' for every unpickling failure", W,
+      [('        elif kind.category == "pickle":\n', '        elif "Unpickl" in type(exc).__name__:'
+        '\n            cause = "it holds objects other than tensors, and loading it could run '
+        'code"\n        elif kind.category == "pickle":\n')],
+      [TW + "test_could_run_code_is_said_only_of_pickles_holding_other_objects"]),
+    M("16.2 wrong kind of file", "a non-image is not named", IM,
+      [("Pillow can read{_what_it_is(fp)}", "Pillow can read")],
+      [TI + "test_a_file_that_is_not_an_image_says_what_it_is",
+       TI + "test_weights_given_as_an_image_are_named"]),
+    # 3. out of memory
+    M("16.3 out of memory", "the CPU allocator's error not recognised", ER,
+      [("    return isinstance(exc, RuntimeError) and any(m in str(exc) for m in _OOM_MARKERS)",
+        "    return False")],
+      [TE + "test_the_cpu_allocators_error_becomes_one_line_with_the_size_and_what_to_try", OOM]),
+    M("16.3 out of memory", "the CLI does not translate it", CLI,
+      [("        with translate_oom(size=args.scales or size, device=args.device, cli=True):",
+        "        if True:")], [OOM]),
+    M("16.3 out of memory", "the failed run's tensors kept alive", ER,
+      [("        if tb is not None:\n            traceback.clear_frames(tb)  # type: ignore[arg-"
+        "type]  # drop the failed run's tensors\n        exc.__traceback__ = None\n", "")],
+      [TE + "test_the_failed_runs_tensors_are_released_so_the_process_stays_usable"]),
+    M("16.3 out of memory", "the evaluations before it are not kept", CLI,
+      [("        if transfer is None or not transfer.history:\n            raise",
+        "        if True:\n            raise")], [OOM]),
+    # 4. image tensors outside the documented domain
+    M("16.4 tensors outside [0, 1]", "no range check", IM,
+      [("    if low < -DOMAIN_TOLERANCE or high > 1.0 + DOMAIN_TOLERANCE:\n", "    if False:\n")],
+      [DOMAIN + "[False]", DOMAIN + "[True]"]),
+    M("16.4 tensors outside [0, 1]", "uint8 not divided by 255", IM,
+      [("        t = t.to(torch.float32) / 255.0\n", "        t = t.to(torch.float32)\n")],
+      [DOMAIN + "[False]"]),
+    M("16.4 tensors outside [0, 1]", "the engine skips the check without size=", IM,
+      [("        return as_image_tensor(source, what, size)  # the one check",
+        "        return source.detach().float() if size is None else as_image_tensor(source, "
+        "what, size)  # the one check")], [DOMAIN + "[False]"]),
+    # 5. every failure of the command line: one line, exit 2
+    M("16.5 CLI: one line, exit 2", "OSError not caught", CLI,
+      [("    except (NSTError, OSError) as exc:", "    except NSTError as exc:")],
+      [ONE_LINE + "[disk error]"]),
+    M("16.5 CLI: one line, exit 2", "Ctrl-C outside a run not caught", CLI,
+      [("    except KeyboardInterrupt:  # outside a run",
+        "    except ZeroDivisionError:  # outside a run")],
+      [ONE_LINE + "[ctrl-c while loading]"]),
+    M("16.5 CLI: one line, exit 2", "GPU driver failures taken for bugs", CLI,
+      [("        if not _is_device_failure(exc):\n", "        if True:\n")],
+      [ONE_LINE + "[gpu driver]"]),
+    # 6. messages tell the truth after a stop
+    M("16.6 the truth after a stop", "a stop exits 0 like a completed run", CLI,
+      [("    return 2\n\n\ndef _stylize", "    return 0\n\n\ndef _stylize")], [STOPS]),
+    M("16.6 the truth after a stop", "the initial image written as a result", CLI,
+      [("    if result.evaluations == 0:  # nothing was evaluated", "    if False:  # nothing")],
+      [STOPS]),
+    # 7. ill-conditioned colour transforms regularised
+    M("16.7 colour speckle", "no floor on the style's colour spread", CO,
+      [("    if max_gain is not None:  # the style's spread",
+        "    if False:  # the style's spread")],
+      [TO + "test_histogram_matching_does_not_turn_invisible_colour_noise_into_speckle"]),
+    M("16.7 colour speckle", "match_luminance stretches without bound", CO,
+      [("    if max_gain is not None:\n        sigma_s = torch.maximum",
+        "    if False:\n        sigma_s = torch.maximum")],
+      [TO + "test_luminance_matching_stretches_a_flat_style_at_most_max_gain_times"]),
     # ----------------------------------------------------------------------------- serving
     M("make lab: 127.0.0.1", "binds all interfaces", "Makefile",
       [("--ServerApp.ip=127.0.0.1", "--ServerApp.ip=0.0.0.0")],

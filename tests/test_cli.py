@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
+import torch
 
 import nst_helpers as nst
+from nst_helpers import cli
 from nst_helpers.cli import main
 
 from .conftest import smooth_image
@@ -215,3 +220,244 @@ def test_stylize_refuses_bad_option_values_in_one_line(images, tmp_path, capsys,
 def test_fetch_weights_offline_fails_with_the_ways_out(capsys):
     assert main(["fetch-weights", "--quiet"]) == 2
     assert "NST_VGG19_WEIGHTS" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- issue 16
+
+
+def one_line(capsys) -> str:
+    """stderr of the last command: exactly one line, no traceback."""
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err and "Traceback" not in err, err
+    assert err.startswith("error: ")
+    return err
+
+
+def unwritable_folder(tmp_path):
+    """A folder nothing can be written in: read-only by mode, or /proc where that is ignored."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o500)
+        return folder / "out"
+    if not Path("/proc/self").is_dir():
+        pytest.skip("running as root without /proc: no folder is unwritable")
+    return Path("/proc/nst-out")
+
+
+@pytest.fixture
+def no_run(monkeypatch):
+    """Fail the test if the engine is reached (weights loaded, evaluations run)."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the run started before the outputs were checked")
+
+    monkeypatch.setattr(cli, "StyleTransfer", refuse)
+    monkeypatch.setattr(cli, "run_coarse_to_fine", refuse)
+
+
+@pytest.mark.parametrize(
+    "case", ["suffix", "parent is a file", "folder", "unwritable", "run exists", "run is a file"]
+)
+def test_every_output_is_checked_before_weights_or_any_evaluation(
+    images, tmp_path, capsys, no_run, case
+):
+    content, style = images
+    out, extra = tmp_path / "out.png", []
+    if case == "suffix":
+        out, expected = tmp_path / "result.jgp", "suffix '.jgp'"
+    elif case == "parent is a file":
+        out, expected = content / "out.png", f"{content}: it is a file, not a folder"
+    elif case == "folder":
+        out, expected = tmp_path, "is a folder; give a file name"
+    elif case == "unwritable":
+        out, expected = unwritable_folder(tmp_path) / "out.png", "is not writable"
+    elif case == "run exists":
+        (tmp_path / "run").mkdir()
+        (tmp_path / "run" / "run.json").write_text("{}")
+        extra, expected = ["--snapshots", str(tmp_path / "run")], "pass --overwrite"
+    else:
+        extra, expected = ["--snapshots", str(content)], "it is a file, not a folder"
+    assert stylize(str(content), str(style), "-o", str(out), "--steps", "40", *extra) == 2
+    err = one_line(capsys)
+    assert expected in err and "overwrite=True" not in err
+
+
+def test_a_save_that_fails_at_the_end_keeps_the_result_and_says_where(
+    images, tmp_path, capsys, monkeypatch
+):
+    content, style = images
+    out, runs = tmp_path / "out.png", tmp_path / "run"
+    real_replace = os.replace
+
+    def disk_full(src, dst):  # the folders were fine before the run; now the writes fail
+        if Path(dst) in (out, runs / "run.json"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    args = [str(content), str(style), "-o", str(out), "--size", "32", "--steps", "3"]
+    assert stylize(*args, "--snapshots", str(runs)) == 2
+    err = one_line(capsys)
+    kept, kept_run = tmp_path / "out-1.png", tmp_path / "run-1"
+    assert f"could not write {out}" in err and "No space left on device" in err
+    assert f"wrote it to {kept}" in err and f"saved it in {kept_run}" in err
+    assert nst.load_image(kept).shape == (1, 3, 27, 32) and not out.exists()
+    assert (kept_run / "run.json").is_file()
+
+
+def test_a_result_is_kept_in_the_cache_when_nothing_beside_the_target_can_be_written(
+    tmp_path, monkeypatch
+):
+    from nst_helpers.images import save_or_keep
+    from nst_helpers.paths import cache_dir
+
+    real_replace = os.replace
+    out = tmp_path / "out.png"
+
+    def only_the_cache(src, dst):
+        if cache_dir() not in Path(dst).parents:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", only_the_cache)
+    written, error = save_or_keep(torch.rand(1, 3, 8, 8), out)
+    assert isinstance(error, OSError) and written == cache_dir() / "unsaved" / "out.png"
+    assert written.is_file() and not out.exists()
+
+
+def test_out_of_memory_is_one_line_with_the_size_and_keeps_what_was_done(
+    images, tmp_path, capsys, monkeypatch
+):
+    content, style = images
+    real_step = nst.StyleTransfer.step
+    fail_at = {"n": 3}
+
+    def step(self):
+        if self.evaluations + 1 >= fail_at["n"]:
+            torch.empty(1 << 48, dtype=torch.uint8)  # the CPU allocator's genuine error
+        return real_step(self)
+
+    monkeypatch.setattr(nst.StyleTransfer, "step", step)
+    out = tmp_path / "out.png"
+    args = [str(content), str(style), "--size", "32", "--steps", "10"]
+    assert stylize(*args, "-o", str(out)) == 2
+    err = one_line(capsys)
+    assert "out of memory on the CPU at 32 px" in err and "--size (e.g. 16)" in err
+    assert "--scales" in err and "kept the image of evaluation 2" in err and out.is_file()
+    fail_at["n"] = 1  # at the first evaluation: nothing to keep
+    out2 = tmp_path / "out2.png"
+    assert stylize(*args, "-o", str(out2)) == 2
+    err = one_line(capsys)
+    assert "out of memory" in err and "Traceback" not in err and not out2.exists()
+    monkeypatch.setattr(nst.StyleTransfer, "step", real_step)  # the process is still usable
+    assert stylize(*args, "-o", str(tmp_path / "out3.png")) == 0
+
+
+def test_after_a_stop_it_says_why_which_image_was_kept_and_what_next(
+    images, tmp_path, capsys, monkeypatch
+):
+    content, style = images
+    out = tmp_path / "diverged.png"
+    args = [str(content), str(style), "--size", "32", "--steps", "30"]
+    assert stylize(*args, "-o", str(out), "--lr", "1e30") == 2
+    err = one_line(capsys)
+    assert "non-finite: the loss became" in err and "kept the image of evaluation" in err
+    assert "the lowest loss" in err and f"wrote {out}" in err and "smaller --lr" in err
+    assert out.is_file()
+
+    real_step = nst.StyleTransfer.step
+    stop_at = {"n": 3}
+
+    def step(self):
+        if self.evaluations + 1 >= stop_at["n"]:
+            raise KeyboardInterrupt
+        return real_step(self)
+
+    monkeypatch.setattr(nst.StyleTransfer, "step", step)
+    out = tmp_path / "interrupted.png"
+    assert stylize(*args, "-o", str(out)) == 2
+    err = one_line(capsys)
+    assert "interrupted (Ctrl-C) after 2 of 30 evaluations" in err
+    assert "kept the image of evaluation 2" in err and "run again" in err and out.is_file()
+    stop_at["n"] = 1  # before the first evaluation finished: no result, nothing written
+    out = tmp_path / "nothing.png"
+    assert stylize(*args, "-o", str(out)) == 2
+    assert "nothing was written" in one_line(capsys) and not out.exists()
+
+
+def _raise(exc):
+    def fail(*args, **kwargs):
+        raise exc
+
+    return fail
+
+
+FAILURES = {  # case: what its one line says
+    "no cuda": "device",
+    "not a device": "is not a device",
+    "weights file missing": "neither 'imagenet'",
+    "html weights": "an HTML page",
+    "caffe env html": "an HTML page",
+    "image missing": "no such file",
+    "weights as image": "a PyTorch file",
+    "ctrl-c while loading": "interrupted (Ctrl-C)",
+    "gpu driver": "try --device cpu",
+    "disk error": "Input/output error",
+    "argparse": "",
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURES))
+def test_every_failure_of_the_command_line_is_one_line_and_exit_2(
+    images, tmp_path, capsys, monkeypatch, case
+):
+    content, style = images
+    expected = FAILURES[case]
+    out = tmp_path / "out.png"
+    args = [str(content), str(style), "-o", str(out), "--size", "32", "--steps", "2"]
+    page = tmp_path / "vgg19.pth"
+    page.write_text("<!DOCTYPE html><html><head><title>Sign in</title></head></html>")
+    weights_file = tmp_path / "w.pth"
+    torch.save({"features.0.weight": torch.zeros(1)}, weights_file)
+    command = ["stylize", *args, "--quiet"]
+    if case == "no cuda":
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+        command += ["--device", "cuda", "--weights", "random"]
+    elif case == "not a device":
+        command += ["--device", "tpu9", "--weights", "random"]
+    elif case == "weights file missing":
+        command += ["--weights", str(tmp_path / "missing.pth")]
+    elif case == "html weights":
+        command += ["--weights", str(page)]
+    elif case == "caffe env html":
+        monkeypatch.setenv("NST_CAFFE_WEIGHTS", str(page))
+        command += ["--weights", "caffe"]
+    elif case == "image missing":
+        command[1] = str(tmp_path / "missing.png")
+    elif case == "weights as image":
+        command[2] = str(weights_file)
+    elif case == "ctrl-c while loading":
+        monkeypatch.setattr(cli, "_image_source", _raise(KeyboardInterrupt()))
+    elif case == "gpu driver":
+        monkeypatch.setattr(cli, "StyleTransfer", _raise(RuntimeError("CUDA error: no kernel")))
+    elif case == "disk error":
+        monkeypatch.setattr(cli, "StyleTransfer", _raise(OSError(errno.EIO, "Input/output error")))
+    else:
+        with pytest.raises(SystemExit) as info:
+            main(["stylize", str(content)])
+        assert info.value.code == 2
+        capsys.readouterr()
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(command) == 2
+    assert expected in one_line(capsys)
+    assert not out.exists()
+
+
+def test_a_bug_is_not_hidden_it_gives_its_traceback_and_exit_1(images, tmp_path, monkeypatch):
+    content, style = images
+    monkeypatch.setattr(cli, "StyleTransfer", _raise(RuntimeError("a bug")))
+    with pytest.raises(RuntimeError, match="a bug"):  # Python prints it and exits 1
+        stylize(str(content), str(style), "-o", str(tmp_path / "out.png"))

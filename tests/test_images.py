@@ -532,3 +532,127 @@ def test_unique_path(tmp_path: Path) -> None:
     assert unique_path(path) == tmp_path / "result-1.png"
     (tmp_path / "result-1.png").touch()
     assert unique_path(str(path)) == tmp_path / "result-2.png"
+
+
+# --------------------------------------------------------------------------- issue 16
+
+
+@pytest.mark.parametrize("with_size", [False, True])
+def test_float_tensors_outside_0_1_are_refused_on_every_path_and_uint8_is_divided(
+    vgg, with_size
+) -> None:
+    """content * 255 (float) ran without complaint and gave a white result unless size= was given;
+    init= tensors likewise. One check (images.as_image_tensor) on every path now."""
+    import nst_helpers as nst
+
+    g = torch.Generator().manual_seed(0)
+    content, style = torch.rand(1, 3, 32, 32, generator=g), torch.rand(1, 3, 32, 32, generator=g)
+    size = {"size": 32} if with_size else {}
+    options = dict(vgg=vgg, steps=1, progress=False, **size)
+    for bad in ("content", "style", "init"):
+        args = {"content": content, "style": style, "init": "content"}
+        args[bad] = args[bad if bad != "init" else "content"] * 255
+        with pytest.raises(ParameterError, match=rf"{bad}: values range from .* divide it by 255"):
+            nst.run_style_transfer(args["content"], args["style"], init=args["init"], **options)
+    as_bytes = (content * 255).round().to(torch.uint8)  # uint8: divided by 255, as documented
+    from_uint8 = nst.StyleTransfer(as_bytes, style, init=as_bytes, **options)
+    expected = as_bytes.float() / 255
+    torch.testing.assert_close(from_uint8.content_image, expected, rtol=0, atol=1e-6)
+    torch.testing.assert_close(from_uint8.x.detach(), expected, rtol=0, atol=1e-6)
+
+
+def test_as_image_tensor_is_the_one_check() -> None:
+    from nst_helpers.errors import ImageTensorError
+    from nst_helpers.images import as_image_tensor
+
+    normalised = (torch.rand(1, 3, 8, 8) - 0.485) / 0.229
+    with pytest.raises(ImageTensorError, match="undo the normalisation"):
+        as_image_tensor(normalised, "content")
+    assert as_image_tensor(torch.full((8, 8), 255, dtype=torch.uint8)).eq(1).all()
+    just_over = torch.full((1, 3, 4, 4), 1 + 1e-7)  # rounding: accepted and clamped
+    assert as_image_tensor(just_over).max() == 1.0
+    with pytest.raises(ImageTensorError, match="shape"):
+        as_image_tensor(torch.rand(2, 3, 4, 4), "style")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("page.jpg", b"<!DOCTYPE html><html><title>404 Not Found</title>", "an HTML page titled"),
+        ("notes.jpg", b"this is not a picture\n", "a text file starting 'this is not"),
+        ("lfs.png", b"version https://git-lfs.github.com/spec/v1\noid sha256:1\n", "Git LFS"),
+        ("photos.png", None, "a ZIP archive holding a.png"),
+        ("photo.jpg.gz", None, "gzip-compressed file holding a JPEG image"),
+    ],
+)
+def test_a_file_that_is_not_an_image_says_what_it_is(tmp_path, name, data, expected) -> None:
+    import gzip
+    import zipfile
+
+    path = tmp_path / name
+    if name == "photos.png":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("a.png", b"\x89PNG\r\n\x1a\n")
+    elif name == "photo.jpg.gz":
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(buffer, format="JPEG")
+        path.write_bytes(gzip.compress(buffer.getvalue()))
+    else:
+        path.write_bytes(data)
+    with pytest.raises(ImageError, match="not an image Pillow can read") as info:
+        load_image(path)
+    assert expected in str(info.value) and str(path) in str(info.value)
+    with pytest.raises(ImageError, match=f"<bytes>: not an image .*{expected[:12]}"):
+        load_image(path.read_bytes())
+
+
+def test_weights_given_as_an_image_are_named(tmp_path) -> None:
+    path = tmp_path / "vgg19.pth"
+    torch.save({"features.0.weight": torch.zeros(2)}, path)
+    with pytest.raises(ImageError, match="it is a PyTorch file; weights given where an image"):
+        load_image(path)
+
+
+@pytest.mark.parametrize("case", ["suffix", "parent is a file", "exists", "folder", "unwritable"])
+def test_outputs_are_checked_by_one_function_for_images_gifs_and_runs(tmp_path, case) -> None:
+    import nst_helpers as nst
+    from nst_helpers.convergence import export_gif
+    from nst_helpers.errors import OutputError
+    from nst_helpers.images import check_output_path
+    from nst_helpers.runs import check_run_dir, save_run
+
+    image = torch.rand(1, 3, 8, 8)
+    result = nst.Result(image=image, history=[], snapshots={1: image}, evaluations=1)
+    blocker = tmp_path / "c.png"
+    blocker.write_bytes(b"x")
+    base = tmp_path / "locked"
+    if case == "unwritable":
+        if os.geteuid() == 0 and not Path("/proc/self").is_dir():
+            pytest.skip("root without /proc")
+        if os.geteuid() == 0:
+            base = Path("/proc/nst-out")
+        else:
+            base.mkdir()
+            base.chmod(0o500)
+    targets = {
+        "suffix": (tmp_path / "a.jgp", tmp_path / "a.png", None, ParameterError),
+        "parent is a file": (blocker / "a.png", blocker / "a.gif", blocker / "run", OutputError),
+        "exists": (blocker, tmp_path / "c.gif", None, FileExistsError),
+        "folder": (tmp_path, tmp_path, blocker, OutputError),
+        "unwritable": (*(base / "sub" / n for n in ("a.png", "a.gif", "run")), OutputError),
+    }
+    image_path, gif_path, run_path, error = targets[case]
+    if case == "exists":
+        (tmp_path / "c.gif").write_bytes(b"GIF89a")
+    with pytest.raises(error):
+        check_output_path(image_path)
+    with pytest.raises(error):
+        nst.save_image(image, image_path)
+    with pytest.raises(ParameterError if case == "suffix" else error):
+        export_gif(result, gif_path)
+    if run_path is not None:
+        with pytest.raises(OutputError):
+            check_run_dir(run_path)
+        with pytest.raises(OutputError):
+            save_run(result, run_path)
+    assert blocker.read_bytes() == b"x" and not list(tmp_path.glob("**/*.tmp*"))

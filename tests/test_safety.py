@@ -154,3 +154,19 @@ def test_the_dashboard_controls_only_give_values_the_engine_accepts(vgg):
     size, _ = settings.pop("size"), settings.pop("pooling")
     image = dash.content_picker.image(size)
     nst.StyleTransfer(image, dash.style_picker.image(size), vgg=vgg, **settings)  # accepted
+
+
+def test_an_upload_in_ipywidgets_7s_format_colabs_is_read_too():
+    """Colab ships ipywidgets 7, whose FileUpload value is {file name: {"content": bytes, …}}."""
+    from nst_helpers.lessons.widgets import first_upload
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), (10, 200, 10)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    v7 = {"green.png": {"metadata": {"name": "green.png", "size": len(data)}, "content": data}}
+    v8 = ({"name": "green.png", "content": memoryview(data)},)
+    assert first_upload(v7) == first_upload(v8) == ("green.png", data)
+    assert first_upload({}) is None and first_upload(()) is None
+    picker = ImagePicker("style", "waves", "waves", kind="style")
+    picker._on_upload({"new": v7})  # what ipywidgets 7 hands the observer
+    assert picker.value == "upload: green.png" and picker.image(size=20)[0, 1].mean() > 0.7

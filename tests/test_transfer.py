@@ -312,3 +312,19 @@ def test_tiling_the_style_image_leaves_its_target_nearly_unchanged(vgg, content)
     a = make(content, tile, vgg).style_targets["relu1_1"]
     b = make(content, big, vgg).style_targets["relu1_1"]
     assert ((a - b).norm() / a.norm()).item() < 0.1
+
+
+def test_the_cached_default_network_follows_the_weights_file_settings(monkeypatch, tmp_path):
+    """``default_vgg`` reuses a loaded network, but not across a changed $NST_CAFFE_WEIGHTS
+    (a learner who points it at another file, or a broken one, must get that file's network)."""
+    from nst_helpers import transfer
+
+    loads = []
+    monkeypatch.setattr(transfer, "load_vgg19", lambda *a, **k: loads.append(a) or object())
+    transfer._cached_vgg.cache_clear()
+    monkeypatch.setenv("NST_CAFFE_WEIGHTS", str(tmp_path / "a.pth"))
+    first = transfer.default_vgg("caffe", device="cpu")
+    assert transfer.default_vgg("caffe", device="cpu") is first and len(loads) == 1
+    monkeypatch.setenv("NST_CAFFE_WEIGHTS", str(tmp_path / "b.pth"))
+    assert transfer.default_vgg("caffe", device="cpu") is not first and len(loads) == 2
+    transfer._cached_vgg.cache_clear()

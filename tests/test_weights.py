@@ -208,3 +208,97 @@ def test_a_file_copied_by_hand_into_the_cache_folder_is_found(tmp_path):
     W.features_cache_path().write_bytes(carried.read_bytes())  # no .sha256 beside it
     model = nst.load_vgg19(device="cpu")
     assert torch.equal(conv1_weight(model), W.random_state_dict(seed=5)["features.0.weight"])
+
+
+# --------------------------------------------------------------------------- issue 16
+
+
+def _wrong_file(tmp_path: Path, kind: str) -> Path:
+    """A file of the wrong kind, named like the weights."""
+    import gzip
+    import io
+    import tarfile
+    import zipfile
+
+    from PIL import Image
+
+    path = tmp_path / "vgg19.pth"
+    if kind == "html":
+        path.write_text("<!DOCTYPE html>\n<html><head><title>Access Denied</title></head></html>")
+    elif kind == "text":
+        path.write_text("Rate limit exceeded, try again later\n")
+    elif kind == "lfs":
+        path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        torch.save(W.random_state_dict(), path)
+        path.write_bytes(path.read_bytes()[:100_000])
+    elif kind == "image":
+        Image.new("RGB", (8, 8)).save(path, format="PNG")
+    elif kind == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("README.txt", "weights are elsewhere")
+    elif kind == "tar.gz":
+        data = io.BytesIO(b"not weights")
+        with tarfile.open(path, "w:gz") as archive:
+            info = tarfile.TarInfo("notes.txt")
+            info.size = len(data.getvalue())
+            archive.addfile(info, data)
+    elif kind == "gzip":
+        inner = tmp_path / "inner.pth"
+        torch.save({"features.0.weight": torch.zeros(1)}, inner)
+        path.write_bytes(gzip.compress(inner.read_bytes()))
+    return path
+
+
+WRONG_KINDS = {
+    "html": "an HTML page titled 'Access Denied'",
+    "text": "a text file starting 'Rate limit exceeded",
+    "lfs": "a Git LFS pointer",
+    "empty": "an empty file (0 bytes)",
+    "truncated": "a truncated or damaged ZIP file",
+    "image": "a PNG image, not a PyTorch weights file; an image given where the weights",
+    "zip": "a ZIP archive holding README.txt",
+    "tar.gz": "a gzip-compressed tar archive",
+    "gzip": "a gzip-compressed file holding a ZIP file",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WRONG_KINDS))
+@pytest.mark.parametrize("where", ["--weights", "NST_VGG19_WEIGHTS", "NST_CAFFE_WEIGHTS"])
+def test_a_file_of_the_wrong_kind_says_what_it_is_and_how_to_get_the_right_one(
+    tmp_path, monkeypatch, kind, where
+):
+    """An HTML error page saved as vgg19.pth was reported as holding "objects other than
+    tensors" that "could run code"; now every source names what the file is."""
+    path = _wrong_file(tmp_path, kind)
+    if where == "--weights":
+        weights, how = path, "fetch-weights"
+    elif where == "NST_VGG19_WEIGHTS":
+        monkeypatch.setenv("NST_VGG19_WEIGHTS", str(path))
+        weights, how = "imagenet", "fetch-weights"
+    else:
+        monkeypatch.setenv("NST_CAFFE_WEIGHTS", str(path))
+        weights, how = "caffe", "fetch-weights --caffe"
+    with pytest.raises(nst.WeightsError) as info:
+        nst.load_vgg19(weights)
+    text = str(info.value)
+    assert WRONG_KINDS[kind] in text and str(path) in text and how in text
+    assert "could run code" not in text and "Delete it" not in text
+
+
+def test_could_run_code_is_said_only_of_pickles_holding_other_objects(tmp_path):
+    import pickle
+
+    legacy = tmp_path / "legacy.pth"  # PyTorch's old format, cut short: truncated, not unsafe
+    torch.save(W.random_state_dict(), legacy, _use_new_zipfile_serialization=False)
+    legacy.write_bytes(legacy.read_bytes()[:200_000])
+    with pytest.raises(nst.WeightsError, match="truncated or damaged") as info:
+        nst.load_vgg19(legacy)
+    assert "could run code" not in str(info.value)
+    plain = tmp_path / "plain.pkl"  # a plain pickle: not read, but not said to run code either
+    plain.write_bytes(pickle.dumps({"features.0.weight": [0.0]}, protocol=4))
+    with pytest.raises(nst.WeightsError, match="plain Python pickle") as info:
+        nst.load_vgg19(plain)
+    assert "could run code" not in str(info.value)

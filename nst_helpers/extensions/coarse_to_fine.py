@@ -6,6 +6,18 @@ that run's initial image, and so on: the cheap coarse runs settle the large-scal
 the runs at the expensive sizes start from it and mostly refine details, so they can be shorter
 than a run from scratch at the top size. ``run_coarse_to_fine`` reports each scale's time and
 peak memory, to compare with such a run.
+
+The ``Result`` is the last scale's image, with the history of all scales in order: records are
+numbered 1 … Σ steps, ``seconds`` run on across scales, and each has ``scale`` (its long side);
+``snapshot_at`` marks count the same way (earlier snapshots are smaller images).
+``best_evaluation`` is the best of the last scale (losses at different sizes do not compare).
+``settings`` are the last scale's plus ``scales``, ``scale_steps``, ``steps`` (the total) and
+``per_scale``: for each scale run, its ``long_side``, ``size``, ``evaluations``, ``seconds``
+(wall clock, set-up included), ``peak_memory_mb`` and ``memory`` (what that figure is: peak CUDA
+tensor memory on a GPU; on a CPU the process's peak RSS during that scale, measured by
+``memory.PeakRss`` on Linux, elsewhere the process's high-water mark so far), and
+``start_memory_mb``, the same measure when the scale began (None where it is not measured): their
+difference is about what that scale needed.
 """
 
 from __future__ import annotations
@@ -113,6 +125,62 @@ def _global(record: Record, offset: int, seconds: float, scale: int) -> Record:
     return out
 
 
+def _split_options(options: dict[str, Any]) -> tuple[Any, list[int], Any]:
+    """Take ``init``, the ``snapshot_at`` marks and ``callback`` out of ``options`` (they are
+    handled per scale); refuse ``size``; default ``style_scale`` to 1."""
+    if options.get("size") is not None:
+        raise ParameterError(
+            "size and scales: give only scales (the result's long side is the last scale)"
+        )
+    options.pop("size", None)
+    init = options.pop("init", "content")
+    marks = options.pop("snapshot_at", DEFAULT_SNAPSHOTS)
+    try:
+        marks = sorted({int(k) for k in (() if marks is None else marks)})
+    except (TypeError, ValueError):
+        raise ParameterError(f"snapshot_at must be evaluation counts, not {marks!r}") from None
+    if options.get("style_scale") is None:
+        options["style_scale"] = 1.0
+    return init, marks, options.pop("callback", None)
+
+
+def _joined_result(
+    last: Result,
+    history: list[Record],
+    snapshots: dict[int, torch.Tensor],
+    offset: int,
+    settings: dict[str, Any],
+) -> Result:
+    """The whole run: the last scale's image and ending, every scale's records and snapshots, the
+    last scale's settings updated with ``settings``; its best evaluation numbered globally."""
+    return Result(
+        image=last.image,
+        history=history,
+        snapshots=snapshots,
+        evaluations=len(history),
+        stop_reason=last.stop_reason,
+        message=last.message,
+        best_evaluation=last.best_evaluation + offset if last.best_evaluation else 0,
+        settings={**last.settings, **settings},
+    )
+
+
+def _measured_run(
+    make_transfer: Callable[..., Engine], content: Any, style: Any, **options: Any
+) -> tuple[Result, dict[str, Any]]:
+    """One scale's run with its memory: ``peak_memory_mb``, ``start_memory_mb`` and ``memory``
+    (what the figure is: CUDA's peak tensor memory, or the process's peak RSS)."""
+    device = _device_of(options)
+    start_mb = _reset_peak_memory(device)  # the peak of this scale: set-up and run
+    with PeakRss() if device.type != "cuda" else contextlib.nullcontext() as sampler:
+        transfer = make_transfer(content, style, **options)
+        result = transfer.run()
+    peak, what = _peak_memory_mb(transfer.device, sampler.peak_mb if sampler else None)
+    if sampler is not None and sampler.peak_mb is not None:
+        start_mb = sampler.start_mb
+    return result, {"peak_memory_mb": peak, "start_memory_mb": start_mb, "memory": what}
+
+
 def run_scales(
     make_transfer: Callable[..., Engine],
     content: Any,
@@ -135,35 +203,12 @@ def run_scales(
     the result's size). ``callback`` gets each scale's ``StyleTransfer`` and a record numbered as
     below.
 
-    The ``Result`` is the last scale's image, with the history of all scales in order: records
-    are numbered 1 … Σ steps, ``seconds`` run on across scales, and each has ``scale`` (its long
-    side); ``snapshot_at`` marks count the same way (earlier snapshots are smaller images).
-    ``best_evaluation`` is the best of the last scale (losses at different sizes do not compare).
-    ``settings`` are the last scale's plus ``scales``, ``scale_steps``, ``steps`` (the total) and
-    ``per_scale``: for each scale run, its ``long_side``, ``size``, ``evaluations``, ``seconds``
-    (wall clock, set-up included), ``peak_memory_mb`` and ``memory`` (what that figure is: peak
-    CUDA tensor memory on a GPU; on a CPU the process's peak RSS during that scale, measured by
-    ``PeakRss`` on Linux, elsewhere the process's high-water mark so far), and
-    ``start_memory_mb``, the same measure when the scale began (None where it is not measured):
-    their difference is about what that scale needed. A scale that
-    ends early (stop event, Ctrl-C, non-finite loss) ends the whole run there.
+    A scale that ends early (stop event, Ctrl-C, non-finite loss) ends the whole run there. The
+    ``Result``: see the module docstring.
     """
     sides = check_scales(scales)
     counts = steps_per_scale(steps, len(sides))
-    if options.get("size") is not None:
-        raise ParameterError(
-            "size and scales: give only scales (the result's long side is the last scale)"
-        )
-    options.pop("size", None)
-    init = options.pop("init", "content")
-    marks = options.pop("snapshot_at", DEFAULT_SNAPSHOTS)
-    try:
-        marks = sorted({int(k) for k in (() if marks is None else marks)})
-    except (TypeError, ValueError):
-        raise ParameterError(f"snapshot_at must be evaluation counts, not {marks!r}") from None
-    if options.get("style_scale") is None:
-        options["style_scale"] = 1.0
-    callback = options.pop("callback", None)
+    init, marks, callback = _split_options(options)
 
     first_init = init if isinstance(init, str) else "tensor"
 
@@ -186,33 +231,20 @@ def run_scales(
         def forward(transfer: Engine, record: Record, _o=offset, _s=seconds, _side=side):
             return callback(transfer, _global(record, _o, _s, _side))  # type: ignore[misc]
 
-        device = _device_of(options)
-        start_mb = _reset_peak_memory(device)  # the peak of this scale: set-up and run
-        with PeakRss() if device.type != "cuda" else contextlib.nullcontext() as sampler:
-            transfer = make_transfer(
-                content_k,
-                style,
-                size=side,
-                init=init,
-                steps=n,
-                snapshot_at=local_marks,
-                callback=forward if callback is not None else None,
-                **options,
-            )
-            result = transfer.run()
-        peak, what = _peak_memory_mb(transfer.device, sampler.peak_mb if sampler else None)
-        if sampler is not None and sampler.peak_mb is not None:
-            start_mb = sampler.start_mb
+        result, memory = _measured_run(
+            make_transfer,
+            content_k,
+            style,
+            size=side,
+            init=init,
+            steps=n,
+            snapshot_at=local_marks,
+            callback=forward if callback is not None else None,
+            **options,
+        )
+        wall = {"seconds": time.perf_counter() - start, **memory}
         per_scale.append(
-            {
-                "long_side": side,
-                "size": list(shape),
-                "evaluations": result.evaluations,
-                "seconds": time.perf_counter() - start,
-                "peak_memory_mb": peak,
-                "start_memory_mb": start_mb,
-                "memory": what,
-            }
+            {"long_side": side, "size": list(shape), "evaluations": result.evaluations, **wall}
         )
         history += [_global(r, offset, seconds, side) for r in result.history]
         snapshots.update({m + offset: image for m, image in result.snapshots.items()})
@@ -225,23 +257,5 @@ def run_scales(
         init = upsample(result.image, next_shape)  # type: ignore[arg-type]
 
     assert result is not None
-    settings = dict(result.settings)
-    settings.update(
-        {
-            "init": first_init,
-            "steps": sum(counts),
-            "scales": sides,
-            "scale_steps": counts,
-            "per_scale": per_scale,
-        }
-    )
-    return Result(
-        image=result.image,
-        history=history,
-        snapshots=snapshots,
-        evaluations=len(history),
-        stop_reason=result.stop_reason,
-        message=result.message,
-        best_evaluation=result.best_evaluation + offset if result.best_evaluation else 0,
-        settings=settings,
-    )
+    joined = {"init": first_init, "steps": sum(counts), "scales": sides, "scale_steps": counts}
+    return _joined_result(result, history, snapshots, offset, {**joined, "per_scale": per_scale})

@@ -28,6 +28,9 @@ RGB_TO_YIQ: tuple[tuple[float, float, float], ...] = (
 )
 #: How ``match_color_histogram`` finds A with A Σ_s Aᵀ = Σ_c.
 HISTOGRAM_METHODS = ("eigen", "cholesky")
+#: The most the colour transforms stretch any colour direction of the style (``max_gain``): a
+#: 1/255 change of the style (noise, JPEG, 8-bit rounding) moves the result by at most a few /255.
+MAX_GAIN = 4.0
 
 
 def _check_image(image: torch.Tensor, what: str, channels: int = 3) -> torch.Tensor:
@@ -81,19 +84,31 @@ def luminance(image: torch.Tensor) -> torch.Tensor:
     return rgb_to_yiq(image)[:, :1]
 
 
-def match_luminance(style_y: torch.Tensor, content_y: torch.Tensor) -> torch.Tensor:
+def _check_gain(max_gain: float | None) -> None:
+    if max_gain is not None and not (max_gain >= 1.0 and max_gain < float("inf")):
+        raise ParameterError(f"max_gain must be None or a finite number ≥ 1, not {max_gain!r}")
+
+
+def match_luminance(
+    style_y: torch.Tensor, content_y: torch.Tensor, max_gain: float | None = MAX_GAIN
+) -> torch.Tensor:
     """The style's luminance with the content's mean and standard deviation (Sec. 5.1):
 
         Y_s' = (σ_c / σ_s) (Y_s − μ_s) + μ_c,
 
-    μ and σ taken over all pixels of each image (σ the population standard deviation). A
-    constant style luminance (σ_s = 0) is only shifted. Not clamped. Shapes: [B, 1, H, W] each
-    (the two sizes may differ) → the style's shape.
+    μ and σ taken over all pixels of each image (σ the population standard deviation). The
+    contrast is stretched at most ``max_gain`` times (σ_s is taken to be at least σ_c /
+    ``max_gain``), so a nearly flat style's noise is not blown up into speckle; None stretches it
+    exactly. A constant style luminance (σ_s = 0) is only shifted. Not clamped. Shapes:
+    [B, 1, H, W] each (the two sizes may differ) → the style's shape.
     """
+    _check_gain(max_gain)
     s = _check_image(style_y, "match_luminance: style_y", channels=1).double()
     c = _check_image(content_y, "match_luminance: content_y", channels=1).to(s.device).double()
     mu_s, sigma_s = s.mean(), s.std(unbiased=False)
     mu_c, sigma_c = c.mean(), c.std(unbiased=False)
+    if max_gain is not None:
+        sigma_s = torch.maximum(sigma_s, sigma_c / max_gain)
     scale = sigma_c / sigma_s if sigma_s > 0 else torch.ones((), dtype=torch.float64)
     return ((s - mu_s) * scale + mu_c).to(style_y.dtype)
 
@@ -110,10 +125,13 @@ def color_statistics(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mu, centred @ centred.T / pixels.shape[1]
 
 
-def _symmetric_power(cov: torch.Tensor, eps: float, power: float) -> torch.Tensor:
-    """(Σ + eps I)^power = U (Λ + eps)^power Uᵀ for a symmetric positive semi-definite Σ."""
+def _symmetric_power(
+    cov: torch.Tensor, eps: float, power: float, floor: float = 0.0
+) -> torch.Tensor:
+    """(Σ + eps I)^power = U (Λ + eps)^power Uᵀ for a symmetric positive semi-definite Σ, its
+    eigenvalues first raised to at least ``floor``."""
     values, vectors = torch.linalg.eigh(cov)
-    values = values.clamp_min(0.0) + eps
+    values = values.clamp_min(max(floor, 0.0)) + eps
     if power < 0 and values.min().item() <= 0.0:
         raise ParameterError(
             "match_color_histogram: the style's colour covariance is singular (flat or "
@@ -127,6 +145,7 @@ def match_color_histogram(
     content: torch.Tensor,
     method: str = "eigen",
     eps: float = 1e-5,
+    max_gain: float | None = MAX_GAIN,
 ) -> torch.Tensor:
     """Recolour ``style`` so that its RGB pixels have the mean and covariance of ``content``'s
     (the linear colour transfer of Sec. 5.2): each pixel x becomes
@@ -142,9 +161,18 @@ def match_color_histogram(
     - ``"cholesky"``: A = L_c L_s⁻¹ with Σ = L Lᵀ the Cholesky factors.
 
     ``eps`` is added to the eigenvalues / the diagonal of both covariances, so that a style image
-    with a flat colour (a singular Σ_s) still has a finite A (eps = 0 gives an exact match). Not
-    clamped: the engine clamps the result to [0, 1]. Shapes: [B, 3, H, W] each (sizes may differ)
-    → the style's shape.
+    with a flat colour (a singular Σ_s) still has a finite A (eps = 0 gives an exact match).
+
+    Regularised relative to the images' own colour spread: no colour direction of the style is
+    stretched more than ``max_gain`` times (default ``MAX_GAIN`` = 4). Σ_s's eigenvalues are
+    raised to at least λ_max(Σ_c) / max_gain² before A is formed, so ‖A‖ ≤ max_gain. A style that
+    spreads in every colour direction by at least 1/max_gain of the content's largest spread is
+    matched exactly; a near-grey style, whose only colour is ±1/255 noise, is *not* turned into
+    red/green speckle (the exact A would stretch that noise ~40×): it gets as much of the
+    content's colour as its own colours carry, at most max_gain times. None: the exact match.
+
+    Not clamped: the engine clamps the result to [0, 1]. Shapes: [B, 3, H, W] each (sizes may
+    differ) → the style's shape.
     """
     s = _check_image(style, "match_color_histogram: style")
     _check_image(content, "match_color_histogram: content")
@@ -154,12 +182,18 @@ def match_color_histogram(
         )
     if not (eps >= 0.0 and eps < float("inf")):
         raise ParameterError(f"eps must be finite and ≥ 0, not {eps!r}")
+    _check_gain(max_gain)
     mu_s, cov_s = color_statistics(s)
     mu_c, cov_c = color_statistics(content.to(s.device))
+    floor = 0.0
+    if max_gain is not None:  # the style's spread, at least 1/max_gain of the content's largest
+        floor = torch.linalg.eigvalsh(cov_c)[-1].clamp_min(0.0).item() / max_gain**2
     if method == "eigen":
-        a = _symmetric_power(cov_c, eps, 0.5) @ _symmetric_power(cov_s, eps, -0.5)
+        a = _symmetric_power(cov_c, eps, 0.5) @ _symmetric_power(cov_s, eps, -0.5, floor)
     else:
         eye = torch.eye(3, dtype=torch.float64, device=cov_c.device)
+        if floor > 0.0:
+            cov_s = _symmetric_power(cov_s, 0.0, 1.0, floor)
         l_c, info_c = torch.linalg.cholesky_ex(cov_c + eps * eye)
         l_s, info_s = torch.linalg.cholesky_ex(cov_s + eps * eye)
         if info_c.item() or info_s.item():

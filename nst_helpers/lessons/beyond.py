@@ -103,7 +103,7 @@ def compare_networks(
     **options: Any,
 ) -> dict[str, Result]:
     """The same run on each network ``load_vgg19(w, pooling)`` for w in ``weights``, each with its
-    own default β (``ratios.default_beta``: the networks' activations differ in scale, so the same
+    own default β (``defaults.default_beta``: the networks' activations differ in scale, so the same
     balance of content and style needs a different β). The defaults are the paper's setting:
     average pooling, a white-noise start (the same seed for every network). Keys: the network's
     name and β. A network whose weights are not on this machine is skipped with a printed note

@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import ParameterError
 from ..i18n import N_, _, language
-from ..images import to_pil
+from ..images import check_output_path, to_pil
 from ..runs import RUN_FILE
 from ..transfer import DEFAULT_SNAPSHOTS, Result
 from . import cjk_font
@@ -308,13 +308,7 @@ def export_gif(
     Each frame shows ``duration_ms``, the last ``hold_last_ms``. An existing file is kept
     (FileExistsError) unless ``overwrite``; ``images.unique_path`` finds a free name.
     """
-    path = Path(path).expanduser()
-    if path.suffix.lower() != ".gif":
-        raise ParameterError(f"{path}: the file name must end in .gif")
-    if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"{path} already exists; pass overwrite=True or pick another name (unique_path)"
-        )
+    path = check_output_path(path, overwrite=overwrite, suffixes=(".gif",), what="the GIF")
     frames, _labels = gif_frames(result, marks, label=label)
     durations = [duration_ms] * (len(frames) - 1) + [hold_last_ms]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,9 +5,9 @@ Runs go through ``background.BackgroundRun``: a background thread ended by Stop 
 evaluation in progress; the result keeps the best image so far), or, where threads are not
 supported (Colab), the calling cell. A headless run (``run(wait=True)``) joins the thread.
 
-The α/β slider starts at the loaded network's default (``ratios.default_beta(vgg)``: torchvision's
+The α/β slider starts at the loaded network's default (``defaults.default_beta(vgg)``: torchvision's
 and the authors' Caffe weights differ by some 1e5), and its note gives the paper's equivalent for
-that network (``ratios.paper_equivalent``).
+that network (``defaults.paper_equivalent``).
 
 DOM contract (the browser tests rely on it): the root has class ``nst-dashboard``; the number of
 evaluations is a ``BoundedIntText`` with class ``nst-steps``; the buttons "Run" and "Stop" have
@@ -28,10 +28,10 @@ import ipywidgets as w
 import torch
 from matplotlib.figure import Figure
 
+from ..defaults import default_beta, network_of, paper_equivalent
 from ..i18n import _
 from ..images import save_image, unique_path
 from ..layers import LAYER_NAMES, PAPER_CONTENT_LAYERS
-from ..ratios import default_beta, network_of, paper_equivalent
 from ..transfer import (
     DEFAULT_ALPHA,
     DEFAULT_LR,

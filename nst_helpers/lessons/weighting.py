@@ -3,9 +3,9 @@
 L_total = α L_content + β L_style. Multiplying both weights by c > 0 multiplies the loss by c: the
 minimisers, and the iterates of L-BFGS and Adam, stay the same. Only α/β matters, and only in the
 units of one loss normalisation and one set of network weights. This module converts other
-normalisations into the paper's form (notebook 04, section 2), re-exports ``ratios.ratio_for`` and
-``ratios.paper_equivalent`` (the paper's ratios for torchvision's or the Caffe weights, section 3;
-each network's default and its conversion live in ``ratios``) and runs the paper's
+normalisations into the paper's form (notebook 04, section 2), re-exports ``defaults.ratio_for`` and
+``defaults.paper_equivalent`` (the paper's ratios for torchvision's or the Caffe weights, section 3;
+each network's default and its conversion live in ``defaults``) and runs the paper's
 α/β × style-layers grid (section 6).
 """
 
@@ -19,11 +19,11 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
+from ..defaults import PAPER_RATIO, paper_equivalent, ratio_for
+from ..defaults import default_ratio as network_default_ratio
 from ..i18n import N_, _
 from ..images import to_pil
 from ..layers import PAPER_STYLE_LAYERS, check_layers
-from ..ratios import PAPER_RATIO, paper_equivalent, ratio_for
-from ..ratios import default_ratio as network_default_ratio
 from ..transfer import DEFAULT_ALPHA, Result
 from ..vgg import VGG19Features, layer_shapes
 from .cjk_font import use_language_font
@@ -48,7 +48,7 @@ PYTORCH_TUTORIAL: dict[str, Any] = {
 
 
 def default_ratio(network: str = "torchvision") -> float:
-    """The package's default α/β for ``network``'s weights at 256 px (``ratios.DEFAULT_BETAS``);
+    """The package's default α/β for ``network``'s weights at 256 px (``defaults.DEFAULT_BETAS``);
     for torchvision's, ``DEFAULT_ALPHA / DEFAULT_BETA``."""
     return network_default_ratio(network)
 

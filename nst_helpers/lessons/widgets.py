@@ -20,6 +20,21 @@ from ..samples import available_offline, list_samples, load_sample_or_fallback
 UPLOAD_PREFIX = "upload: "
 
 
+def first_upload(value: Any) -> tuple[str, bytes] | None:
+    """(file name, bytes) of the first file in a ``FileUpload`` value, or None if it is empty.
+
+    ipywidgets 8 gives a tuple of dicts with ``name`` and ``content`` (a memoryview); ipywidgets 7
+    (Google Colab's) gives a dict from file name to a dict with ``content`` (bytes).
+    """
+    if not value:
+        return None
+    if isinstance(value, dict):  # ipywidgets 7
+        name, item = next(iter(value.items()))
+        return str(name), bytes(item["content"])
+    item = value[0]
+    return str(item["name"]), bytes(item["content"])
+
+
 class ImagePicker(w.VBox):
     """A dropdown of sample images plus an upload button; ``image(size)`` loads the choice.
 
@@ -55,11 +70,10 @@ class ImagePicker(w.VBox):
         return self.dropdown.value
 
     def _on_upload(self, change: dict[str, Any]) -> None:
-        files = change["new"]
-        if not files:
+        uploaded = first_upload(change["new"])
+        if uploaded is None:
             return
-        item = files[0]
-        name, data = item["name"], bytes(item["content"])
+        name, data = uploaded
         try:
             load_image(data, size=16)  # read the whole file once: refuse bad uploads now
         except ImageError as exc:

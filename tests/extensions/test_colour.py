@@ -8,7 +8,7 @@ import torch
 
 import nst_helpers as nst
 from nst_helpers.errors import ParameterError
-from nst_helpers.extensions.colour import color_statistics, luminance
+from nst_helpers.extensions.colour import MAX_GAIN, color_statistics, luminance
 
 from ..conftest import smooth_image
 from . import make, mid
@@ -50,6 +50,50 @@ def test_histogram_matching_gives_the_style_the_contents_colour_mean_and_covaria
     torch.testing.assert_close(color_statistics(default)[1], cov_c, rtol=5e-3, atol=1e-5)
 
 
+def _near_grey_style(noise: bool) -> torch.Tensor:
+    """The issue's example: a grey style in 8-bit steps, with or without ±1/255 colour noise."""
+    grey = smooth_image(48, 48, seed=2).mean(1, keepdim=True).expand(1, 3, 48, 48)
+    grey = (grey * 255).round() / 255
+    if not noise:
+        return grey
+    g = torch.Generator().manual_seed(0)
+    return (grey + torch.randint(-1, 2, grey.shape, generator=g) / 255).clamp(0, 1)
+
+
+@pytest.mark.parametrize("method", ["eigen", "cholesky"])
+def test_histogram_matching_does_not_turn_invisible_colour_noise_into_speckle(method):
+    """Issue 16: a near-grey style with ±1/255 colour noise gave red/green speckle (a 1/255 input
+    change moved the result by up to ~50/255); the exact-grey image gave a smooth result."""
+    content = smooth_image(48, 48, seed=1)  # colourful
+    exact, noisy = _near_grey_style(False), _near_grey_style(True)
+    a = nst.match_color_histogram(exact, content, method=method).clamp(0, 1)
+    b = nst.match_color_histogram(noisy, content, method=method).clamp(0, 1)
+    change = (a - b).abs() * 255
+    assert change.max() <= 6 and change.mean() <= 3  # a few /255, not speckle
+    unregularised = nst.match_color_histogram(noisy, content, method=method, max_gain=None)
+    assert (unregularised.clamp(0, 1) - a).abs().max() * 255 > 30  # what it was: speckle
+    # a style that spreads in every colour direction is still matched exactly
+    style = smooth_image(24, 36, 3)
+    torch.testing.assert_close(
+        nst.match_color_histogram(style, mid(30, 20, 4), method=method, eps=0.0),
+        nst.match_color_histogram(style, mid(30, 20, 4), method=method, eps=0.0, max_gain=None),
+    )
+
+
+def test_luminance_matching_stretches_a_flat_style_at_most_max_gain_times():
+    content_y = luminance(smooth_image(40, 40, 1))
+    g = torch.Generator().manual_seed(0)
+    flat = 0.5 + torch.randint(-1, 2, (1, 1, 40, 40), generator=g) / 255  # noise only
+    matched = nst.match_luminance(flat, content_y)
+    gain = matched.std(unbiased=False) / flat.std(unbiased=False)
+    assert gain.item() == pytest.approx(MAX_GAIN, rel=1e-4)
+    assert (matched - content_y.mean()).abs().max() * 255 < 5  # ±1/255 stays a few /255
+    exact = nst.match_luminance(flat, content_y, max_gain=None)
+    assert exact.std(unbiased=False).item() == pytest.approx(
+        content_y.std(unbiased=False).item(), rel=1e-5
+    )
+
+
 def test_the_two_histogram_methods_differ_but_the_eigen_one_ignores_channel_order():
     style, content = smooth_image(24, 24, 5), mid(24, 24, 6)
     eigen = nst.match_color_histogram(style, content, method="eigen", eps=0.0)
@@ -63,8 +107,13 @@ def test_the_two_histogram_methods_differ_but_the_eigen_one_ignores_channel_orde
 def test_colour_functions_refuse_bad_input():
     with pytest.raises(ParameterError, match="method must be one of eigen, cholesky"):
         nst.match_color_histogram(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), method="pca")
+    flat, colourful = torch.full((1, 3, 4, 4), 0.5), torch.rand(1, 3, 4, 4)
     with pytest.raises(ParameterError, match="singular"):
-        nst.match_color_histogram(torch.full((1, 3, 4, 4), 0.5), torch.rand(1, 3, 4, 4), eps=0)
+        nst.match_color_histogram(flat, colourful, eps=0, max_gain=None)
+    shifted = nst.match_color_histogram(flat, colourful, eps=0)  # regularised: only shifted
+    torch.testing.assert_close(shifted, colourful.mean((2, 3), keepdim=True).expand_as(flat))
+    with pytest.raises(ParameterError, match="max_gain must be None or a finite number ≥ 1"):
+        nst.match_color_histogram(flat, colourful, max_gain=0.5)
     with pytest.raises(ParameterError, match=r"rgb_to_yiq: expected a float image tensor"):
         nst.rgb_to_yiq(torch.rand(1, 4, 4, 4))
 
