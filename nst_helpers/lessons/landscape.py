@@ -15,6 +15,7 @@ midpoint disproves convexity; no violation on a few lines proves nothing.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from ..layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from ..losses import gram_matrix
 from ..transfer import DEFAULT_ALPHA, StyleTransfer
 from ..vgg import VGG19Features
+from .background import BackgroundRun
 from .cjk_font import use_language_font
 from .plots import figure_png, loss_name, short_loss_name
 
@@ -176,6 +178,10 @@ class LossSlice:
         return len(self.a)
 
 
+class SliceStoppedError(Exception):
+    """A slice's computation was stopped (its message says after how many rows)."""
+
+
 def loss_slice(
     loss: LossTerms,
     x: torch.Tensor,
@@ -188,11 +194,13 @@ def loss_slice(
     d2_label: str = "d2",
     title: str = "",
     progress: bool = False,
+    stop_event: threading.Event | None = None,
 ) -> LossSlice:
     """Evaluate the losses at x + a·d1 + b·d2 for a, b in ``points`` steps over [−span, span].
 
     ``points`` must be odd, so that (0, 0), the point x itself, lies on the grid (the centre). The
-    images are not clamped to [0, 1]: the optimisation's variable is not either.
+    images are not clamped to [0, 1]: the optimisation's variable is not either. Setting
+    ``stop_event`` ends it after the row in progress (``SliceStoppedError``).
     """
     if isinstance(points, bool) or not isinstance(points, int) or points < 1 or points % 2 == 0:
         raise ParameterError(f"points must be an odd whole number ≥ 1, not {points!r}")
@@ -204,6 +212,10 @@ def loss_slice(
     x, d1, d2 = (t.detach().to(loss.device) for t in (x, d1, d2))
     rows = tqdm(range(points), desc="slice", unit="row") if progress else range(points)
     for i in rows:
+        if stop_event is not None and stop_event.is_set():
+            raise SliceStoppedError(
+                _("stopped after {rows} of {points} rows").format(rows=i, points=points)
+            )
         b = float(coords[i])
         batch = torch.cat([x + float(a) * d1 + b * d2 for a in coords])
         found = loss(batch)
@@ -275,6 +287,7 @@ class SliceExplorer(w.VBox):
         span: float = 1.0,
         initial: Mapping[str, LossSlice] | None = None,
         terms: Sequence[str] = TERMS,
+        mode: str | None = None,
     ) -> None:
         self.problems = dict(problems)
         self.terms = tuple(terms)
@@ -300,13 +313,18 @@ class SliceExplorer(w.VBox):
             continuous_update=False,
         )
         self.button = w.Button(description=_("Compute"), icon="refresh", button_style="primary")
+        self.stop_button = w.Button(description=_("Stop"), icon="stop", disabled=True)
         self.status = w.Label()
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
-        self.button.on_click(lambda _: self.compute())
+        self.runner = BackgroundRun(
+            report=self._report, finished=self._finished, mode=mode, name="nst-slice"
+        )
+        self.button.on_click(lambda _: self.compute(wait=False))
+        self.stop_button.on_click(lambda _: self.runner.stop())
         self.problem.observe(lambda _: self._show_cached(), names="value")
         super().__init__(
             [
-                w.HBox([self.problem, self.points, self.span, self.button]),
+                w.HBox([self.problem, self.points, self.span, self.button, self.stop_button]),
                 self.status,
                 self.image,
             ]
@@ -328,28 +346,39 @@ class SliceExplorer(w.VBox):
         else:
             self.status.value = _("press Compute")
 
-    def compute(self) -> LossSlice:
-        """Compute the slice the controls describe (blocking; about points² forward passes)."""
+    def _report(self, line: str) -> None:
+        self.status.value = line
+
+    def _finished(self) -> None:
+        self.button.disabled, self.stop_button.disabled = False, True
+
+    def compute(self, wait: bool = True) -> LossSlice | None:
+        """Compute the slice the controls describe (about points² forward passes) with the
+        panels' one background-run helper: Compute starts it, Stop ends it after the row in
+        progress, an error is shown on the status line. ``wait=True`` (headless use, tests)
+        blocks until it is done and returns the slice."""
         name = self.problem.value
         loss, x, d1, d2, l1, l2 = self.problems[name]
-        n = int(self.points.value)
+        n, span = int(self.points.value), float(self.span.value)
         self.status.value = _("computing {n}×{n} = {count} forward passes …").format(
             n=n, count=n * n
         )
-        s = loss_slice(
-            loss,
-            x,
-            d1,
-            d2,
-            points=n,
-            span=float(self.span.value),
-            d1_label=l1,
-            d2_label=l2,
-            title=name,
-        )
-        self.slices[name] = s
-        self._show(s)
-        return s
+        self.button.disabled, self.stop_button.disabled = True, False
+
+        def work() -> LossSlice | None:
+            try:
+                s = loss_slice(
+                    loss, x, d1, d2, points=n, span=span, d1_label=l1, d2_label=l2, title=name,
+                    stop_event=self.runner.stop_event,
+                )  # fmt: skip
+            except SliceStoppedError as stopped:
+                self.status.value = str(stopped)
+                return None
+            self.slices[name] = s
+            self._show(s)
+            return s
+
+        return self.runner.start(work, wait=wait)
 
 
 # --------------------------------------------------------------------------- convexity

@@ -94,9 +94,39 @@ def test_the_explorer_recomputes_at_the_chosen_resolution(content, style, loss):
     explorer = ls.SliceExplorer({"pair": (loss, content, d1, d2, "d1", "d2")}, points=3)
     assert explorer.status.value == "press Compute"
     explorer.points.value = 5
-    explorer.button.click()
+    explorer.button.click()  # in the panels' background-run helper: the kernel stays free
+    explorer.runner.wait()
     assert explorer.slices["pair"].points == 5 and "5×5" in explorer.status.value
     assert bytes(explorer.image.value).startswith(b"\x89PNG")
+    assert not explorer.button.disabled and explorer.stop_button.disabled
+
+
+def test_the_explorer_stops_between_rows_and_reports_errors_on_its_status_line(
+    content, style, loss
+):
+    d1 = ls.towards(content, style)
+    d2 = ls.random_direction(content, orthogonal_to=d1)
+    calls = []
+
+    def stopping(batch):  # Stop pressed while the first row is computed
+        calls.append(1)
+        explorer.runner.stop()
+        return loss(batch)
+
+    stopping.device = loss.device
+    explorer = ls.SliceExplorer({"pair": (stopping, content, d1, d2, "d1", "d2")}, points=5)
+    assert explorer.compute() is None and len(calls) == 1
+    assert explorer.status.value == "stopped after 1 of 5 rows" and "pair" not in explorer.slices
+
+    def broken(batch):
+        raise RuntimeError("the network is gone")
+
+    broken.device = loss.device
+    explorer = ls.SliceExplorer({"pair": (broken, content, d1, d2, "d1", "d2")}, points=3)
+    with pytest.raises(RuntimeError):
+        explorer.compute()
+    assert explorer.status.value == "failed: RuntimeError: the network is gone"
+    assert not explorer.button.disabled
 
 
 def test_midpoint_convexity_accepts_a_convex_function_and_rejects_a_double_well():
