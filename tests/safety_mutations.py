@@ -56,7 +56,7 @@ CLI, ER, RU, CO = (
     "nst_helpers/runs.py",
     "nst_helpers/extensions/colour.py",
 )
-TC, TE, TO = "tests/test_cli.py::", "tests/test_errors.py::", "tests/test_options.py::"
+TC, TE, TX = "tests/test_cli.py::", "tests/test_errors.py::", "tests/extensions/test_colour.py::"
 EARLY = TC + "test_every_output_is_checked_before_weights_or_any_evaluation"
 ONE_LINE = TC + "test_every_failure_of_the_command_line_is_one_line_and_exit_2"
 OUTPUTS = TI + "test_outputs_are_checked_by_one_function_for_images_gifs_and_runs"
@@ -384,11 +384,11 @@ MUTATIONS: list[Mutation] = [
     M("16.7 colour speckle", "no floor on the style's colour spread", CO,
       [("    if max_gain is not None:  # the style's spread",
         "    if False:  # the style's spread")],
-      [TO + "test_histogram_matching_does_not_turn_invisible_colour_noise_into_speckle"]),
+      [TX + "test_histogram_matching_does_not_turn_invisible_colour_noise_into_speckle"]),
     M("16.7 colour speckle", "match_luminance stretches without bound", CO,
       [("    if max_gain is not None:\n        sigma_s = torch.maximum",
         "    if False:\n        sigma_s = torch.maximum")],
-      [TO + "test_luminance_matching_stretches_a_flat_style_at_most_max_gain_times"]),
+      [TX + "test_luminance_matching_stretches_a_flat_style_at_most_max_gain_times"]),
     # ----------------------------------------------------------------------------- serving
     M("make lab: 127.0.0.1", "binds all interfaces", "Makefile",
       [("--ServerApp.ip=127.0.0.1", "--ServerApp.ip=0.0.0.0")],
