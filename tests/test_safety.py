@@ -7,6 +7,8 @@ import datetime
 import io
 import re
 import socket
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -170,3 +172,16 @@ def test_an_upload_in_ipywidgets_7s_format_colabs_is_read_too():
     picker = ImagePicker("style", "waves", "waves", kind="style")
     picker._on_upload({"new": v7})  # what ipywidgets 7 hands the observer
     assert picker.value == "upload: green.png" and picker.image(size=20)[0, 1].mean() > 0.7
+
+
+def test_the_safety_audit_still_applies_to_the_code():
+    """Every mutation of tests/SAFETY_AUDIT.md still finds its snippet and names existing tests
+    (a moved function or test otherwise turns the audit's rows into silent errors)."""
+    audit = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "safety_mutations.py"), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr
