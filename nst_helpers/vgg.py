@@ -131,6 +131,15 @@ class VGG19Features(nn.Module):
         """How this network turns the package's RGB [0, 1] images into its input, in words."""
         return self.normalization.describe()
 
+    def with_pooling(self, pooling: str) -> VGG19Features:
+        """The same network (same weights, input normalisation and ``network``) with ``pooling``
+        ("max" or "avg"; the paper's Sec. 2 prefers average pooling); ``self`` if it has it."""
+        if pooling == self.pooling:
+            return self
+        other = VGG19Features(pooling, self.normalization, self.network)
+        other.load_state_dict(self.state_dict())
+        return other.to(self.device)
+
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """Map RGB images in [0, 1] to the network's input space (see ``InputNormalization``)."""
         n = self.normalization

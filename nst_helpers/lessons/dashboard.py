@@ -106,8 +106,8 @@ class StyleDashboard(w.VBox):
     """A control panel for the whole optimisation, with a live view; ``run()`` / ``stop()``.
 
     ``vgg`` is the network to use (its pooling's); choosing the other pooling builds (once) a
-    network with it through ``default_vgg``. ``size`` and ``steps`` are the initial values of the
-    image-size and evaluations boxes. The live image and the loss plot update every
+    network with the same weights (``VGG19Features.with_pooling``). ``size`` and ``steps`` are
+    the initial values of the image-size and evaluations boxes. The live image and the loss plot update every
     ``update_every`` evaluations (and after the first); the status line after each evaluation.
     After a run, ``result`` holds its ``Result`` (the best image, history, snapshots). ``mode`` is
     "thread" or "foreground" (default: ``runtime.panel_mode()``).
@@ -128,6 +128,7 @@ class StyleDashboard(w.VBox):
         mode: str | None = None,
     ) -> None:
         self.vgg = vgg
+        self._pooled: dict[str, VGG19Features] = {}
         self.network = network_of(vgg)
         self.update_every = max(1, int(update_every))
         self.transfer: StyleTransfer | None = None
@@ -272,10 +273,13 @@ class StyleDashboard(w.VBox):
         }
 
     def _network(self, pooling: str) -> VGG19Features:
-        if self.vgg is not None and self.vgg.pooling == pooling:
-            return self.vgg
-        device = self.vgg.device if self.vgg is not None else None
-        return default_vgg(pooling=pooling, device=device)
+        """The loaded network with ``pooling`` (its own weights: the α/β slider and its note stay
+        right), built once per pooling; without a loaded network, ``default_vgg``'s."""
+        if self.vgg is None:
+            return default_vgg(pooling=pooling)
+        if pooling not in self._pooled:
+            self._pooled[pooling] = self.vgg.with_pooling(pooling)
+        return self._pooled[pooling]
 
     # ------------------------------------------------------------------------------ running
     @property

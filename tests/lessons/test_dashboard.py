@@ -169,21 +169,30 @@ def test_the_buttons_run_and_stop(vgg):
     assert result.stop_reason == "stopped" and "stopped" in dash.status.value
 
 
-def test_the_other_pooling_uses_a_network_with_that_pooling(vgg, monkeypatch):
-    built = []
-
-    def fake_default_vgg(weights=None, pooling="max", device=None):
-        built.append(pooling)
-        return nst.load_vgg19("random", pooling=pooling, device="cpu")
-
-    monkeypatch.setattr("nst_helpers.lessons.dashboard.default_vgg", fake_default_vgg)
+def test_the_other_pooling_uses_the_same_weights_with_that_pooling(vgg):
     dash = make(vgg, steps=1)
     dash.pooling.value = "avg"
     dash.run(wait=True)
-    assert built == ["avg"] and dash.result.settings["pooling"] == "avg"
+    other = dash._network("avg")
+    assert dash.result.settings["pooling"] == "avg" and other.pooling == "avg"
+    assert other is dash._network("avg")  # built once
+    pairs = zip(other.state_dict().values(), vgg.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)  # the loaded weights, not another network's
     dash.pooling.value = "max"  # the network it was given
     dash.run(wait=True)
-    assert built == ["avg"] and dash.result.settings["pooling"] == "max"
+    assert dash.result.settings["pooling"] == "max" and dash._network("max") is vgg
+
+
+def test_switching_the_pooling_keeps_the_caffe_network_and_its_beta():
+    """The paper profile loads the Caffe network with average pooling; choosing max pooling must
+    not swap in torchvision's network under Caffe's β (a run ~1e5 times too content-heavy)."""
+    caffe = caffe_vgg()
+    dash = make(caffe, steps=1)
+    dash.pooling.value = "avg"
+    dash.run(wait=True)
+    other = dash._network("avg")
+    assert other.network == "caffe" and other.normalization == caffe.normalization
+    assert dash.result.settings["beta"] == pytest.approx(nst.default_beta(caffe), rel=1e-6)
 
 
 def caffe_vgg() -> nst.VGG19Features:
