@@ -107,8 +107,9 @@ class StyleDashboard(w.VBox):
 
     ``vgg`` is the network to use (its pooling's); choosing the other pooling builds (once) a
     network with the same weights (``VGG19Features.with_pooling``). ``size`` and ``steps`` are
-    the initial values of the image-size and evaluations boxes. The live image and the loss plot update every
-    ``update_every`` evaluations (and after the first); the status line after each evaluation.
+    the initial values of the image-size and evaluations boxes. The live image and the loss plot
+    update every ``update_every`` evaluations (and after the first); the status line after each
+    evaluation.
     After a run, ``result`` holds its ``Result`` (the best image, history, snapshots). ``mode`` is
     "thread" or "foreground" (default: ``runtime.panel_mode()``).
     """
