@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from tqdm.auto import tqdm
 
-from .errors import ParameterError, translate_oom
+from .errors import ParameterError, RunOutOfMemoryError, translate_oom
 from .fused import can_fuse, fused_layer_terms
 from .memory import release_free_memory
 from .step import Evaluation, Objective, layer_terms, optimisation_step
@@ -53,8 +53,8 @@ class Result:
     ``style_layers`` {name: E_l}, ``content_layers`` {name: L_content}, ``seconds`` since the run
     began; with ``tv_weight`` > 0 also ``tv``, the unweighted TV(x); a coarse-to-fine run adds
     ``scale``); ``snapshots[k]`` is the image evaluation k was computed on. ``stop_reason`` is
-    ``"completed"``, ``"stopped"`` (the stop event), ``"interrupted"`` (KeyboardInterrupt) or
-    ``"non-finite"``; ``message`` says why in words.
+    ``"completed"``, ``"stopped"`` (the stop event), ``"interrupted"`` (KeyboardInterrupt),
+    ``"non-finite"`` or ``"out-of-memory"``; ``message`` says why in words.
     """
 
     image: torch.Tensor
@@ -183,6 +183,7 @@ class Engine:
         self._seconds = 0.0
         self.stop_reason: str | None = None
         self.message = ""
+        self.error: RunOutOfMemoryError | None = None
 
     @property
     def _fused(self) -> bool:
@@ -261,9 +262,9 @@ class Engine:
     def run(self) -> Result:
         """Step until ``steps`` evaluations, the stop event, Ctrl-C or a non-finite loss.
 
-        Running out of memory raises ``errors.RunOutOfMemoryError`` (one line: the size and what
-        to try), with the failed evaluation's tensors released; ``result()`` still holds the
-        evaluations before it.
+        Running out of memory ends the run as ``"out-of-memory"`` (the error, one line with the
+        size and what to try, kept as ``error``; the failed evaluation's tensors released; the best
+        image so far kept), or raises ``errors.RunOutOfMemoryError`` if no evaluation finished.
         """
         bar = self._make_progress()
         try:
@@ -283,6 +284,14 @@ class Engine:
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
             self.message = f"interrupted after {self.evaluations} evaluations"
+        except RunOutOfMemoryError as exc:
+            if not self.history:
+                raise  # nothing to keep
+            self.error, self.stop_reason = exc, "out-of-memory"
+            self.message = (
+                f"{exc}; kept evaluation {self.best_evaluation}'s image (the lowest loss, "
+                f"{self.best_loss:.4g})"
+            )
         finally:
             if bar is not None and bar is not self._progress_arg:
                 bar.close()

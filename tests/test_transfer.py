@@ -328,3 +328,26 @@ def test_the_cached_default_network_follows_the_weights_file_settings(monkeypatc
     monkeypatch.setenv("NST_CAFFE_WEIGHTS", str(tmp_path / "b.pth"))
     assert transfer.default_vgg("caffe", device="cpu") is not first and len(loads) == 2
     transfer._cached_vgg.cache_clear()
+
+
+def test_running_out_of_memory_mid_run_keeps_the_best_image_so_far(vgg, content, style):
+    """Nothing lost: like Stop, Ctrl-C or a non-finite loss, an allocation that fails after some
+    evaluations ends the run with the best image kept and the one-line error as its message."""
+    real_step = nst.StyleTransfer.step
+
+    def step(self):
+        if self.evaluations == 3:
+            torch.empty(1 << 48, dtype=torch.uint8)  # the CPU allocator's genuine error
+        return real_step(self)
+
+    transfer = make(content, style, vgg, steps=10)
+    transfer.step = step.__get__(transfer)
+    result = transfer.run()
+    assert result.stop_reason == "out-of-memory" and result.evaluations == 3
+    assert "out of memory on the CPU at 40 px" in result.message
+    assert f"kept evaluation {result.best_evaluation}'s image" in result.message
+    assert isinstance(transfer.error, nst.NSTError) and torch.isfinite(result.image).all()
+    first = make(content, style, vgg, steps=10)
+    first.step = (lambda self: torch.empty(1 << 48, dtype=torch.uint8)).__get__(first)
+    with pytest.raises(nst.NSTError, match="out of memory"):  # nothing to keep: raised
+        first.run()

@@ -23,6 +23,7 @@ difference is about what that scale needed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import numbers
 import sys
 import time
@@ -35,7 +36,7 @@ import torch.nn.functional as tf
 
 from ..devices import resolve_device
 from ..engine import DEFAULT_SNAPSHOTS, Engine, Record, Result
-from ..errors import ParameterError
+from ..errors import ParameterError, RunOutOfMemoryError, translate_oom
 from ..images import image_input
 from ..memory import PeakRss
 
@@ -165,6 +166,19 @@ def _joined_result(
     )
 
 
+def _unfinished(sides: list[int], history: list[Record], last: Result) -> str:
+    """What an early ending leaves: the image kept (which scale's) and the scales that did not
+    run."""
+    done = history[-1]["scale"] if history else None
+    if done is None:
+        return "; no scale finished an evaluation"
+    kept = f"the result is the {done} px scale's"
+    if last.evaluations == 0:  # stopped before the next scale's first evaluation
+        kept += f", upsampled to {max(last.image.shape[-2:])} px"
+    rest = [str(side) for side in sides if side > done]
+    return f"; {kept}" + (f" (the {', '.join(rest)} px scales did not run)" if rest else "")
+
+
 def _measured_run(
     make_transfer: Callable[..., Engine], content: Any, style: Any, **options: Any
 ) -> tuple[Result, dict[str, Any]]:
@@ -173,7 +187,8 @@ def _measured_run(
     device = _device_of(options)
     start_mb = _reset_peak_memory(device)  # the peak of this scale: set-up and run
     with PeakRss() if device.type != "cuda" else contextlib.nullcontext() as sampler:
-        transfer = make_transfer(content, style, **options)
+        with translate_oom(size=options.get("size"), device=device):  # the targets, too
+            transfer = make_transfer(content, style, **options)
         result = transfer.run()
     peak, what = _peak_memory_mb(transfer.device, sampler.peak_mb if sampler else None)
     if sampler is not None and sampler.peak_mb is not None:
@@ -231,17 +246,25 @@ def run_scales(
         def forward(transfer: Engine, record: Record, _o=offset, _s=seconds, _side=side):
             return callback(transfer, _global(record, _o, _s, _side))  # type: ignore[misc]
 
-        result, memory = _measured_run(
-            make_transfer,
-            content_k,
-            style,
-            size=side,
-            init=init,
-            steps=n,
-            snapshot_at=local_marks,
-            callback=forward if callback is not None else None,
-            **options,
-        )
+        try:
+            result, memory = _measured_run(
+                make_transfer,
+                content_k,
+                style,
+                size=side,
+                init=init,
+                steps=n,
+                snapshot_at=local_marks,
+                callback=forward if callback is not None else None,
+                **options,
+            )
+        except RunOutOfMemoryError as exc:
+            if result is None:
+                raise  # the first scale: nothing to keep
+            offset -= result.evaluations  # keep the last finished scale's result
+            stopped = f"{exc}; kept the {sides[k - 1]} px scale's result"
+            result = dataclasses.replace(result, stop_reason="out-of-memory", message=stopped)
+            break
         wall = {"seconds": time.perf_counter() - start, **memory}
         per_scale.append(
             {"long_side": side, "size": list(shape), "evaluations": result.evaluations, **wall}
@@ -257,5 +280,8 @@ def run_scales(
         init = upsample(result.image, next_shape)  # type: ignore[arg-type]
 
     assert result is not None
+    if result.stop_reason != "completed":
+        note = _unfinished(sides, history, result)
+        result = dataclasses.replace(result, message=result.message + note)
     joined = {"init": first_init, "steps": sum(counts), "scales": sides, "scale_steps": counts}
     return _joined_result(result, history, snapshots, offset, {**joined, "per_scale": per_scale})

@@ -136,3 +136,34 @@ def test_bad_coarse_to_fine_values_are_refused_before_any_work(
 
 
 # --------------------------------------------------------------------------- bad values
+
+
+def test_out_of_memory_at_a_later_scale_keeps_the_last_finished_scale(vgg, content, style):
+    from nst_helpers import transfer
+
+    real = transfer.StyleTransfer
+
+    def make_or_fail(content_k, style_k, **options):
+        if options["size"] == 40:
+            torch.empty(1 << 48, dtype=torch.uint8)  # the targets at the top size do not fit
+        return real(content_k, style_k, **options)
+
+    result = nst.extensions.coarse_to_fine.run_scales(
+        make_or_fail, content, style, [24, 40], steps=3, vgg=vgg, progress=False
+    )
+    assert result.stop_reason == "out-of-memory" and result.evaluations == 3
+    assert max(result.image.shape[-2:]) == 24
+    assert "kept the 24 px scale's result" in result.message
+    assert "the 40 px scales did not run" in result.message
+
+
+def test_a_run_stopped_in_an_early_scale_says_which_scale_it_kept(vgg, content, style):
+    def stop_at_2(transfer, record):
+        if record["evaluation"] == 2:
+            raise KeyboardInterrupt
+
+    result = nst.run_coarse_to_fine(
+        content, style, [24, 40], steps=4, vgg=vgg, callback=stop_at_2, progress=False
+    )
+    assert result.stop_reason == "interrupted" and max(result.image.shape[-2:]) == 24
+    assert "the result is the 24 px scale's (the 40 px scales did not run)" in result.message
