@@ -106,7 +106,6 @@ __all__ = [
 #: IPython.
 MOVED_MODULES: dict[str, str] = {
     "colour": "extensions.colour",
-    "multiscale": "extensions.coarse_to_fine",
     "ratios": "defaults",
     "cjk_font": "lessons.cjk_font",
     **{

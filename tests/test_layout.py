@@ -21,7 +21,7 @@ LAYERS = {
     1: {"layers", "weights", "caffe_weights", "vgg", "losses", "targets", "step", "fused"},
     2: {"engine", "images", "samples", "profiles", "defaults", "i18n"},
     3: {"extensions"},
-    4: {"transfer"},
+    4: {"transfer", "multiscale"},
     5: {"cli", "__main__", "runs", "lessons"},
 }  # fmt: skip
 NOTEBOOK_LIBRARIES = ("ipywidgets", "matplotlib", "IPython", "threading")
@@ -116,7 +116,7 @@ def test_importing_the_package_or_the_command_line_loads_no_notebook_library(sta
     assert out.stdout.strip() == "[]", out.stdout
 
 
-@pytest.mark.parametrize("old", ["colour", "multiscale", "ratios"])
+@pytest.mark.parametrize("old", ["colour", "ratios"])
 def test_moved_modules_keep_their_old_import_paths(old):
     import importlib
 
@@ -141,3 +141,11 @@ def test_no_function_over_80_lines_and_no_class_over_300(path):
             if lines > limit:
                 too_long.append(f"{node.name}: {lines} lines (limit {limit})")
     assert not too_long
+
+
+def test_the_old_multiscale_module_still_offers_run_coarse_to_fine():
+    import nst_helpers as nst
+    from nst_helpers.multiscale import RssSampler, run_coarse_to_fine, upsample
+
+    assert run_coarse_to_fine is nst.run_coarse_to_fine and callable(upsample)
+    assert RssSampler is nst.memory.PeakRss

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import numbers
 import sys
 import time
@@ -179,11 +180,18 @@ def _unfinished(sides: list[int], history: list[Record], last: Result) -> str:
     return f"; {kept}" + (f" (the {', '.join(rest)} px scales did not run)" if rest else "")
 
 
+def _content_at(content: Any, side: int) -> torch.Tensor | None:
+    """The content image at long side ``side`` (None for texture synthesis)."""
+    return None if content is None else image_input(content, side, "content")
+
+
 def _measured_run(
     make_transfer: Callable[..., Engine], content: Any, style: Any, **options: Any
 ) -> tuple[Result, dict[str, Any]]:
-    """One scale's run with its memory: ``peak_memory_mb``, ``start_memory_mb`` and ``memory``
-    (what the figure is: CUDA's peak tensor memory, or the process's peak RSS)."""
+    """One scale's run and its ``per_scale`` entry: ``long_side``, ``size``, ``evaluations``,
+    ``seconds`` and its memory, ``peak_memory_mb``, ``start_memory_mb`` and ``memory`` (what the
+    figure is: CUDA's peak tensor memory, or the process's peak RSS)."""
+    start = time.perf_counter()
     device = _device_of(options)
     start_mb = _reset_peak_memory(device)  # the peak of this scale: set-up and run
     with PeakRss() if device.type != "cuda" else contextlib.nullcontext() as sampler:
@@ -193,7 +201,13 @@ def _measured_run(
     peak, what = _peak_memory_mb(transfer.device, sampler.peak_mb if sampler else None)
     if sampler is not None and sampler.peak_mb is not None:
         start_mb = sampler.start_mb
-    return result, {"peak_memory_mb": peak, "start_memory_mb": start_mb, "memory": what}
+    return result, {
+        "long_side": options["size"],
+        "size": list(result.image.shape[-2:]),
+        "evaluations": result.evaluations,
+        "seconds": time.perf_counter() - start,
+        **{"peak_memory_mb": peak, "start_memory_mb": start_mb, "memory": what},
+    }
 
 
 def run_scales(
@@ -218,26 +232,20 @@ def run_scales(
     the result's size). ``callback`` gets each scale's ``StyleTransfer`` and a record numbered as
     below.
 
-    A scale that ends early (stop event, Ctrl-C, non-finite loss) ends the whole run there. The
-    ``Result``: see the module docstring.
+    A scale that ends early (stop event, Ctrl-C, non-finite loss, out of memory) ends the whole
+    run there; a later scale that does not fit keeps the last one's result. The ``Result``: see
+    the module docstring.
     """
-    sides = check_scales(scales)
+    sides, (init, marks, callback) = check_scales(scales), _split_options(options)
     counts = steps_per_scale(steps, len(sides))
-    init, marks, callback = _split_options(options)
-
     first_init = init if isinstance(init, str) else "tensor"
-
-    def load_content(side: int) -> torch.Tensor | None:
-        return None if content is None else image_input(content, side, "content")
-
+    load_content = functools.partial(_content_at, content)
     history: list[Record] = []
     snapshots: dict[int, torch.Tensor] = {}
     per_scale: list[dict[str, Any]] = []
-    offset, seconds = 0, 0.0
-    result: Result | None = None
+    offset, seconds, result = 0, 0.0, None
     content_k = load_content(sides[0])
     for k, (side, n) in enumerate(zip(sides, counts, strict=True)):
-        start = time.perf_counter()
         shape = (side, side) if content_k is None else tuple(content_k.shape[-2:])
         if k == 0 and isinstance(init, torch.Tensor):
             init = upsample(image_input(init, None, "init"), shape)  # type: ignore[arg-type]
@@ -247,7 +255,7 @@ def run_scales(
             return callback(transfer, _global(record, _o, _s, _side))  # type: ignore[misc]
 
         try:
-            result, memory = _measured_run(
+            result, measured = _measured_run(
                 make_transfer,
                 content_k,
                 style,
@@ -265,10 +273,7 @@ def run_scales(
             stopped = f"{exc}; kept the {sides[k - 1]} px scale's result"
             result = dataclasses.replace(result, stop_reason="out-of-memory", message=stopped)
             break
-        wall = {"seconds": time.perf_counter() - start, **memory}
-        per_scale.append(
-            {"long_side": side, "size": list(shape), "evaluations": result.evaluations, **wall}
-        )
+        per_scale.append(measured)
         history += [_global(r, offset, seconds, side) for r in result.history]
         snapshots.update({m + offset: image for m, image in result.snapshots.items()})
         if result.stop_reason != "completed" or k == len(sides) - 1:

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from ..errors import ParameterError
 from ..i18n import N_, _
 from ..layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
-from ..losses import gram_matrix
+from ..losses import content_loss, style_loss, total_loss
 from ..transfer import DEFAULT_ALPHA, StyleTransfer
 from ..vgg import VGG19Features
 from .background import BackgroundRun
@@ -45,7 +45,8 @@ Problem = tuple["LossTerms", torch.Tensor, torch.Tensor, torch.Tensor, str, str]
 
 
 class LossTerms:
-    """L_total = α L_content + β Σ_l w_l E_l, L_content and L_style of images, forward only.
+    """L_total = α L_content + β Σ_l w_l E_l, L_content and L_style of images, forward only,
+    computed with the package's own formulas (``content_loss``, ``style_loss``, ``total_loss``).
 
     The targets (content features P^l, style Grams A^l), the weights w_l, α and β are taken from a
     ``StyleTransfer`` built with the same arguments, so these are exactly the losses the
@@ -103,20 +104,20 @@ class LossTerms:
         for start in range(0, images.shape[0], self.batch_size):
             chunk = images[start : start + self.batch_size].to(self.device)
             feats = self.vgg(chunk, layers)
-            content = chunk.new_zeros(chunk.shape[0], dtype=torch.float64)
-            for n in self.content_layers:  # ½ Σ (F − P)², image by image (Eq. 1)
-                diff = (feats[n] - self.content_targets[n]).flatten(1)
-                content += 0.5 * diff.pow(2).sum(1).double()
-            style = torch.zeros_like(content)
-            for n in self.style_layers:  # w_l Σ (G − A)² / (4 N² M²), image by image (Eqs. 4–5)
-                f = feats[n].flatten(2)
-                n_l, m_l = f.shape[1], f.shape[2]
-                diff = gram_matrix(feats[n]) - self.style_targets[n]
-                e_l = diff.pow(2).sum((1, 2)).double() / (4.0 * n_l**2 * m_l**2)
-                style += self.style_weights[n] * e_l
-            out["content"] += content.tolist()
-            out["style"] += style.tolist()
-            out["total"] += (self.alpha * content + self.beta * style).tolist()
+            for i in range(chunk.shape[0]):  # the package's formulas, image by image
+                F = {name: f[i : i + 1] for name, f in feats.items()}
+                content = sum(
+                    (content_loss(F[n], self.content_targets[n]) for n in self.content_layers),
+                    chunk.new_zeros(()),
+                )  # Eq. 1 at each content layer
+                style = (
+                    style_loss(F, self.style_targets, self.style_weights)  # Eqs. 4–5
+                    if self.style_layers
+                    else chunk.new_zeros(())
+                )
+                total = total_loss(content, style, self.alpha, self.beta)  # Eq. 7
+                for term, value in (("content", content), ("style", style), ("total", total)):
+                    out[term].append(float(value))
         return {t: torch.tensor(v, dtype=torch.float64) for t, v in out.items()}
 
     def at(self, image: torch.Tensor) -> dict[str, float]:
