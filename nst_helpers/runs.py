@@ -42,7 +42,9 @@ def check_run_dir(
 
 
 def save_run(result: Result, folder: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Write ``result`` into ``folder`` (created); an existing run is kept unless ``overwrite``.
+    """Write ``result`` into ``folder`` (created); an existing run is kept unless ``overwrite``,
+    which replaces it whole (the old run's snapshots that the new one does not have are removed;
+    other files in the folder are left alone).
 
     ``check_run_dir`` first. Raises ``OutputExistsError`` (a ``FileExistsError``) for an existing
     run, ``OutputError`` (an ``OSError``) for a folder that cannot be written.
@@ -52,6 +54,10 @@ def save_run(result: Result, folder: str | os.PathLike[str], *, overwrite: bool 
     for k, image in sorted(result.snapshots.items()):
         save_image(image, folder / f"eval-{k:06d}.png", overwrite=True)
     save_image(result.image, folder / "result.png", overwrite=True)
+    written = {f"eval-{k:06d}.png" for k in result.snapshots}
+    for old in folder.glob("eval-[0-9][0-9][0-9][0-9][0-9][0-9].png"):  # an overwritten run's
+        if old.name not in written:
+            old.unlink()
     payload = {
         "format": FORMAT,
         "settings": result.settings,

@@ -351,3 +351,18 @@ def test_running_out_of_memory_mid_run_keeps_the_best_image_so_far(vgg, content,
     first.step = (lambda self: torch.empty(1 << 48, dtype=torch.uint8)).__get__(first)
     with pytest.raises(nst.NSTError, match="out of memory"):  # nothing to keep: raised
         first.run()
+
+
+def test_overwriting_a_saved_run_leaves_none_of_the_old_runs_snapshots(
+    vgg, content, style, tmp_path
+):
+    folder = tmp_path / "run"
+    save_run(make(content, style, vgg, steps=11).run(), folder)
+    (folder / "notes.txt").write_text("mine")
+    save_run(make(content, style, vgg, steps=3).run(), folder, overwrite=True)
+    assert sorted(p.name for p in folder.glob("eval-*.png")) == [
+        "eval-000001.png",
+        "eval-000002.png",
+        "eval-000003.png",
+    ]
+    assert sorted(load_run(folder).snapshots) == [1, 2, 3] and (folder / "notes.txt").exists()
