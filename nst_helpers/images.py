@@ -15,6 +15,7 @@ import numbers
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,12 @@ def _decode(img: Image.Image, name: str, size: Size, side: str, *, may_draft: bo
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_large(name, exc) from None
+    except MemoryError:
+        raise ImageError(
+            f"{name}: {width}x{height} px is too large to decode in the memory available "
+            f"(~{width * height * 3 / 2**20:,.0f} MB as 8-bit RGB, several times that while "
+            "converting); make a smaller copy of it first"
+        ) from None
     except _DECODE_ERRORS as exc:
         raise ImageError(f"{name}: the image is truncated or corrupt ({exc})") from None
 
@@ -282,14 +289,17 @@ def _what_it_is(fp: Path | io.BytesIO) -> str:
 def _open_and_decode(fp: Path | io.BytesIO, name: str, size: Size, side: str) -> np.ndarray:
     """Open a file or buffer with Pillow and decode its first frame → H×W×3 float array."""
     try:
-        img = Image.open(fp)
+        with warnings.catch_warnings():  # MAX_PIXELS is this package's limit (checked below)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(fp)
     except Image.UnidentifiedImageError:
         raise ImageError(f"{name}: not an image Pillow can read{_what_it_is(fp)}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_large(name, exc) from None
     except _DECODE_ERRORS as exc:
         raise ImageError(f"{name}: cannot read the image ({exc})") from None
-    with img:
+    with img, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         return _decode(img, name, size, side, may_draft=True)
 
 

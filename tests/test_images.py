@@ -656,3 +656,18 @@ def test_outputs_are_checked_by_one_function_for_images_gifs_and_runs(tmp_path, 
         with pytest.raises(OutputError):
             save_run(result, run_path)
     assert blocker.read_bytes() == b"x" and not list(tmp_path.glob("**/*.tmp*"))
+
+
+def test_a_photo_too_large_to_decode_in_memory_says_so(tmp_path, monkeypatch):
+    """Not "out of memory at 64 px" (the run's size): the input image is what does not fit."""
+    from nst_helpers import images
+
+    path = tmp_path / "huge.png"
+    Image.new("RGB", (300, 200), (10, 20, 30)).save(path)
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(images, "_pil_to_rgb", no_memory)
+    with pytest.raises(ImageError, match=r"huge.png: 300x200 px is too large to decode"):
+        images.load_image(path, size=64)
