@@ -53,9 +53,16 @@ def catalog_text() -> str:
     return "".join(text)
 
 
+def lessons_text() -> str:
+    """The Chinese lessons' own text (their translation files): names a learner may put in a
+    figure, such as 梵高 (van Gogh), beyond GB 2312's first level."""
+    root = Path(__file__).resolve().parents[1] / "notebooks" / "zh" / "translations"
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(root.glob("*.yaml")))
+
+
 def characters() -> str:
     """Every character the subset holds (sorted, no duplicates)."""
-    wanted = set(gb2312_level_1()) | set(PUNCTUATION) | set(catalog_text())
+    wanted = set(gb2312_level_1()) | set(PUNCTUATION) | set(catalog_text()) | set(lessons_text())
     wanted |= {chr(c) for c in range(0x3000, 0x3040)} | {chr(c) for c in range(0xFF01, 0xFF5F)}
     return "".join(sorted(c for c in wanted if not c.isspace() or c == "\u3000"))
 
