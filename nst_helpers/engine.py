@@ -15,6 +15,7 @@ optimiser's own stopping tolerances are switched off.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -109,8 +110,9 @@ class RunOptions:
         snapshot_at: Iterable[int] | None = DEFAULT_SNAPSHOTS,
     ) -> RunOptions:
         """Every value checked before any work; ParameterError names the one that is wrong."""
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
             raise ParameterError(f"steps must be a whole number ≥ 1, not {steps!r}")
+        steps = int(steps)  # numpy's integers too
         if optimizer not in OPTIMIZERS:
             raise ParameterError(
                 f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}"

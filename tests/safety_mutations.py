@@ -138,8 +138,8 @@ MUTATIONS: list[Mutation] = [
     M("upload widget", "upload errors not caught", "nst_helpers/lessons/widgets.py",
       [("        try:\n            load_image(data, size=16)", "        if True:\n"
         "            load_image(data, size=16)"),
-       ("        except ImageError as exc:\n            message = _(\"Cannot use",
-        "        if False:\n            message = _(\"Cannot use")],
+       ("        except ImageError as exc:\n            # what the file is",
+        "        if False:\n            # what the file is")],
       [TS + "test_a_bad_upload_shows_its_error_and_keeps_the_choice"]),
     # ----------------------------------------------------------------------------- parameters
     M("unknown layer names", "no check", "nst_helpers/layers.py",
@@ -163,7 +163,8 @@ MUTATIONS: list[Mutation] = [
         "    bad = {}")],
       [BAD_PARAMS, "tests/test_losses.py::test_style_loss_refuses_bad_weights"]),
     M("steps ≤ 0", "steps = 0 accepted", EN,
-      [("isinstance(steps, int) or steps < 1:", "isinstance(steps, int) or steps < 0:")],
+      [("isinstance(steps, numbers.Integral) or steps < 1:",
+        "isinstance(steps, numbers.Integral) or steps < 0:")],
       [BAD_PARAMS]),
     M("sizes out of range", "StyleTransfer does not check size", TR,
       [('    check_size(o["size"], "long")', "    pass")],

@@ -106,6 +106,10 @@ def test_a_bad_upload_shows_its_error_and_keeps_the_choice():
     before = picker.value
     upload(picker, "holiday.jpg", b"this is not a picture")
     assert "Cannot use holiday.jpg" in picker.message.value
+    upload(picker, "<page>.jpg", b"<html><head><title>Not Found</title></head></html>")
+    shown = picker.message.value  # what it is, escaped; no command-line advice in a panel
+    assert "Cannot use &lt;page&gt;.jpg: not an image Pillow can read: it is an HTML page" in shown
+    assert "<bytes>" not in shown and "argument" not in shown and ": :" not in shown
     assert picker.value == before and not any("holiday" in o for o in picker.dropdown.options)
 
 

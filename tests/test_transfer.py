@@ -366,3 +366,9 @@ def test_overwriting_a_saved_run_leaves_none_of_the_old_runs_snapshots(
         "eval-000003.png",
     ]
     assert sorted(load_run(folder).snapshots) == [1, 2, 3] and (folder / "notes.txt").exists()
+
+
+def test_numpy_whole_numbers_count_as_steps(vgg, content, style):
+    import numpy as np
+
+    assert make(content, style, vgg, steps=np.int64(2)).run().evaluations == 2

@@ -5,6 +5,7 @@ parameter the engine would refuse; a bad upload shows its error message, not a t
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -77,8 +78,10 @@ class ImagePicker(w.VBox):
         try:
             load_image(data, size=16)  # read the whole file once: refuse bad uploads now
         except ImageError as exc:
-            message = _("Cannot use {name}: {error}").format(name=name, error=exc)
-            self.message.value = f"<span style='color:#b00'>{message}</span>"
+            # what the file is, without the command line's advice (after the first ";")
+            error = str(exc).removeprefix("<bytes>: ").split("; ")[0]
+            message = _("Cannot use {name}: {error}").format(name=name, error=error)
+            self.message.value = f"<span style='color:#b00'>{html.escape(message)}</span>"
             return
         key = UPLOAD_PREFIX + name
         self._uploads[key] = data
