@@ -307,6 +307,8 @@ def _stylize(args: argparse.Namespace) -> int:
     _check_outputs(args)  # before any image, weights or evaluation
     if args.scales is not None and args.size is not None:
         raise ParameterError("--size and --scales: give one (the last scale is the result's size)")
+    if args.device is not None:
+        resolve_device(args.device)  # a device that cannot hold a tensor here: refused now
     size = args.size if args.size is not None else 256
     top = size if args.scales is None else max(args.scales)
     content = _image_source(args.content, top)

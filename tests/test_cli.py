@@ -461,3 +461,20 @@ def test_a_bug_is_not_hidden_it_gives_its_traceback_and_exit_1(images, tmp_path,
     monkeypatch.setattr(cli, "StyleTransfer", _raise(RuntimeError("a bug")))
     with pytest.raises(RuntimeError, match="a bug"):  # Python prints it and exits 1
         stylize(str(content), str(style), "-o", str(tmp_path / "out.png"))
+
+
+# --------------------------------------------------------------------------- newcomer's faults
+
+
+@pytest.mark.parametrize("device", ["mps", "xla", "meta"])
+def test_a_device_that_cannot_hold_a_tensor_here_is_refused_before_any_work(
+    images, tmp_path, capsys, no_run, monkeypatch, device
+):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    content, style = images
+    out = tmp_path / "out.png"
+    code = main(["stylize", str(content), str(style), "-o", str(out), "--device", device])
+    assert code == 2
+    err = one_line(capsys)
+    assert f"device '{device}' is not available here: " in err
+    assert "choose cpu or leave --device out" in err and not out.exists()
