@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
 
 from .download import FileKind, download_file, file_sha256, sniff
-from .errors import DownloadError, WeightsError
+from .errors import DownloadError, OutputError, OutputExistsError, ParameterError, WeightsError
 from .layers import LAYER_NAMES, filters
 from .paths import cache_dir
 
@@ -331,22 +331,63 @@ def imagenet_state_dict(
     return state, f"downloaded {weights_url()} (features cached in {cached})"
 
 
+def check_weights_output(
+    out: str | os.PathLike[str], *, same_as: Path | None = None, option: str = "--out"
+) -> Path:
+    """Check, before any download or loading, that a weights copy can be written at ``out``.
+
+    The same check as every other output (``images.check_output_path``), for a weights file: the
+    name ends in ``.pth``; ``out`` is not a folder; it does not exist yet (an existing file is
+    never replaced, unless it is ``same_as``, the file that would be copied); its folder can be
+    written (``images.check_writable_folder``: a file on the way, no permission). Raises
+    ``ParameterError`` for the name, ``OutputError`` (an ``OSError``) else; returns the path.
+    """
+    from .images import check_writable_folder
+
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise OutputError(
+            f"{option} {path} is a folder; give a file name, e.g. {path / FEATURES_FILENAME}"
+        )
+    if path.suffix.lower() != ".pth":
+        raise ParameterError(
+            f"{option} {path}: a weights file's name must end in .pth, e.g. "
+            f"{path.with_name(path.stem + '.pth')}"
+        )
+    if path.exists() and (same_as is None or path.resolve() != same_as.resolve()):
+        raise OutputExistsError(f"{path} already exists; remove it or choose another {option}")
+    check_writable_folder(path.parent, f"the weights ({option})")
+    return path
+
+
+def write_weights_copy(write: Callable[[Path], Path], out: Path, source: Path | str) -> Path:
+    """``write(out)``; a write that still fails (disk full, folder gone) names ``out``, why, and
+    where the weights are meanwhile (``source``), instead of a temporary file's name."""
+    try:
+        return write(out)
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise OutputError(
+            f"could not write the weights to {out} ({reason}); they are ready in {source}: "
+            "copy that file instead, or choose another --out"
+        ) from None
+
+
 def fetch_weights(out: str | os.PathLike[str] | None = None, *, progress: bool = True) -> Path:
     """Make sure the features-only weights exist (downloading if needed) and return their path.
 
     With ``out``, also write a copy there (for offline classrooms: copy it to the lab and set
-    ``NST_VGG19_WEIGHTS``). Used by ``python -m nst_helpers fetch-weights``.
+    ``NST_VGG19_WEIGHTS``). Used by ``python -m nst_helpers fetch-weights``. ``out`` is checked
+    first (``check_weights_output``), before anything is downloaded or read.
     """
-    state, _ = imagenet_state_dict(download=True, progress=progress)
     cached = features_cache_path()
+    out_path = None if out is None else check_weights_output(out, same_as=cached)
+    state, _ = imagenet_state_dict(download=True, progress=progress)
     if not cached.is_file():  # the weights came from $NST_VGG19_WEIGHTS
         save_features_state_dict(state, cached)
-    if out is None:
+    if out_path is None:
         return cached
-    out_path = Path(out).expanduser()
-    if out_path.exists() and out_path.resolve() != cached.resolve():
-        raise FileExistsError(f"{out_path} exists; remove it or choose another --out")
-    return save_features_state_dict(state, out_path)
+    return write_weights_copy(lambda p: save_features_state_dict(state, p), out_path, cached)
 
 
 def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:

@@ -478,3 +478,54 @@ def test_a_device_that_cannot_hold_a_tensor_here_is_refused_before_any_work(
     err = one_line(capsys)
     assert f"device '{device}' is not available here: " in err
     assert "choose cpu or leave --device out" in err and not out.exists()
+
+
+@pytest.mark.parametrize("caffe", [False, True], ids=["imagenet", "caffe"])
+@pytest.mark.parametrize("case", ["parent is a file", "unwritable", "folder", "suffix", "exists"])
+def test_fetch_weights_checks_out_before_any_download(
+    images, tmp_path, capsys, monkeypatch, case, caffe
+):
+    from nst_helpers import caffe_weights, weights
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("weights were loaded or downloaded before --out was checked")
+
+    monkeypatch.setattr(weights, "imagenet_state_dict", refuse)
+    monkeypatch.setattr(caffe_weights, "caffe_state_dict", refuse)
+    content, _ = images
+    if case == "parent is a file":
+        out, expected = content / "x.pth", f"{content}: it is a file, not a folder"
+    elif case == "unwritable":
+        out, expected = unwritable_folder(tmp_path) / "x.pth", "is not writable"
+    elif case == "folder":
+        out, expected = tmp_path, f"--out {tmp_path} is a folder; give a file name, e.g."
+    elif case == "suffix":
+        out, expected = tmp_path / "vgg.jgp", "must end in .pth, e.g. " + str(tmp_path / "vgg.pth")
+    else:
+        out, expected = content.with_suffix(".pth"), "already exists; remove it or choose another"
+        out.write_bytes(b"earlier")
+    command = ["fetch-weights", "--quiet", "--out", str(out)] + (["--caffe"] if caffe else [])
+    assert main(command) == 2
+    err = one_line(capsys)
+    assert expected in err and "Errno" not in err and ".part" not in err, err
+
+
+def test_fetch_weights_names_out_when_the_final_write_fails(tmp_path, capsys, monkeypatch):
+    from nst_helpers import weights
+
+    source = tmp_path / "full.pth"
+    weights.save_features_state_dict(weights.random_state_dict(), source)
+    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(source))
+    out = tmp_path / "lab" / "vgg19.pth"
+    real_replace = os.replace
+
+    def disk_full(src, dst):
+        if Path(dst) == out:
+            raise OSError(errno.ENOSPC, "No space left on device", str(src))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    assert main(["fetch-weights", "--quiet", "--out", str(out)]) == 2
+    err = one_line(capsys)
+    assert f"could not write the weights to {out} (No space left on device)" in err
+    assert f"ready in {weights.features_cache_path()}" in err and ".part" not in err
