@@ -52,6 +52,7 @@ from .weights import (
     save_features_state_dict,
     shape_problems,
     torchvision_features,
+    weights_file_problem,
     write_weights_copy,
 )
 
@@ -282,7 +283,9 @@ def caffe_status() -> dict[str, object]:
 
     Keys: ``env`` ($NST_CAFFE_WEIGHTS or None), ``path`` (the file that would be used, or None),
     ``found`` (a sentence, or None), ``network`` (``"caffe"``/``"caffe-normalised"`` when known
-    from the file's name and place, else None), ``url`` (the download address), ``preprocessing``.
+    from the file's name and place, else None), ``url`` (the download address), ``preprocessing``,
+    ``problem`` (why the file named cannot be used, from its first bytes: an HTML page, a folder …
+    ``weights.weights_file_problem``; None if it looks like a PyTorch file or none is named).
     """
     env = os.environ.get(ENV_CAFFE_WEIGHTS)
     path: Path | None = None
@@ -299,9 +302,11 @@ def caffe_status() -> dict[str, object]:
                 path, found = candidate, f"{label}: {candidate}"
                 network = CAFFE_NORMALISED if candidate == authors_cache_path() else CAFFE
                 break
+    named = Path(env).expanduser() if env else path
     return {
         "env": env,
         "env_missing": bool(env) and path is None,
+        "problem": None if named is None else weights_file_problem(named),
         "path": None if path is None else str(path),
         "found": found,
         "network": network,

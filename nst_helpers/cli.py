@@ -366,18 +366,31 @@ def _info() -> int:
     )
     print(f"device: {resolve_device(None)} (CUDA available: {torch.cuda.is_available()})")
     status = weights_status()
-    print(
-        f"weights: {status['found']}"
-        if status["found"]
-        else f"weights: not on this machine yet (downloaded on first use from {status['url']})"
-    )
-    caffe = caffe_status()
-    if caffe["found"]:
-        print(f"Caffe weights (weights='caffe'): {caffe['found']}; input {caffe['preprocessing']}")
-    elif caffe["env_missing"]:
-        print(f"Caffe weights (weights='caffe'): $NST_CAFFE_WEIGHTS = {caffe['env']} (missing!)")
+    if status["found"] and status["problem"]:
+        print(
+            f"weights: {status['found']}, but it is not usable: {status['problem']}; fetch the "
+            "right file with `python -m nst_helpers fetch-weights` (and delete this one if it is "
+            "a failed download)"
+        )
+    elif status["found"]:
+        print(f"weights: {status['found']}")
     else:
-        print(f"Caffe weights (weights='caffe'): not found. {where_to_get()}")
+        print(f"weights: not on this machine yet (downloaded on first use from {status['url']})")
+    caffe = caffe_status()
+    label = "Caffe weights (weights='caffe')"
+    if caffe["env"] and caffe["problem"]:
+        print(
+            f"{label}: $NST_CAFFE_WEIGHTS = {caffe['env']}, but it is not usable: "
+            f"{caffe['problem']}. {where_to_get()}"
+        )
+    elif caffe["found"] and caffe["problem"]:
+        print(
+            f"{label}: {caffe['found']}, but it is not usable: {caffe['problem']}. {where_to_get()}"
+        )
+    elif caffe["found"]:
+        print(f"{label}: {caffe['found']}; input {caffe['preprocessing']}")
+    else:
+        print(f"{label}: not found. {where_to_get()}")
     print(f"layers: {', '.join(LAYER_NAMES)}")
     return 0
 

@@ -73,6 +73,37 @@ _WRONG_KIND_ADVICE = {
 }
 
 
+def _kind_problem(kind: FileKind) -> str | None:
+    """Why a file of this kind is no PyTorch weights file, in words (None: a PyTorch file)."""
+    if kind.category == "weights":
+        return None
+    if kind.category == "pickle":
+        return (
+            "it is a plain Python pickle, not a torch.save file, and cannot be read safely; "
+            "save the tensors with torch.save"
+        )
+    why = _WRONG_KIND_ADVICE.get(kind.category, kind.hint)
+    if kind.category in ("empty", "damaged"):
+        return f"it is {kind.description}; {why}"
+    return f"it is {kind.description}, not a PyTorch weights file{f'; {why}' if why else ''}"
+
+
+def weights_file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be used as a weights file, from its first bytes (``download.sniff``),
+    without loading it: missing, a folder, unreadable, or of another kind (an HTML page, an
+    image, an archive, a plain pickle …); None when it is a PyTorch file. For ``info`` and the
+    setup check, which report rather than raise."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        return "it is a folder, not a file"
+    if not path.exists():
+        return "no such file"
+    try:
+        return _kind_problem(sniff(path))
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+
+
 def check_weights_file(path: Path, advice: str) -> FileKind:
     """Refuse a file that is not a PyTorch file at all, saying what it is (``download.sniff``).
 
@@ -87,15 +118,7 @@ def check_weights_file(path: Path, advice: str) -> FileKind:
         raise WeightsError(f"VGG19 weights file {path} cannot be read ({exc}). {advice}") from None
     if kind.category in ("weights", "pickle"):
         return kind
-    why = _WRONG_KIND_ADVICE.get(kind.category, kind.hint)
-    if kind.category in ("empty", "damaged"):
-        raise WeightsError(
-            f"VGG19 weights file {path} cannot be read: it is {kind.description}; {why}. {advice}"
-        )
-    raise WeightsError(
-        f"VGG19 weights file {path} cannot be read: it is {kind.description}, not a PyTorch "
-        f"weights file{f'; {why}' if why else ''}. {advice}"
-    )
+    raise WeightsError(f"VGG19 weights file {path} cannot be read: {_kind_problem(kind)}. {advice}")
 
 
 def load_state_file(path: Path, advice: str) -> Mapping[str, object]:
@@ -412,12 +435,14 @@ def weights_status() -> dict[str, object]:
     env = os.environ.get(ENV_WEIGHTS_FILE)
     cached = features_cache_path()
     hub = hub_checkpoint_path()
+    path: Path | None = None
     if env:
-        source = f"${ENV_WEIGHTS_FILE} = {env}" + ("" if Path(env).is_file() else " (missing!)")
+        path = Path(env).expanduser()
+        source = f"${ENV_WEIGHTS_FILE} = {env}" + ("" if path.exists() else " (missing!)")
     elif cached.is_file():
-        source = f"features-only cache {cached}"
+        source, path = f"features-only cache {cached}", cached
     elif hub.is_file():
-        source = f"torchvision's file {hub} (will be converted)"
+        source, path = f"torchvision's file {hub} (will be converted)", hub
     else:
         source = None
     return {
@@ -428,4 +453,6 @@ def weights_status() -> dict[str, object]:
         "hub_file_present": hub.is_file(),
         "url": weights_url(),
         "found": source,
+        # why the file found cannot be used (an HTML page, a folder …), from its first bytes
+        "problem": None if path is None else weights_file_problem(path),
     }

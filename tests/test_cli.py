@@ -529,3 +529,23 @@ def test_fetch_weights_names_out_when_the_final_write_fails(tmp_path, capsys, mo
     err = one_line(capsys)
     assert f"could not write the weights to {out} (No space left on device)" in err
     assert f"ready in {weights.features_cache_path()}" in err and ".part" not in err
+
+
+@pytest.mark.parametrize("variable", ["NST_VGG19_WEIGHTS", "NST_CAFFE_WEIGHTS"])
+@pytest.mark.parametrize("kind", ["html", "folder", "image"])
+def test_info_says_when_the_weights_file_is_not_usable_and_why(
+    tmp_path, capsys, monkeypatch, images, variable, kind
+):
+    if kind == "html":
+        path, why = tmp_path / "vgg19.pth", "it is an HTML page titled 'Sign in'"
+        path.write_text("<!DOCTYPE html><html><head><title>Sign in</title></head></html>")
+    elif kind == "folder":
+        path, why = tmp_path, "it is a folder, not a file"
+    else:
+        path, why = images[0], "it is a PNG image"
+    monkeypatch.setenv(variable, str(path))
+    assert main(["info"]) == 0  # info reports; it does not fail
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if str(path) in x)
+    assert "not usable: " + why in line and "(missing!)" not in line, line
+    assert ("fetch-weights" if variable == "NST_VGG19_WEIGHTS" else "vgg_conv.pth") in line
