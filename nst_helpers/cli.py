@@ -8,6 +8,7 @@ converts VGG19's weights ahead of time (Binder's build step, offline classrooms)
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from . import __version__
 from .caffe_weights import caffe_status, fetch_caffe_weights, where_to_get
 from .devices import resolve_device
+from .engine import DEFAULT_LR
 from .errors import NSTError, ParameterError, RunOutOfMemoryError, translate_oom
 from .images import check_output_path, save_or_keep
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
@@ -228,13 +230,54 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_run_dir(args.snapshots, overwrite=args.overwrite, flag="--overwrite")
 
 
-#: What to try after each way a run can end early (the command line's wording).
+#: What to try after each way a run can end early (the command line's wording; a non-finite loss
+#: and running out of memory get theirs from ``_why``).
 _NEXT = {
-    "non-finite": "run again with a smaller --lr, --beta or --tv-weight, or --optimizer adam",
     "interrupted": "run again for all the evaluations (a new run starts from --init)",
     "stopped": "run again for all the evaluations",
-    "out-of-memory": "",
 }
+
+
+def _lr(result: Result, args: argparse.Namespace) -> float:
+    """The learning rate the run used (the optimiser's default when --lr was not given)."""
+    lr = result.settings.get("lr", args.lr)
+    return float(lr if lr is not None else DEFAULT_LR[args.optimizer])
+
+
+def _why(result: Result, args: argparse.Namespace, steps: int) -> tuple[str, str]:
+    """(why the run ended early, what to try next), in the command line's words; each reason said
+    once (no "interrupted: interrupted …"), and the advice fits the cause."""
+    reason, n = result.stop_reason, result.evaluations
+    if reason == "non-finite":
+        found = re.search(r"the loss became (\S+) at evaluation (\d+)", result.message or "")
+        value, k = (found.group(1), int(found.group(2))) if found else ("not finite", n + 1)
+        if n == 0 and k <= 1:  # before any step: the learning rate played no part yet
+            return (
+                f"the loss was {value} at evaluation 1, before any optimisation step: the "
+                "weights α/β (--alpha, --beta, --tv-weight) or the images make it overflow from "
+                "the start, so the learning rate is not the cause",
+                "run again with smaller weights (e.g. leave --beta at its default) or check "
+                "the images",
+            )
+        lr, default = _lr(result, args), DEFAULT_LR[args.optimizer]
+        smaller = f"{default:g}, the default" if lr > default else f"{lr / 10:g}"
+        return (
+            f"non-finite loss: the loss became {value} at evaluation {k} (the optimisation "
+            "diverged)",
+            f"run again with a smaller --lr (e.g. {smaller})"
+            + (" or with --optimizer adam" if args.optimizer == "lbfgs" else ""),
+        )
+    if reason == "interrupted":
+        if n == 0:
+            return "interrupted (Ctrl-C) before the first evaluation finished", _NEXT[reason]
+        return f"interrupted (Ctrl-C) after {n} of {steps} evaluations", _NEXT[reason]
+    if reason == "stopped":
+        if n == 0:
+            return "stopped before the first evaluation finished", _NEXT[reason]
+        return f"stopped after {n} of {steps} evaluations", _NEXT[reason]
+    if reason == "out-of-memory":
+        return result.message, ""  # the message says what to try
+    return (result.message or reason).split(";")[0], _NEXT.get(reason, "")
 
 
 def _kept(result: Result) -> str:
@@ -270,11 +313,11 @@ def _write(result: Result, args: argparse.Namespace) -> str:
 def _report(result: Result, args: argparse.Namespace, steps: int) -> int:
     """One line: on stdout for a completed run (exit 0); on stderr after a stop or a failed
     write (exit 2), saying why, which evaluation's image was kept with what loss, and what next."""
+    why, after = ("", "") if result.stop_reason == "completed" else _why(result, args, steps)
     if result.evaluations == 0:  # nothing was evaluated: the initial image is no result
-        why = result.message or result.stop_reason
         print(
-            f"error: {why}; no evaluation finished with a finite loss, so nothing was written"
-            + (f"; {_NEXT[result.stop_reason]}" if _NEXT.get(result.stop_reason) else ""),
+            f"error: {why}; there is no result, so nothing was written"
+            + (f"; {after}" if after else ""),
             file=sys.stderr,
         )
         return 2
@@ -289,15 +332,8 @@ def _report(result: Result, args: argparse.Namespace, steps: int) -> int:
             return 2
         print(f"completed: {summary}; {written}")
         return 0
-    why = (result.message or result.stop_reason).split(";")[0]
-    if result.stop_reason == "out-of-memory":
-        why = result.message  # with what to try
-    elif result.stop_reason == "interrupted":
-        why = f"interrupted (Ctrl-C) after {result.evaluations} of {steps} evaluations"
-    after = _NEXT.get(result.stop_reason, "")
     print(
-        f"error: {result.stop_reason}: {why}; {summary}; {written}"
-        + (f"; {after}" if after else ""),
+        f"error: {why}; {summary}; {written}" + (f"; {after}" if after else ""),
         file=sys.stderr,
     )
     return 2

@@ -362,8 +362,8 @@ def test_after_a_stop_it_says_why_which_image_was_kept_and_what_next(
     args = [str(content), str(style), "--size", "32", "--steps", "30"]
     assert stylize(*args, "-o", str(out), "--lr", "1e30") == 2
     err = one_line(capsys)
-    assert "non-finite: the loss became" in err and "kept the image of evaluation" in err
-    assert "the lowest loss" in err and f"wrote {out}" in err and "smaller --lr" in err
+    assert "non-finite loss: the loss became" in err and "kept the image of evaluation" in err
+    assert "the lowest loss" in err and f"wrote {out}" in err and "smaller --lr (e.g. 1," in err
     assert out.is_file()
 
     real_step = nst.StyleTransfer.step
@@ -378,12 +378,14 @@ def test_after_a_stop_it_says_why_which_image_was_kept_and_what_next(
     out = tmp_path / "interrupted.png"
     assert stylize(*args, "-o", str(out)) == 2
     err = one_line(capsys)
-    assert "interrupted (Ctrl-C) after 2 of 30 evaluations" in err
+    assert err.startswith("error: interrupted (Ctrl-C) after 2 of 30 evaluations; ")
     assert "kept the image of evaluation 2" in err and "run again" in err and out.is_file()
     stop_at["n"] = 1  # before the first evaluation finished: no result, nothing written
     out = tmp_path / "nothing.png"
     assert stylize(*args, "-o", str(out)) == 2
-    assert "nothing was written" in one_line(capsys) and not out.exists()
+    err = one_line(capsys)
+    assert err.startswith("error: interrupted (Ctrl-C) before the first evaluation finished")
+    assert "nothing was written" in err and "finite" not in err and not out.exists()
 
 
 def _raise(exc):
@@ -549,3 +551,29 @@ def test_info_says_when_the_weights_file_is_not_usable_and_why(
     line = next(x for x in out.splitlines() if str(path) in x)
     assert "not usable: " + why in line and "(missing!)" not in line, line
     assert ("fetch-weights" if variable == "NST_VGG19_WEIGHTS" else "vgg_conv.pth") in line
+
+
+def test_a_loss_that_overflows_before_any_step_blames_the_weights_not_the_learning_rate(
+    images, tmp_path, capsys
+):
+    content, style = images
+    out = tmp_path / "out.png"
+    args = [str(content), str(style), "-o", str(out), "--size", "32", "--steps", "5"]
+    assert stylize(*args, "--beta", "1e300") == 2
+    err = one_line(capsys)
+    assert "at evaluation 1, before any optimisation step" in err and "--beta" in err
+    assert "overflow from the start" in err and "nothing was written" in err
+    assert "--lr" not in err and "--optimizer" not in err and not out.exists()
+
+
+def test_adam_diverging_is_told_to_lower_its_learning_rate_not_to_use_adam(
+    images, tmp_path, capsys
+):
+    content, style = images
+    out = tmp_path / "out.png"
+    args = [str(content), str(style), "-o", str(out), "--size", "32", "--steps", "20"]
+    assert stylize(*args, "--optimizer", "adam", "--lr", "1e30") == 2
+    err = one_line(capsys)
+    assert err.startswith("error: non-finite loss: the loss became")
+    assert "run again with a smaller --lr (e.g. 0.02, the default)" in err
+    assert "--optimizer adam" not in err and out.is_file()
