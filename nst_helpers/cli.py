@@ -8,6 +8,7 @@ converts VGG19's weights ahead of time (Binder's build step, offline classrooms)
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from .transfer import (
     StyleTransfer,
     run_coarse_to_fine,
 )
+from .vgg import ENV_DEFAULT_WEIGHTS, WEIGHTS_CHOICES
 from .weights import fetch_weights, weights_status
 
 
@@ -339,12 +341,32 @@ def _report(result: Result, args: argparse.Namespace, steps: int) -> int:
     return 2
 
 
+def _check_weights_choice(given: str | None) -> None:
+    """--weights (or, without it, $NST_WEIGHTS) names a choice or a file; refused before any work
+    otherwise, saying where the value came from (a typo in $NST_WEIGHTS is not in the command)."""
+    value = given if given is not None else os.environ.get(ENV_DEFAULT_WEIGHTS)
+    if not value or value in WEIGHTS_CHOICES:
+        return
+    origin = "--weights" if given is not None else f"${ENV_DEFAULT_WEIGHTS} (--weights not given)"
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise ParameterError(
+            f"{origin} = {value!r} is a folder, not a weights file: give the .pth file itself"
+        )
+    if not path.exists():
+        raise ParameterError(
+            f"{origin} = {value!r} is neither 'imagenet', 'caffe', 'random' nor an existing file"
+            + ("" if given is not None else f"; fix or unset {ENV_DEFAULT_WEIGHTS}")
+        )
+
+
 def _stylize(args: argparse.Namespace) -> int:
     _check_outputs(args)  # before any image, weights or evaluation
     if args.scales is not None and args.size is not None:
         raise ParameterError("--size and --scales: give one (the last scale is the result's size)")
     if args.device is not None:
         resolve_device(args.device)  # a device that cannot hold a tensor here: refused now
+    _check_weights_choice(args.weights)
     size = args.size if args.size is not None else 256
     top = size if args.scales is None else max(args.scales)
     content = _image_source(args.content, top)

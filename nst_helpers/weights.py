@@ -130,6 +130,12 @@ def load_state_file(path: Path, advice: str) -> Mapping[str, object]:
     truncated, not a state dict, or a pickle holding objects that would run code when unpickled
     is refused with a message naming it, followed by ``advice`` (how to get a good one).
     """
+    if path.is_dir():  # not "no such file", and nothing to delete
+        inside = sorted(p.name for p in path.glob("*.pt*"))[:3]
+        raise WeightsError(
+            f"VGG19 weights file {path} is a folder, not a file: give the weights file itself"
+            + (f" (this folder holds {', '.join(inside)})" if inside else "")
+        )
     if not path.is_file():
         raise WeightsError(f"VGG19 weights file {path}: no such file. {advice}")
     kind = check_weights_file(path, advice)

@@ -577,3 +577,47 @@ def test_adam_diverging_is_told_to_lower_its_learning_rate_not_to_use_adam(
     assert err.startswith("error: non-finite loss: the loss became")
     assert "run again with a smaller --lr (e.g. 0.02, the default)" in err
     assert "--optimizer adam" not in err and out.is_file()
+
+
+@pytest.mark.parametrize("how", ["--weights", "NST_VGG19_WEIGHTS", "NST_WEIGHTS"])
+def test_weights_given_as_a_folder_are_called_a_folder(images, tmp_path, capsys, monkeypatch, how):
+    content, style = images
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "vgg19.pth").write_bytes(b"")
+    command = ["stylize", str(content), str(style), "-o", str(tmp_path / "out.png"), "--quiet"]
+    if how == "--weights":
+        command += ["--weights", str(folder)]
+    elif how == "NST_VGG19_WEIGHTS":
+        monkeypatch.setenv("NST_VGG19_WEIGHTS", str(folder))
+        command += ["--weights", "imagenet"]
+    else:
+        monkeypatch.setenv("NST_WEIGHTS", str(folder))
+    assert main([*command, "--size", "32", "--steps", "1"]) == 2
+    err = one_line(capsys)
+    assert "is a folder, not a" in err and "no such file" not in err and "delete" not in err
+    assert "$NST_WEIGHTS" in err if how == "NST_WEIGHTS" else True
+
+
+def test_a_typo_in_nst_weights_is_said_to_come_from_nst_weights(
+    images, tmp_path, capsys, monkeypatch, no_run
+):
+    content, style = images
+    monkeypatch.setenv("NST_WEIGHTS", "randm")
+    command = ["stylize", str(content), str(style), "-o", str(tmp_path / "out.png")]
+    assert main(command) == 2
+    err = one_line(capsys)
+    assert "$NST_WEIGHTS (--weights not given) = 'randm' is neither 'imagenet'" in err
+    assert "fix or unset NST_WEIGHTS" in err
+
+
+@pytest.mark.parametrize("command", [["info"], ["fetch-weights", "--quiet"]])
+def test_a_cache_folder_that_cannot_be_made_names_nst_cache_dir(
+    images, tmp_path, capsys, monkeypatch, command
+):
+    bad = images[0] / "cache"  # under a file: cannot be created, whoever runs it
+    monkeypatch.setenv("NST_CACHE_DIR", str(bad))
+    assert main(command) == 2
+    err = one_line(capsys)
+    assert f"the cache folder {bad} (from $NST_CACHE_DIR) cannot be created or written" in err
+    assert "set NST_CACHE_DIR to a folder you can write" in err and "Errno" not in err
