@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -140,12 +141,14 @@ def load_state_file(path: Path, advice: str) -> Mapping[str, object]:
         raise WeightsError(f"VGG19 weights file {path}: no such file. {advice}")
     kind = check_weights_file(path, advice)
     try:
-        try:
-            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:
-            if "mmap can only be used" not in str(exc):
-                raise
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a plain pickle: torch warns of its protocol, then fails
+            warnings.filterwarnings("ignore", message=".*pickle protocol", category=UserWarning)
+            try:
+                loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as exc:
+                if "mmap can only be used" not in str(exc):
+                    raise
+                loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         text = str(exc)
         cause = text.strip().splitlines()[0] if text.strip() else type(exc).__name__

@@ -621,3 +621,19 @@ def test_a_cache_folder_that_cannot_be_made_names_nst_cache_dir(
     err = one_line(capsys)
     assert f"the cache folder {bad} (from $NST_CACHE_DIR) cannot be created or written" in err
     assert "set NST_CACHE_DIR to a folder you can write" in err and "Errno" not in err
+
+
+def test_a_plain_pickle_as_weights_gives_the_one_line_and_no_torch_warning(
+    images, tmp_path, capsys
+):
+    import pickle
+
+    content, style = images
+    plain = tmp_path / "pickle.pth"
+    plain.write_bytes(pickle.dumps({"features.0.weight": [0.0]}, protocol=4))
+    command = ["stylize", str(content), str(style), "-o", str(tmp_path / "out.png"), "--quiet"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main([*command, "--weights", str(plain), "--size", "32", "--steps", "1"]) == 2
+    assert "plain Python pickle" in one_line(capsys)
+    assert not [w for w in caught if "pickle protocol" in str(w.message)], caught[0].message
