@@ -232,6 +232,25 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_run_dir(args.snapshots, overwrite=args.overwrite, flag="--overwrite")
 
 
+def _check_weights_choice(given: str | None) -> None:
+    """--weights (or, without it, $NST_WEIGHTS) names a choice or a file; refused before any work
+    otherwise, saying where the value came from (a typo in $NST_WEIGHTS is not in the command)."""
+    value = given if given is not None else os.environ.get(ENV_DEFAULT_WEIGHTS)
+    if not value or value in WEIGHTS_CHOICES:
+        return
+    origin = "--weights" if given is not None else f"${ENV_DEFAULT_WEIGHTS} (--weights not given)"
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise ParameterError(
+            f"{origin} = {value!r} is a folder, not a weights file: give the .pth file itself"
+        )
+    if not path.exists():
+        raise ParameterError(
+            f"{origin} = {value!r} is neither 'imagenet', 'caffe', 'random' nor an existing file"
+            + ("" if given is not None else f"; fix or unset {ENV_DEFAULT_WEIGHTS}")
+        )
+
+
 #: What to try after each way a run can end early (the command line's wording; a non-finite loss
 #: and running out of memory get theirs from ``_why``).
 _NEXT = {
@@ -339,25 +358,6 @@ def _report(result: Result, args: argparse.Namespace, steps: int) -> int:
         file=sys.stderr,
     )
     return 2
-
-
-def _check_weights_choice(given: str | None) -> None:
-    """--weights (or, without it, $NST_WEIGHTS) names a choice or a file; refused before any work
-    otherwise, saying where the value came from (a typo in $NST_WEIGHTS is not in the command)."""
-    value = given if given is not None else os.environ.get(ENV_DEFAULT_WEIGHTS)
-    if not value or value in WEIGHTS_CHOICES:
-        return
-    origin = "--weights" if given is not None else f"${ENV_DEFAULT_WEIGHTS} (--weights not given)"
-    path = Path(value).expanduser()
-    if path.is_dir():
-        raise ParameterError(
-            f"{origin} = {value!r} is a folder, not a weights file: give the .pth file itself"
-        )
-    if not path.exists():
-        raise ParameterError(
-            f"{origin} = {value!r} is neither 'imagenet', 'caffe', 'random' nor an existing file"
-            + ("" if given is not None else f"; fix or unset {ENV_DEFAULT_WEIGHTS}")
-        )
 
 
 def _stylize(args: argparse.Namespace) -> int:
