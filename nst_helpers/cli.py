@@ -18,7 +18,13 @@ from . import __version__
 from .caffe_weights import caffe_status, fetch_caffe_weights, where_to_get
 from .devices import resolve_device
 from .engine import DEFAULT_LR
-from .errors import NSTError, ParameterError, RunOutOfMemoryError, translate_oom
+from .errors import (
+    NSTError,
+    ParameterError,
+    RunOutOfMemoryError,
+    out_of_memory_for_cli,
+    translate_oom,
+)
 from .images import check_output_path, save_or_keep
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from .runs import check_run_dir, save_run_or_keep
@@ -265,7 +271,9 @@ def _lr(result: Result, args: argparse.Namespace) -> float:
     return float(lr if lr is not None else DEFAULT_LR[args.optimizer])
 
 
-def _why(result: Result, args: argparse.Namespace, steps: int) -> tuple[str, str]:
+def _why(
+    result: Result, args: argparse.Namespace, steps: int, oom: BaseException | None = None
+) -> tuple[str, str]:
     """(why the run ended early, what to try next), in the command line's words; each reason said
     once (no "interrupted: interrupted …"), and the advice fits the cause."""
     reason, n = result.stop_reason, result.evaluations
@@ -297,7 +305,10 @@ def _why(result: Result, args: argparse.Namespace, steps: int) -> tuple[str, str
             return "stopped before the first evaluation finished", _NEXT[reason]
         return f"stopped after {n} of {steps} evaluations", _NEXT[reason]
     if reason == "out-of-memory":
-        return result.message, ""  # the message says what to try
+        if not isinstance(oom, RunOutOfMemoryError):  # only the message: reword it
+            oom = RunOutOfMemoryError(result.message or "out of memory")
+        size = args.scales or (args.size if args.size is not None else 256)
+        return out_of_memory_for_cli(oom, size, args.device), ""  # it says what to try
     return (result.message or reason).split(";")[0], _NEXT.get(reason, "")
 
 
@@ -331,10 +342,15 @@ def _write(result: Result, args: argparse.Namespace) -> str:
     return " and ".join(parts) + ("" if image_error is None else "; fix the output folder")
 
 
-def _report(result: Result, args: argparse.Namespace, steps: int) -> int:
+def _report(
+    result: Result, args: argparse.Namespace, steps: int, oom: BaseException | None = None
+) -> int:
     """One line: on stdout for a completed run (exit 0); on stderr after a stop or a failed
-    write (exit 2), saying why, which evaluation's image was kept with what loss, and what next."""
-    why, after = ("", "") if result.stop_reason == "completed" else _why(result, args, steps)
+    write (exit 2), saying why, which evaluation's image was kept with what loss, and what next.
+    ``oom``: the ``RunOutOfMemoryError`` of a run that ran out of memory (to word it for the
+    command line)."""
+    done = result.stop_reason == "completed"
+    why, after = ("", "") if done else _why(result, args, steps, oom)
     if result.evaluations == 0:  # nothing was evaluated: the initial image is no result
         print(
             f"error: {why}; there is no result, so nothing was written"
@@ -407,8 +423,11 @@ def _stylize(args: argparse.Namespace) -> int:
             raise
         result = transfer.result()  # evaluations before the failed one: keep the best of them
         result.stop_reason, result.message = "out-of-memory", str(exc)
+        oom: RunOutOfMemoryError | None = exc
+    else:  # an engine that ends the run on running out keeps the error (``engine.error``)
+        oom = getattr(transfer, "error", None) or getattr(result, "error", None)
     del transfer
-    return _report(result, args, steps)
+    return _report(result, args, steps, oom)
 
 
 def _info() -> int:

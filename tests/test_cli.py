@@ -343,8 +343,8 @@ def test_out_of_memory_is_one_line_with_the_size_and_keeps_what_was_done(
     args = [str(content), str(style), "--size", "32", "--steps", "10"]
     assert stylize(*args, "-o", str(out)) == 2
     err = one_line(capsys)
-    assert "out of memory on the CPU at 32 px" in err and "--size (e.g. 16)" in err
-    assert "--scales" in err and "kept the image of evaluation 2" in err and out.is_file()
+    assert err.startswith("error: out of memory on the CPU at 32 px") and "--size (e.g. 16)" in err
+    assert "--scales" not in err and "kept the image of evaluation 2" in err and out.is_file()
     fail_at["n"] = 1  # at the first evaluation: nothing to keep
     out2 = tmp_path / "out2.png"
     assert stylize(*args, "-o", str(out2)) == 2
@@ -637,3 +637,76 @@ def test_a_plain_pickle_as_weights_gives_the_one_line_and_no_torch_warning(
         assert main([*command, "--weights", str(plain), "--size", "32", "--steps", "1"]) == 2
     assert "plain Python pickle" in one_line(capsys)
     assert not [w for w in caught if "pickle protocol" in str(w.message)], caught[0].message
+
+
+def test_out_of_memory_with_scales_advises_a_smaller_last_scale_not_size(
+    images, tmp_path, capsys, monkeypatch
+):
+    content, style = images
+    real_step = nst.StyleTransfer.step
+
+    def step(self):
+        if max(self.settings["size"]) >= 48:  # the last scale runs out at once
+            torch.empty(1 << 48, dtype=torch.uint8)
+        return real_step(self)
+
+    monkeypatch.setattr(nst.StyleTransfer, "step", step)
+    out = tmp_path / "out.png"
+    assert stylize(str(content), str(style), "-o", str(out), "--scales", "20", "48") == 2
+    err = one_line(capsys)
+    assert "out of memory on the CPU at 48 px" in err
+    assert "try a smaller last scale (e.g. --scales 20 24) or fewer --style-layers" in err
+    assert "--size" not in err and "coarse-to-fine" not in err
+
+
+def _ran_out(size):
+    """A run that ran out of memory after 2 evaluations, as the engine now ends one: a Result
+    with stop_reason "out-of-memory", its message in the API's words."""
+    from nst_helpers.errors import RunOutOfMemoryError, out_of_memory_message
+
+    said = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 4294967296 bytes"
+    error = RunOutOfMemoryError(
+        out_of_memory_message(RuntimeError(said), size, "cpu"), said, size, "cpu"
+    )
+    history = [{"total": 3.0 - k, "seconds": 0.1 * k} for k in (1, 2)]
+    result = nst.Result(
+        image=torch.rand(1, 3, 8, 8),
+        history=history,
+        snapshots={},
+        evaluations=2,
+        stop_reason="out-of-memory",
+        message=str(error),
+        best_evaluation=2,
+    )
+    return result, error
+
+
+@pytest.mark.parametrize("scales", [False, True], ids=["size", "scales"])
+def test_a_run_that_ends_out_of_memory_is_reported_in_the_command_lines_words(
+    images, tmp_path, capsys, monkeypatch, scales
+):
+    content, style = images
+    out = tmp_path / "out.png"
+    if scales:  # coarse-to-fine returns the last finished scale's result, the error in words
+        result, _ = _ran_out(64)
+        monkeypatch.setattr(cli, "run_coarse_to_fine", lambda *a, **k: result)
+        extra = ["--scales", "32", "64"]
+    else:  # the engine keeps the error as engine.error
+
+        def run(self):
+            result, self.error = _ran_out(64)
+            return result
+
+        monkeypatch.setattr(nst.StyleTransfer, "run", run)
+        extra = ["--size", "64"]
+    assert stylize(str(content), str(style), "-o", str(out), *extra) == 2
+    err = one_line(capsys)
+    assert err.startswith("error: out of memory on the CPU at 64 px (an allocation of 4.0 GiB")
+    assert "out-of-memory" not in err and "kept the image of evaluation 2" in err
+    assert f"wrote {out}" in err and out.is_file()
+    if scales:
+        assert "try a smaller last scale (e.g. --scales 32) or fewer --style-layers" in err
+        assert "--size" not in err and "scales=" not in err
+    else:
+        assert "try a smaller --size (e.g. 32) or fewer --style-layers" in err
+        assert "size (e.g." in err and "style_layers" not in err
