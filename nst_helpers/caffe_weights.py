@@ -45,12 +45,15 @@ from .paths import cache_dir
 from .weights import (
     CAFFE_HASH_PREFIX,
     HASH_PREFIX,
+    check_weights_output,
     expected_shapes,
     load_state_file,
     read_cached_features,
     save_features_state_dict,
     shape_problems,
     torchvision_features,
+    weights_file_problem,
+    write_weights_copy,
 )
 
 #: Network names (``VGG19Features.network``): jcjohnson's plain conversion, the authors' normalised.
@@ -260,14 +263,17 @@ def fetch_caffe_weights(
     """Make sure Caffe weights are here (downloading jcjohnson's if none are) and return the path.
 
     With ``out``, also write a copy there in the source's key format (for machines without a
-    network: copy it over and set ``NST_CAFFE_WEIGHTS``); an existing ``out`` is never replaced.
+    network: copy it over and set ``NST_CAFFE_WEIGHTS``); ``out`` is checked before anything is
+    downloaded or read (``weights.check_weights_output``), and an existing one is never replaced.
     Used by ``python -m nst_helpers fetch-weights --caffe``.
     """
-    if out is not None and Path(out).expanduser().exists():
-        raise FileExistsError(f"{Path(out).expanduser()} exists; remove it or choose another --out")
+    out_path = None if out is None else check_weights_output(out)
     state, network, source = caffe_state_dict(download=True, progress=progress)
-    if out is not None:
-        return save_caffe_state_dict(state, network, Path(out).expanduser())
+    if out_path is not None:
+        found_at = caffe_status()["path"] or source
+        return write_weights_copy(
+            lambda p: save_caffe_state_dict(state, network, p), out_path, found_at
+        )
     found = caffe_status()["path"]
     return Path(found) if found else Path(source)
 
@@ -277,7 +283,9 @@ def caffe_status() -> dict[str, object]:
 
     Keys: ``env`` ($NST_CAFFE_WEIGHTS or None), ``path`` (the file that would be used, or None),
     ``found`` (a sentence, or None), ``network`` (``"caffe"``/``"caffe-normalised"`` when known
-    from the file's name and place, else None), ``url`` (the download address), ``preprocessing``.
+    from the file's name and place, else None), ``url`` (the download address), ``preprocessing``,
+    ``problem`` (why the file named cannot be used, from its first bytes: an HTML page, a folder …
+    ``weights.weights_file_problem``; None if it looks like a PyTorch file or none is named).
     """
     env = os.environ.get(ENV_CAFFE_WEIGHTS)
     path: Path | None = None
@@ -294,9 +302,11 @@ def caffe_status() -> dict[str, object]:
                 path, found = candidate, f"{label}: {candidate}"
                 network = CAFFE_NORMALISED if candidate == authors_cache_path() else CAFFE
                 break
+    named = Path(env).expanduser() if env else path
     return {
         "env": env,
         "env_missing": bool(env) and path is None,
+        "problem": None if named is None else weights_file_problem(named),
         "path": None if path is None else str(path),
         "found": found,
         "network": network,

@@ -8,6 +8,8 @@ converts VGG19's weights ahead of time (Binder's build step, offline classrooms)
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +17,14 @@ from pathlib import Path
 from . import __version__
 from .caffe_weights import caffe_status, fetch_caffe_weights, where_to_get
 from .devices import resolve_device
-from .errors import NSTError, ParameterError, RunOutOfMemoryError, translate_oom
+from .engine import DEFAULT_LR
+from .errors import (
+    NSTError,
+    ParameterError,
+    RunOutOfMemoryError,
+    out_of_memory_for_cli,
+    translate_oom,
+)
 from .images import check_output_path, save_or_keep
 from .layers import LAYER_NAMES, PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from .runs import check_run_dir, save_run_or_keep
@@ -30,6 +39,7 @@ from .transfer import (
     StyleTransfer,
     run_coarse_to_fine,
 )
+from .vgg import ENV_DEFAULT_WEIGHTS, WEIGHTS_CHOICES
 from .weights import fetch_weights, weights_status
 
 
@@ -228,13 +238,78 @@ def _check_outputs(args: argparse.Namespace) -> None:
         check_run_dir(args.snapshots, overwrite=args.overwrite, flag="--overwrite")
 
 
-#: What to try after each way a run can end early (the command line's wording).
+def _check_weights_choice(given: str | None) -> None:
+    """--weights (or, without it, $NST_WEIGHTS) names a choice or a file; refused before any work
+    otherwise, saying where the value came from (a typo in $NST_WEIGHTS is not in the command)."""
+    value = given if given is not None else os.environ.get(ENV_DEFAULT_WEIGHTS)
+    if not value or value in WEIGHTS_CHOICES:
+        return
+    origin = "--weights" if given is not None else f"${ENV_DEFAULT_WEIGHTS} (--weights not given)"
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise ParameterError(
+            f"{origin} = {value!r} is a folder, not a weights file: give the .pth file itself"
+        )
+    if not path.exists():
+        raise ParameterError(
+            f"{origin} = {value!r} is neither 'imagenet', 'caffe', 'random' nor an existing file"
+            + ("" if given is not None else f"; fix or unset {ENV_DEFAULT_WEIGHTS}")
+        )
+
+
+#: What to try after each way a run can end early (the command line's wording; a non-finite loss
+#: and running out of memory get theirs from ``_why``).
 _NEXT = {
-    "non-finite": "run again with a smaller --lr, --beta or --tv-weight, or --optimizer adam",
     "interrupted": "run again for all the evaluations (a new run starts from --init)",
     "stopped": "run again for all the evaluations",
-    "out-of-memory": "",
 }
+
+
+def _lr(result: Result, args: argparse.Namespace) -> float:
+    """The learning rate the run used (the optimiser's default when --lr was not given)."""
+    lr = result.settings.get("lr", args.lr)
+    return float(lr if lr is not None else DEFAULT_LR[args.optimizer])
+
+
+def _why(
+    result: Result, args: argparse.Namespace, steps: int, oom: BaseException | None = None
+) -> tuple[str, str]:
+    """(why the run ended early, what to try next), in the command line's words; each reason said
+    once (no "interrupted: interrupted …"), and the advice fits the cause."""
+    reason, n = result.stop_reason, result.evaluations
+    if reason == "non-finite":
+        found = re.search(r"the loss became (\S+) at evaluation (\d+)", result.message or "")
+        value, k = (found.group(1), int(found.group(2))) if found else ("not finite", n + 1)
+        if n == 0 and k <= 1:  # before any step: the learning rate played no part yet
+            return (
+                f"the loss was {value} at evaluation 1, before any optimisation step: the "
+                "weights α/β (--alpha, --beta, --tv-weight) or the images make it overflow from "
+                "the start, so the learning rate is not the cause",
+                "run again with smaller weights (e.g. leave --beta at its default) or check "
+                "the images",
+            )
+        lr, default = _lr(result, args), DEFAULT_LR[args.optimizer]
+        smaller = f"{default:g}, the default" if lr > default else f"{lr / 10:g}"
+        return (
+            f"non-finite loss: the loss became {value} at evaluation {k} (the optimisation "
+            "diverged)",
+            f"run again with a smaller --lr (e.g. {smaller})"
+            + (" or with --optimizer adam" if args.optimizer == "lbfgs" else ""),
+        )
+    if reason == "interrupted":
+        if n == 0:
+            return "interrupted (Ctrl-C) before the first evaluation finished", _NEXT[reason]
+        return f"interrupted (Ctrl-C) after {n} of {steps} evaluations", _NEXT[reason]
+    if reason == "stopped":
+        if n == 0:
+            return "stopped before the first evaluation finished", _NEXT[reason]
+        return f"stopped after {n} of {steps} evaluations", _NEXT[reason]
+    if reason == "out-of-memory":
+        if not isinstance(oom, RunOutOfMemoryError):  # only the message: reword it
+            oom = RunOutOfMemoryError(result.message or "out of memory")
+        size = args.scales or (args.size if args.size is not None else 256)
+        return out_of_memory_for_cli(oom, size, args.device), ""  # it says what to try
+    return (result.message or reason).split(";")[0], _NEXT.get(reason, "")
 
 
 def _kept(result: Result) -> str:
@@ -267,14 +342,19 @@ def _write(result: Result, args: argparse.Namespace) -> str:
     return " and ".join(parts) + ("" if image_error is None else "; fix the output folder")
 
 
-def _report(result: Result, args: argparse.Namespace, steps: int) -> int:
+def _report(
+    result: Result, args: argparse.Namespace, steps: int, oom: BaseException | None = None
+) -> int:
     """One line: on stdout for a completed run (exit 0); on stderr after a stop or a failed
-    write (exit 2), saying why, which evaluation's image was kept with what loss, and what next."""
+    write (exit 2), saying why, which evaluation's image was kept with what loss, and what next.
+    ``oom``: the ``RunOutOfMemoryError`` of a run that ran out of memory (to word it for the
+    command line)."""
+    done = result.stop_reason == "completed"
+    why, after = ("", "") if done else _why(result, args, steps, oom)
     if result.evaluations == 0:  # nothing was evaluated: the initial image is no result
-        why = result.message or result.stop_reason
         print(
-            f"error: {why}; no evaluation finished with a finite loss, so nothing was written"
-            + (f"; {_NEXT[result.stop_reason]}" if _NEXT.get(result.stop_reason) else ""),
+            f"error: {why}; there is no result, so nothing was written"
+            + (f"; {after}" if after else ""),
             file=sys.stderr,
         )
         return 2
@@ -289,15 +369,8 @@ def _report(result: Result, args: argparse.Namespace, steps: int) -> int:
             return 2
         print(f"completed: {summary}; {written}")
         return 0
-    why = (result.message or result.stop_reason).split(";")[0]
-    if result.stop_reason == "out-of-memory":
-        why = result.message  # with what to try
-    elif result.stop_reason == "interrupted":
-        why = f"interrupted (Ctrl-C) after {result.evaluations} of {steps} evaluations"
-    after = _NEXT.get(result.stop_reason, "")
     print(
-        f"error: {result.stop_reason}: {why}; {summary}; {written}"
-        + (f"; {after}" if after else ""),
+        f"error: {why}; {summary}; {written}" + (f"; {after}" if after else ""),
         file=sys.stderr,
     )
     return 2
@@ -307,6 +380,9 @@ def _stylize(args: argparse.Namespace) -> int:
     _check_outputs(args)  # before any image, weights or evaluation
     if args.scales is not None and args.size is not None:
         raise ParameterError("--size and --scales: give one (the last scale is the result's size)")
+    if args.device is not None:
+        resolve_device(args.device)  # a device that cannot hold a tensor here: refused now
+    _check_weights_choice(args.weights)
     size = args.size if args.size is not None else 256
     top = size if args.scales is None else max(args.scales)
     content = _image_source(args.content, top)
@@ -347,8 +423,11 @@ def _stylize(args: argparse.Namespace) -> int:
             raise
         result = transfer.result()  # evaluations before the failed one: keep the best of them
         result.stop_reason, result.message = "out-of-memory", str(exc)
+        oom: RunOutOfMemoryError | None = exc
+    else:  # an engine that ends the run on running out keeps the error (``engine.error``)
+        oom = getattr(transfer, "error", None) or getattr(result, "error", None)
     del transfer
-    return _report(result, args, steps)
+    return _report(result, args, steps, oom)
 
 
 def _info() -> int:
@@ -364,18 +443,31 @@ def _info() -> int:
     )
     print(f"device: {resolve_device(None)} (CUDA available: {torch.cuda.is_available()})")
     status = weights_status()
-    print(
-        f"weights: {status['found']}"
-        if status["found"]
-        else f"weights: not on this machine yet (downloaded on first use from {status['url']})"
-    )
-    caffe = caffe_status()
-    if caffe["found"]:
-        print(f"Caffe weights (weights='caffe'): {caffe['found']}; input {caffe['preprocessing']}")
-    elif caffe["env_missing"]:
-        print(f"Caffe weights (weights='caffe'): $NST_CAFFE_WEIGHTS = {caffe['env']} (missing!)")
+    if status["found"] and status["problem"]:
+        print(
+            f"weights: {status['found']}, but it is not usable: {status['problem']}; fetch the "
+            "right file with `python -m nst_helpers fetch-weights` (and delete this one if it is "
+            "a failed download)"
+        )
+    elif status["found"]:
+        print(f"weights: {status['found']}")
     else:
-        print(f"Caffe weights (weights='caffe'): not found. {where_to_get()}")
+        print(f"weights: not on this machine yet (downloaded on first use from {status['url']})")
+    caffe = caffe_status()
+    label = "Caffe weights (weights='caffe')"
+    if caffe["env"] and caffe["problem"]:
+        print(
+            f"{label}: $NST_CAFFE_WEIGHTS = {caffe['env']}, but it is not usable: "
+            f"{caffe['problem']}. {where_to_get()}"
+        )
+    elif caffe["found"] and caffe["problem"]:
+        print(
+            f"{label}: {caffe['found']}, but it is not usable: {caffe['problem']}. {where_to_get()}"
+        )
+    elif caffe["found"]:
+        print(f"{label}: {caffe['found']}; input {caffe['preprocessing']}")
+    else:
+        print(f"{label}: not found. {where_to_get()}")
     print(f"layers: {', '.join(LAYER_NAMES)}")
     return 0
 

@@ -98,14 +98,38 @@ def _bytes(n: float) -> str:
 
 
 def _requested(text: str) -> str | None:
-    """The allocation that failed, from the allocator's message ("2.0 GiB"), if it says."""
+    """The allocation that failed, from the allocator's message ("2.0 GiB"), if it says (or from
+    this module's own message, "an allocation of 2.0 GiB failed", when that is all there is)."""
     import re
 
     found = re.search(r"allocate (\d+) bytes", text)
     if found:
         return _bytes(int(found.group(1)))
     found = re.search(r"[Tt]ried to allocate ([\d.]+ ?[KMGT]i?B)", text)
+    if found is None:
+        found = re.search(r"an allocation of ([\d.]+ ?[KMGT]i?B) failed", text)
     return found.group(1) if found else None
+
+
+def _where(text: str, exc: BaseException, device: object) -> str:
+    """ " on the CPU", " on the GPU (cuda:0)" … from ``device``, else from what was said."""
+    import re
+
+    if device is not None:
+        return f" on {_device_words(str(device))}"
+    if "CUDA" in text or type(exc).__name__ == "OutOfMemoryError":
+        return " on the GPU"
+    if "CPUAllocator" in text:
+        return " on the CPU"
+    said = re.match(r"out of memory on (the CPU|the GPU(?: \([^)]*\))?)", text)
+    return f" on {said.group(1)}" if said else ""
+
+
+def _halved(scales: list[int]) -> list[int]:
+    """The scales with the last one halved (and the earlier ones that are no longer smaller
+    dropped): ``[128, 2000]`` -> ``[128, 1000]``."""
+    last = max(16, scales[-1] // 2)
+    return [s for s in scales[:-1] if s < last] + [last]
 
 
 def out_of_memory_message(
@@ -114,18 +138,19 @@ def out_of_memory_message(
     device: object = None,
     *,
     cli: bool = False,
+    scales: object = None,
 ) -> str:
     """One line for an out-of-memory error: where, at what size, how much was asked, what to try.
 
-    ``size`` is the result's size (an int long side, (H, W), or a list of scales); ``device`` where
-    it ran; ``cli`` names the command line's options (``--size``) instead of the keywords.
+    ``size`` is the size that failed (an int long side, (H, W), or a list of scales); ``scales``
+    the coarse-to-fine run's scales, if it was one (a list ``size`` counts as such); ``device``
+    where it ran; ``cli`` names the command line's options (``--size``) instead of the keywords.
+    What to try: a smaller size (with scales: a smaller last scale, as ``--size`` is not taken
+    with ``--scales``), fewer style layers, and on a GPU the CPU. Not coarse-to-fine: its last
+    scale needs as much memory as a plain run at that size (it saves time, not memory).
     """
     text = str(exc)
-    where = f" on {_device_words(str(device))}" if device is not None else ""
-    if device is None and ("CUDA" in text or type(exc).__name__ == "OutOfMemoryError"):
-        where = " on the GPU"
-    elif device is None and "CPUAllocator" in text:
-        where = " on the CPU"
+    where = _where(text, exc, device)
     at = ""
     long_side: int | None = None
     if isinstance(size, int):
@@ -135,20 +160,54 @@ def out_of_memory_message(
             at, long_side = f" at {size[0]}x{size[1]} px", max(size)
         else:
             at, long_side = f" at the scales {list(size)} px", max(size)
+            scales = list(size) if scales is None else scales
+    if not (
+        isinstance(scales, list | tuple) and scales and all(isinstance(v, int) for v in scales)
+    ):
+        scales = None
     asked = _requested(text)
     need = f" (an allocation of {asked} failed)" if asked else ""
-    smaller = f" (e.g. {max(16, long_side // 2)})" if long_side else ""
-    if cli:
-        options = (
-            f"a smaller --size{smaller}, coarse-to-fine (--scales, e.g. 256 512 with the large "
-            "size last) or fewer --style-layers"
+    if scales is not None:
+        fewer = _halved(list(scales))
+        smaller = (
+            f"a smaller last scale (e.g. --scales {' '.join(map(str, fewer))})"
+            if cli
+            else f"a smaller last scale (e.g. scales={fewer})"
         )
     else:
-        options = (
-            f"a smaller size{smaller}, coarse-to-fine (scales=[256, 512, ...] ending at the "
-            "large size) or fewer style_layers"
-        )
-    return f"out of memory{where}{at}{need}; try {options}"
+        half = f" (e.g. {max(16, long_side // 2)})" if long_side else ""
+        smaller = f"a smaller --size{half}" if cli else f"a smaller size{half}"
+    layers = "fewer --style-layers" if cli else "fewer style_layers"
+    cpu = ""
+    if "GPU" in where:  # the machine's memory is usually larger than the GPU's
+        cpu = f", or {'--device cpu' if cli else 'device=' + repr('cpu')} (slower)"
+    return f"out of memory{where}{at}{need}; try {smaller} or {layers}{cpu}"
+
+
+def _said_size(text: str) -> int | tuple[int, int] | None:
+    """The size an ``out_of_memory_message`` names ("at 512 px", "at 600x800 px"), if any."""
+    import re
+
+    found = re.search(r" at (\d+)(?:x(\d+))? px", text)
+    if found is None:
+        return None
+    return int(found.group(1)) if found.group(2) is None else (int(found[1]), int(found[2]))
+
+
+def out_of_memory_for_cli(
+    error: RunOutOfMemoryError, size: object = None, device: object = None
+) -> str:
+    """The command line's wording of ``error`` (``out_of_memory_message(cli=True)``), rebuilt from
+    what it keeps: the allocator's words, the size and the device that failed. ``size`` and
+    ``device`` fill in what it lacks; a list ``size`` is the run's ``--scales``."""
+    said = error.allocator_message or str(error)
+    scales = size if isinstance(size, list) else None
+    if scales is None and isinstance(error.size, list):
+        scales = error.size
+    failed = error.size if error.size is not None else _said_size(str(error))
+    failed = failed if failed is not None else size
+    where = error.device if error.device is not None else device
+    return out_of_memory_message(RuntimeError(said), failed, where, cli=True, scales=scales)
 
 
 def free_memory() -> None:
@@ -190,10 +249,9 @@ class translate_oom:  # noqa: N801 - used like a function: ``with translate_oom(
 
     def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> bool:
         if isinstance(exc, RunOutOfMemoryError) and self.cli:  # translated by the engine: reword
-            original = RuntimeError(exc.allocator_message)
+            message = out_of_memory_for_cli(exc, self.size, self.device)
             size = exc.size if exc.size is not None else self.size
             device = exc.device if exc.device is not None else self.device
-            message = out_of_memory_message(original, size, device, cli=True)
             raise RunOutOfMemoryError(message, exc.allocator_message, size, device) from None
         if exc is None or not is_out_of_memory(exc):
             return False

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
 
 from .download import FileKind, download_file, file_sha256, sniff
-from .errors import DownloadError, WeightsError
+from .errors import DownloadError, OutputError, OutputExistsError, ParameterError, WeightsError
 from .layers import LAYER_NAMES, filters
 from .paths import cache_dir
 
@@ -73,6 +74,37 @@ _WRONG_KIND_ADVICE = {
 }
 
 
+def _kind_problem(kind: FileKind) -> str | None:
+    """Why a file of this kind is no PyTorch weights file, in words (None: a PyTorch file)."""
+    if kind.category == "weights":
+        return None
+    if kind.category == "pickle":
+        return (
+            "it is a plain Python pickle, not a torch.save file, and cannot be read safely; "
+            "save the tensors with torch.save"
+        )
+    why = _WRONG_KIND_ADVICE.get(kind.category, kind.hint)
+    if kind.category in ("empty", "damaged"):
+        return f"it is {kind.description}; {why}"
+    return f"it is {kind.description}, not a PyTorch weights file{f'; {why}' if why else ''}"
+
+
+def weights_file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be used as a weights file, from its first bytes (``download.sniff``),
+    without loading it: missing, a folder, unreadable, or of another kind (an HTML page, an
+    image, an archive, a plain pickle …); None when it is a PyTorch file. For ``info`` and the
+    setup check, which report rather than raise."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        return "it is a folder, not a file"
+    if not path.exists():
+        return "no such file"
+    try:
+        return _kind_problem(sniff(path))
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+
+
 def check_weights_file(path: Path, advice: str) -> FileKind:
     """Refuse a file that is not a PyTorch file at all, saying what it is (``download.sniff``).
 
@@ -87,15 +119,7 @@ def check_weights_file(path: Path, advice: str) -> FileKind:
         raise WeightsError(f"VGG19 weights file {path} cannot be read ({exc}). {advice}") from None
     if kind.category in ("weights", "pickle"):
         return kind
-    why = _WRONG_KIND_ADVICE.get(kind.category, kind.hint)
-    if kind.category in ("empty", "damaged"):
-        raise WeightsError(
-            f"VGG19 weights file {path} cannot be read: it is {kind.description}; {why}. {advice}"
-        )
-    raise WeightsError(
-        f"VGG19 weights file {path} cannot be read: it is {kind.description}, not a PyTorch "
-        f"weights file{f'; {why}' if why else ''}. {advice}"
-    )
+    raise WeightsError(f"VGG19 weights file {path} cannot be read: {_kind_problem(kind)}. {advice}")
 
 
 def load_state_file(path: Path, advice: str) -> Mapping[str, object]:
@@ -107,16 +131,24 @@ def load_state_file(path: Path, advice: str) -> Mapping[str, object]:
     truncated, not a state dict, or a pickle holding objects that would run code when unpickled
     is refused with a message naming it, followed by ``advice`` (how to get a good one).
     """
+    if path.is_dir():  # not "no such file", and nothing to delete
+        inside = sorted(p.name for p in path.glob("*.pt*"))[:3]
+        raise WeightsError(
+            f"VGG19 weights file {path} is a folder, not a file: give the weights file itself"
+            + (f" (this folder holds {', '.join(inside)})" if inside else "")
+        )
     if not path.is_file():
         raise WeightsError(f"VGG19 weights file {path}: no such file. {advice}")
     kind = check_weights_file(path, advice)
     try:
-        try:
-            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:
-            if "mmap can only be used" not in str(exc):
-                raise
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # a plain pickle: torch warns of its protocol, then fails
+            warnings.filterwarnings("ignore", message=".*pickle protocol", category=UserWarning)
+            try:
+                loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as exc:
+                if "mmap can only be used" not in str(exc):
+                    raise
+                loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         text = str(exc)
         cause = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
@@ -331,22 +363,63 @@ def imagenet_state_dict(
     return state, f"downloaded {weights_url()} (features cached in {cached})"
 
 
+def check_weights_output(
+    out: str | os.PathLike[str], *, same_as: Path | None = None, option: str = "--out"
+) -> Path:
+    """Check, before any download or loading, that a weights copy can be written at ``out``.
+
+    The same check as every other output (``images.check_output_path``), for a weights file: the
+    name ends in ``.pth``; ``out`` is not a folder; it does not exist yet (an existing file is
+    never replaced, unless it is ``same_as``, the file that would be copied); its folder can be
+    written (``images.check_writable_folder``: a file on the way, no permission). Raises
+    ``ParameterError`` for the name, ``OutputError`` (an ``OSError``) else; returns the path.
+    """
+    from .images import check_writable_folder
+
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise OutputError(
+            f"{option} {path} is a folder; give a file name, e.g. {path / FEATURES_FILENAME}"
+        )
+    if path.suffix.lower() != ".pth":
+        raise ParameterError(
+            f"{option} {path}: a weights file's name must end in .pth, e.g. "
+            f"{path.with_name(path.stem + '.pth')}"
+        )
+    if path.exists() and (same_as is None or path.resolve() != same_as.resolve()):
+        raise OutputExistsError(f"{path} already exists; remove it or choose another {option}")
+    check_writable_folder(path.parent, f"the weights ({option})")
+    return path
+
+
+def write_weights_copy(write: Callable[[Path], Path], out: Path, source: Path | str) -> Path:
+    """``write(out)``; a write that still fails (disk full, folder gone) names ``out``, why, and
+    where the weights are meanwhile (``source``), instead of a temporary file's name."""
+    try:
+        return write(out)
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise OutputError(
+            f"could not write the weights to {out} ({reason}); they are ready in {source}: "
+            "copy that file instead, or choose another --out"
+        ) from None
+
+
 def fetch_weights(out: str | os.PathLike[str] | None = None, *, progress: bool = True) -> Path:
     """Make sure the features-only weights exist (downloading if needed) and return their path.
 
     With ``out``, also write a copy there (for offline classrooms: copy it to the lab and set
-    ``NST_VGG19_WEIGHTS``). Used by ``python -m nst_helpers fetch-weights``.
+    ``NST_VGG19_WEIGHTS``). Used by ``python -m nst_helpers fetch-weights``. ``out`` is checked
+    first (``check_weights_output``), before anything is downloaded or read.
     """
-    state, _ = imagenet_state_dict(download=True, progress=progress)
     cached = features_cache_path()
+    out_path = None if out is None else check_weights_output(out, same_as=cached)
+    state, _ = imagenet_state_dict(download=True, progress=progress)
     if not cached.is_file():  # the weights came from $NST_VGG19_WEIGHTS
         save_features_state_dict(state, cached)
-    if out is None:
+    if out_path is None:
         return cached
-    out_path = Path(out).expanduser()
-    if out_path.exists() and out_path.resolve() != cached.resolve():
-        raise FileExistsError(f"{out_path} exists; remove it or choose another --out")
-    return save_features_state_dict(state, out_path)
+    return write_weights_copy(lambda p: save_features_state_dict(state, p), out_path, cached)
 
 
 def random_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -371,12 +444,14 @@ def weights_status() -> dict[str, object]:
     env = os.environ.get(ENV_WEIGHTS_FILE)
     cached = features_cache_path()
     hub = hub_checkpoint_path()
+    path: Path | None = None
     if env:
-        source = f"${ENV_WEIGHTS_FILE} = {env}" + ("" if Path(env).is_file() else " (missing!)")
+        path = Path(env).expanduser()
+        source = f"${ENV_WEIGHTS_FILE} = {env}" + ("" if path.exists() else " (missing!)")
     elif cached.is_file():
-        source = f"features-only cache {cached}"
+        source, path = f"features-only cache {cached}", cached
     elif hub.is_file():
-        source = f"torchvision's file {hub} (will be converted)"
+        source, path = f"torchvision's file {hub} (will be converted)", hub
     else:
         source = None
     return {
@@ -387,4 +462,6 @@ def weights_status() -> dict[str, object]:
         "hub_file_present": hub.is_file(),
         "url": weights_url(),
         "found": source,
+        # why the file found cannot be used (an HTML page, a folder …), from its first bytes
+        "problem": None if path is None else weights_file_problem(path),
     }

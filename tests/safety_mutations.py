@@ -401,6 +401,31 @@ MUTATIONS: list[Mutation] = [
     M("README: classroom safely", "advice removed", "README.md",
       [("5. **Never open a server to the room by disabling its token.**", "5. Open it up.")],
       ["tests/test_setup.py::test_the_readme_says_how_to_open_the_lab_to_a_classroom_safely"]),
+    # ------------------------------------------------------------- issue 16: a newcomer's faults
+    M("16.5 CLI: one line, exit 2", "a device that cannot hold a tensor is not probed",
+      "nst_helpers/devices.py",
+      [("        why = _cannot_hold_a_tensor(resolved)\n", '        why = ""\n')],
+      [TC + "test_a_device_that_cannot_hold_a_tensor_here_is_refused_before_any_work[xla]"]),
+    M("16.1 outputs before the run", "fetch-weights --out checked after the download", W,
+      [("    out_path = None if out is None else check_weights_output(out, same_as=cached)\n",
+        "    out_path = None if out is None else Path(out).expanduser()\n")],
+      [TC + "test_fetch_weights_checks_out_before_any_download[suffix-imagenet]"]),
+    M("16.2 wrong kind of file", "info does not sniff the weights file", W,
+      [('        "problem": None if path is None else weights_file_problem(path),\n',
+        '        "problem": None,\n')],
+      [TC + "test_info_says_when_the_weights_file_is_not_usable_and_why[html-NST_VGG19_WEIGHTS]"]),
+    M("16.5 CLI: one line, exit 2", "torch's pickle-protocol warning not silenced", W,
+      [('            warnings.filterwarnings("ignore", message=".*pickle protocol", '
+        'category=UserWarning)\n', "")],
+      [TC + "test_a_plain_pickle_as_weights_gives_the_one_line_and_no_torch_warning"]),
+    M("16.3 out of memory", "--scales gets the --size advice", ER,
+      [("    if scales is not None:\n        fewer = _halved(",
+        "    if False:\n        fewer = _halved(")],
+      [TC + "test_out_of_memory_with_scales_advises_a_smaller_last_scale_not_size"]),
+    M("16.6 the truth after a stop", "an overflow before any step blamed on --lr", CLI,
+      [("        if n == 0 and k <= 1:  # before any step",
+        "        if False:  # before any step")],
+      [TC + "test_a_loss_that_overflows_before_any_step_blames_the_weights_not_the_learning_rate"]),
 ]
 # fmt: on
 

@@ -343,8 +343,8 @@ def test_out_of_memory_is_one_line_with_the_size_and_keeps_what_was_done(
     args = [str(content), str(style), "--size", "32", "--steps", "10"]
     assert stylize(*args, "-o", str(out)) == 2
     err = one_line(capsys)
-    assert "out of memory on the CPU at 32 px" in err and "--size (e.g. 16)" in err
-    assert "--scales" in err and "kept the image of evaluation 2" in err and out.is_file()
+    assert err.startswith("error: out of memory on the CPU at 32 px") and "--size (e.g. 16)" in err
+    assert "--scales" not in err and "kept the image of evaluation 2" in err and out.is_file()
     fail_at["n"] = 1  # at the first evaluation: nothing to keep
     out2 = tmp_path / "out2.png"
     assert stylize(*args, "-o", str(out2)) == 2
@@ -362,8 +362,8 @@ def test_after_a_stop_it_says_why_which_image_was_kept_and_what_next(
     args = [str(content), str(style), "--size", "32", "--steps", "30"]
     assert stylize(*args, "-o", str(out), "--lr", "1e30") == 2
     err = one_line(capsys)
-    assert "non-finite: the loss became" in err and "kept the image of evaluation" in err
-    assert "the lowest loss" in err and f"wrote {out}" in err and "smaller --lr" in err
+    assert "non-finite loss: the loss became" in err and "kept the image of evaluation" in err
+    assert "the lowest loss" in err and f"wrote {out}" in err and "smaller --lr (e.g. 1," in err
     assert out.is_file()
 
     real_step = nst.StyleTransfer.step
@@ -378,12 +378,14 @@ def test_after_a_stop_it_says_why_which_image_was_kept_and_what_next(
     out = tmp_path / "interrupted.png"
     assert stylize(*args, "-o", str(out)) == 2
     err = one_line(capsys)
-    assert "interrupted (Ctrl-C) after 2 of 30 evaluations" in err
+    assert err.startswith("error: interrupted (Ctrl-C) after 2 of 30 evaluations; ")
     assert "kept the image of evaluation 2" in err and "run again" in err and out.is_file()
     stop_at["n"] = 1  # before the first evaluation finished: no result, nothing written
     out = tmp_path / "nothing.png"
     assert stylize(*args, "-o", str(out)) == 2
-    assert "nothing was written" in one_line(capsys) and not out.exists()
+    err = one_line(capsys)
+    assert err.startswith("error: interrupted (Ctrl-C) before the first evaluation finished")
+    assert "nothing was written" in err and "finite" not in err and not out.exists()
 
 
 def _raise(exc):
@@ -461,3 +463,250 @@ def test_a_bug_is_not_hidden_it_gives_its_traceback_and_exit_1(images, tmp_path,
     monkeypatch.setattr(cli, "StyleTransfer", _raise(RuntimeError("a bug")))
     with pytest.raises(RuntimeError, match="a bug"):  # Python prints it and exits 1
         stylize(str(content), str(style), "-o", str(tmp_path / "out.png"))
+
+
+# --------------------------------------------------------------------------- newcomer's faults
+
+
+@pytest.mark.parametrize("device", ["mps", "xla", "meta"])
+def test_a_device_that_cannot_hold_a_tensor_here_is_refused_before_any_work(
+    images, tmp_path, capsys, no_run, monkeypatch, device
+):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    content, style = images
+    out = tmp_path / "out.png"
+    code = main(["stylize", str(content), str(style), "-o", str(out), "--device", device])
+    assert code == 2
+    err = one_line(capsys)
+    assert f"device '{device}' is not available here: " in err
+    assert "choose cpu or leave --device out" in err and not out.exists()
+
+
+@pytest.mark.parametrize("caffe", [False, True], ids=["imagenet", "caffe"])
+@pytest.mark.parametrize("case", ["parent is a file", "unwritable", "folder", "suffix", "exists"])
+def test_fetch_weights_checks_out_before_any_download(
+    images, tmp_path, capsys, monkeypatch, case, caffe
+):
+    from nst_helpers import caffe_weights, weights
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("weights were loaded or downloaded before --out was checked")
+
+    monkeypatch.setattr(weights, "imagenet_state_dict", refuse)
+    monkeypatch.setattr(caffe_weights, "caffe_state_dict", refuse)
+    content, _ = images
+    if case == "parent is a file":
+        out, expected = content / "x.pth", f"{content}: it is a file, not a folder"
+    elif case == "unwritable":
+        out, expected = unwritable_folder(tmp_path) / "x.pth", "is not writable"
+    elif case == "folder":
+        out, expected = tmp_path, f"--out {tmp_path} is a folder; give a file name, e.g."
+    elif case == "suffix":
+        out, expected = tmp_path / "vgg.jgp", "must end in .pth, e.g. " + str(tmp_path / "vgg.pth")
+    else:
+        out, expected = content.with_suffix(".pth"), "already exists; remove it or choose another"
+        out.write_bytes(b"earlier")
+    command = ["fetch-weights", "--quiet", "--out", str(out)] + (["--caffe"] if caffe else [])
+    assert main(command) == 2
+    err = one_line(capsys)
+    assert expected in err and "Errno" not in err and ".part" not in err, err
+
+
+def test_fetch_weights_names_out_when_the_final_write_fails(tmp_path, capsys, monkeypatch):
+    from nst_helpers import weights
+
+    source = tmp_path / "full.pth"
+    weights.save_features_state_dict(weights.random_state_dict(), source)
+    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(source))
+    out = tmp_path / "lab" / "vgg19.pth"
+    real_replace = os.replace
+
+    def disk_full(src, dst):
+        if Path(dst) == out:
+            raise OSError(errno.ENOSPC, "No space left on device", str(src))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    assert main(["fetch-weights", "--quiet", "--out", str(out)]) == 2
+    err = one_line(capsys)
+    assert f"could not write the weights to {out} (No space left on device)" in err
+    assert f"ready in {weights.features_cache_path()}" in err and ".part" not in err
+
+
+@pytest.mark.parametrize("variable", ["NST_VGG19_WEIGHTS", "NST_CAFFE_WEIGHTS"])
+@pytest.mark.parametrize("kind", ["html", "folder", "image"])
+def test_info_says_when_the_weights_file_is_not_usable_and_why(
+    tmp_path, capsys, monkeypatch, images, variable, kind
+):
+    if kind == "html":
+        path, why = tmp_path / "vgg19.pth", "it is an HTML page titled 'Sign in'"
+        path.write_text("<!DOCTYPE html><html><head><title>Sign in</title></head></html>")
+    elif kind == "folder":
+        path, why = tmp_path, "it is a folder, not a file"
+    else:
+        path, why = images[0], "it is a PNG image"
+    monkeypatch.setenv(variable, str(path))
+    assert main(["info"]) == 0  # info reports; it does not fail
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if str(path) in x)
+    assert "not usable: " + why in line and "(missing!)" not in line, line
+    assert ("fetch-weights" if variable == "NST_VGG19_WEIGHTS" else "vgg_conv.pth") in line
+
+
+def test_a_loss_that_overflows_before_any_step_blames_the_weights_not_the_learning_rate(
+    images, tmp_path, capsys
+):
+    content, style = images
+    out = tmp_path / "out.png"
+    args = [str(content), str(style), "-o", str(out), "--size", "32", "--steps", "5"]
+    assert stylize(*args, "--beta", "1e300") == 2
+    err = one_line(capsys)
+    assert "at evaluation 1, before any optimisation step" in err and "--beta" in err
+    assert "overflow from the start" in err and "nothing was written" in err
+    assert "--lr" not in err and "--optimizer" not in err and not out.exists()
+
+
+def test_adam_diverging_is_told_to_lower_its_learning_rate_not_to_use_adam(
+    images, tmp_path, capsys
+):
+    content, style = images
+    out = tmp_path / "out.png"
+    args = [str(content), str(style), "-o", str(out), "--size", "32", "--steps", "20"]
+    assert stylize(*args, "--optimizer", "adam", "--lr", "1e30") == 2
+    err = one_line(capsys)
+    assert err.startswith("error: non-finite loss: the loss became")
+    assert "run again with a smaller --lr (e.g. 0.02, the default)" in err
+    assert "--optimizer adam" not in err and out.is_file()
+
+
+@pytest.mark.parametrize("how", ["--weights", "NST_VGG19_WEIGHTS", "NST_WEIGHTS"])
+def test_weights_given_as_a_folder_are_called_a_folder(images, tmp_path, capsys, monkeypatch, how):
+    content, style = images
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "vgg19.pth").write_bytes(b"")
+    command = ["stylize", str(content), str(style), "-o", str(tmp_path / "out.png"), "--quiet"]
+    if how == "--weights":
+        command += ["--weights", str(folder)]
+    elif how == "NST_VGG19_WEIGHTS":
+        monkeypatch.setenv("NST_VGG19_WEIGHTS", str(folder))
+        command += ["--weights", "imagenet"]
+    else:
+        monkeypatch.setenv("NST_WEIGHTS", str(folder))
+    assert main([*command, "--size", "32", "--steps", "1"]) == 2
+    err = one_line(capsys)
+    assert "is a folder, not a" in err and "no such file" not in err and "delete" not in err
+    assert "$NST_WEIGHTS" in err if how == "NST_WEIGHTS" else True
+
+
+def test_a_typo_in_nst_weights_is_said_to_come_from_nst_weights(
+    images, tmp_path, capsys, monkeypatch, no_run
+):
+    content, style = images
+    monkeypatch.setenv("NST_WEIGHTS", "randm")
+    command = ["stylize", str(content), str(style), "-o", str(tmp_path / "out.png")]
+    assert main(command) == 2
+    err = one_line(capsys)
+    assert "$NST_WEIGHTS (--weights not given) = 'randm' is neither 'imagenet'" in err
+    assert "fix or unset NST_WEIGHTS" in err
+
+
+@pytest.mark.parametrize("command", [["info"], ["fetch-weights", "--quiet"]])
+def test_a_cache_folder_that_cannot_be_made_names_nst_cache_dir(
+    images, tmp_path, capsys, monkeypatch, command
+):
+    bad = images[0] / "cache"  # under a file: cannot be created, whoever runs it
+    monkeypatch.setenv("NST_CACHE_DIR", str(bad))
+    assert main(command) == 2
+    err = one_line(capsys)
+    assert f"the cache folder {bad} (from $NST_CACHE_DIR) cannot be created or written" in err
+    assert "set NST_CACHE_DIR to a folder you can write" in err and "Errno" not in err
+
+
+def test_a_plain_pickle_as_weights_gives_the_one_line_and_no_torch_warning(
+    images, tmp_path, capsys
+):
+    import pickle
+
+    content, style = images
+    plain = tmp_path / "pickle.pth"
+    plain.write_bytes(pickle.dumps({"features.0.weight": [0.0]}, protocol=4))
+    command = ["stylize", str(content), str(style), "-o", str(tmp_path / "out.png"), "--quiet"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main([*command, "--weights", str(plain), "--size", "32", "--steps", "1"]) == 2
+    assert "plain Python pickle" in one_line(capsys)
+    assert not [w for w in caught if "pickle protocol" in str(w.message)], caught[0].message
+
+
+def test_out_of_memory_with_scales_advises_a_smaller_last_scale_not_size(
+    images, tmp_path, capsys, monkeypatch
+):
+    content, style = images
+    real_step = nst.StyleTransfer.step
+
+    def step(self):
+        if max(self.settings["size"]) >= 48:  # the last scale runs out at once
+            torch.empty(1 << 48, dtype=torch.uint8)
+        return real_step(self)
+
+    monkeypatch.setattr(nst.StyleTransfer, "step", step)
+    out = tmp_path / "out.png"
+    assert stylize(str(content), str(style), "-o", str(out), "--scales", "20", "48") == 2
+    err = one_line(capsys)
+    assert "out of memory on the CPU at 48 px" in err
+    assert "try a smaller last scale (e.g. --scales 20 24) or fewer --style-layers" in err
+    assert "--size" not in err and "coarse-to-fine" not in err
+
+
+def _ran_out(size):
+    """A run that ran out of memory after 2 evaluations, as the engine now ends one: a Result
+    with stop_reason "out-of-memory", its message in the API's words."""
+    from nst_helpers.errors import RunOutOfMemoryError, out_of_memory_message
+
+    said = "DefaultCPUAllocator: can't allocate memory: you tried to allocate 4294967296 bytes"
+    error = RunOutOfMemoryError(
+        out_of_memory_message(RuntimeError(said), size, "cpu"), said, size, "cpu"
+    )
+    history = [{"total": 3.0 - k, "seconds": 0.1 * k} for k in (1, 2)]
+    result = nst.Result(
+        image=torch.rand(1, 3, 8, 8),
+        history=history,
+        snapshots={},
+        evaluations=2,
+        stop_reason="out-of-memory",
+        message=str(error),
+        best_evaluation=2,
+    )
+    return result, error
+
+
+@pytest.mark.parametrize("scales", [False, True], ids=["size", "scales"])
+def test_a_run_that_ends_out_of_memory_is_reported_in_the_command_lines_words(
+    images, tmp_path, capsys, monkeypatch, scales
+):
+    content, style = images
+    out = tmp_path / "out.png"
+    if scales:  # coarse-to-fine returns the last finished scale's result, the error in words
+        result, _ = _ran_out(64)
+        monkeypatch.setattr(cli, "run_coarse_to_fine", lambda *a, **k: result)
+        extra = ["--scales", "32", "64"]
+    else:  # the engine keeps the error as engine.error
+
+        def run(self):
+            result, self.error = _ran_out(64)
+            return result
+
+        monkeypatch.setattr(nst.StyleTransfer, "run", run)
+        extra = ["--size", "64"]
+    assert stylize(str(content), str(style), "-o", str(out), *extra) == 2
+    err = one_line(capsys)
+    assert err.startswith("error: out of memory on the CPU at 64 px (an allocation of 4.0 GiB")
+    assert "out-of-memory" not in err and "kept the image of evaluation 2" in err
+    assert f"wrote {out}" in err and out.is_file()
+    if scales:
+        assert "try a smaller last scale (e.g. --scales 32) or fewer --style-layers" in err
+        assert "--size" not in err and "scales=" not in err
+    else:
+        assert "try a smaller --size (e.g. 32) or fewer --style-layers" in err
+        assert "size (e.g." in err and "style_layers" not in err

@@ -13,6 +13,7 @@ from nst_helpers.errors import (
     NSTError,
     RunOutOfMemoryError,
     is_out_of_memory,
+    out_of_memory_for_cli,
     out_of_memory_message,
     translate_oom,
 )
@@ -38,9 +39,44 @@ def test_the_cpu_allocators_error_becomes_one_line_with_the_size_and_what_to_try
     text = str(info.value)
     assert "\n" not in text and isinstance(info.value, NSTError | MemoryError)
     assert text.startswith("out of memory on the CPU at 2500 px (an allocation of 256.0 TiB")
-    assert "--size (e.g. 1250)" in text and "--scales" in text and "--style-layers" in text
+    assert text.endswith("; try a smaller --size (e.g. 1250) or fewer --style-layers")
     api = out_of_memory_message(exc, (600, 800))
-    assert "at 600x800 px" in api and "size (e.g. 400)" in api and "scales=" in api
+    assert api.endswith(
+        "at 600x800 px (an allocation of 256.0 TiB failed); try a smaller size "
+        "(e.g. 400) or fewer style_layers"
+    )
+
+
+def test_out_of_memory_advice_never_offers_coarse_to_fine_and_fits_the_run():
+    """Coarse-to-fine's last scale needs the memory of a plain run at that size (it saves time,
+    not memory); with --scales the advice is a smaller last scale (--size is refused there)."""
+    exc = cpu_allocator_error()
+    gpu = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.")
+    texts = {
+        "plain": out_of_memory_message(exc, 2000, "cpu", cli=True),
+        "scales": out_of_memory_message(exc, [128, 2000], "cpu", cli=True),
+        "failed scale": out_of_memory_message(exc, 2000, "cpu", cli=True, scales=[128, 2000]),
+        "gpu": out_of_memory_message(gpu, 1024, "cuda:0", cli=True),
+        "api": out_of_memory_message(gpu, [256, 512, 1024], "cuda"),
+    }
+    for text in texts.values():
+        assert "coarse-to-fine" not in text and "--scales 256 512 with" not in text
+    assert "--size (e.g. 1000)" in texts["plain"] and "--scales" not in texts["plain"]
+    for key in ("scales", "failed scale"):
+        assert (
+            "try a smaller last scale (e.g. --scales 128 1000) or fewer --style-layers"
+            in (texts[key])
+        )
+        assert "--size" not in texts[key] and "--device cpu" not in texts[key]
+    assert "at 2000 px" in texts["failed scale"]
+    assert texts["gpu"].endswith("or fewer --style-layers, or --device cpu (slower)")
+    assert "(e.g. scales=[256, 512])" in texts["api"] and "device='cpu'" in texts["api"]
+    error = RunOutOfMemoryError(texts["api"])  # only the API's message: reworded for the CLI
+    assert out_of_memory_for_cli(error, [256, 512, 1024]) == (
+        "out of memory on the GPU (cuda) at the scales [256, 512, 1024] px (an allocation of "
+        "2.00 GiB failed); try a smaller last scale (e.g. --scales 256 512) or fewer "
+        "--style-layers, or --device cpu (slower)"
+    )
 
 
 def test_a_gpu_out_of_memory_error_says_so():
