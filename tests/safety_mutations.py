@@ -41,6 +41,7 @@ class Mutation(NamedTuple):
 
 IM, TR = "nst_helpers/images.py", "nst_helpers/transfer.py"
 EN, STY = "nst_helpers/engine.py", "nst_helpers/extensions/styles.py"
+C2F = "nst_helpers/extensions/coarse_to_fine.py"
 DL, W = "nst_helpers/download.py", "nst_helpers/weights.py"
 TI, TT, TD, TW, TS = (
     "tests/test_images.py::",
@@ -426,6 +427,15 @@ MUTATIONS: list[Mutation] = [
       [("        if n == 0 and k <= 1:  # before any step",
         "        if False:  # before any step")],
       [TC + "test_a_loss_that_overflows_before_any_step_blames_the_weights_not_the_learning_rate"]),
+    M("16.3 out of memory", "a run that ran out mid-way loses its evaluations", EN,
+      [("            if not self.history:\n                raise  # nothing to keep\n",
+        "            raise  # nothing to keep\n")],
+      [TT + "test_running_out_of_memory_mid_run_keeps_the_best_image_so_far"]),
+    M("16.3 out of memory", "coarse-to-fine loses its finished scales", C2F,
+      [("            if result is None:\n                raise  # the first scale: nothing to keep",
+        "            if True:\n                raise  # the first scale: nothing to keep")],
+      ["tests/extensions/test_coarse_to_fine.py::"
+       "test_out_of_memory_at_a_later_scale_keeps_the_last_finished_scale"]),
 ]
 # fmt: on
 
