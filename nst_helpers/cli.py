@@ -411,21 +411,15 @@ def _stylize(args: argparse.Namespace) -> int:
     style = styles[0] if len(styles) == 1 else styles
     steps = args.steps * (1 if args.scales is None else len(args.scales))
     transfer: StyleTransfer | None = None
-    try:
-        with translate_oom(size=args.scales or size, device=args.device, cli=True):
-            if args.scales is not None:
-                result = run_coarse_to_fine(content, style, args.scales, **options)
-            else:
-                transfer = StyleTransfer(content, style, size=size, **options)
-                result = transfer.run()
-    except RunOutOfMemoryError as exc:
-        if transfer is None or not transfer.history:
-            raise
-        result = transfer.result()  # evaluations before the failed one: keep the best of them
-        result.stop_reason, result.message = "out-of-memory", str(exc)
-        oom: RunOutOfMemoryError | None = exc
-    else:  # an engine that ends the run on running out keeps the error (``engine.error``)
-        oom = getattr(transfer, "error", None) or getattr(result, "error", None)
+    # an allocation that fails before the first evaluation: one line in the CLI's words; after
+    # some evaluations the engine ends the run itself, keeping the best image and the error
+    with translate_oom(size=args.scales or size, device=args.device, cli=True):
+        if args.scales is not None:
+            result = run_coarse_to_fine(content, style, args.scales, **options)
+        else:
+            transfer = StyleTransfer(content, style, size=size, **options)
+            result = transfer.run()
+    oom = getattr(transfer, "error", None) or getattr(result, "error", None)
     del transfer
     return _report(result, args, steps, oom)
 

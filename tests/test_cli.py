@@ -350,6 +350,7 @@ def test_out_of_memory_is_one_line_with_the_size_and_keeps_what_was_done(
     assert stylize(*args, "-o", str(out2)) == 2
     err = one_line(capsys)
     assert "out of memory" in err and "Traceback" not in err and not out2.exists()
+    assert "--size (e.g. 16)" in err  # in the command line's words, not the API's (size=)
     monkeypatch.setattr(nst.StyleTransfer, "step", real_step)  # the process is still usable
     assert stylize(*args, "-o", str(tmp_path / "out3.png")) == 0
 
