@@ -14,7 +14,6 @@ import io
 import numbers
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +32,7 @@ from nst_helpers.errors import (
     OutputExistsError,
     ParameterError,
 )
-from nst_helpers.paths import cache_dir
+from nst_helpers.paths import cache_dir, check_writable_folder
 
 #: Largest image (width × height, read from the file header) that ``load_image`` will decode.
 #: The same number as Pillow's own decompression-bomb error limit (2 × Image.MAX_IMAGE_PIXELS).
@@ -512,36 +511,6 @@ def _save_format(path: Path) -> str:
             "use a name ending in .png or .jpg"
         )
     return fmt
-
-
-def check_writable_folder(folder: Path | str, what: str = "the output") -> Path:
-    """Raise ``OutputError`` unless files can be written in ``folder`` (created later if missing).
-
-    Walks up to the nearest folder that exists: a *file* on the way (``c.png/out.png`` where
-    ``c.png`` is a file) or a folder where nothing can be written (permissions, a read-only disk)
-    is refused now, before any work, with a message naming it. Creates nothing (a probe file is
-    made and removed at once in the existing folder).
-    """
-    folder = Path(folder).expanduser()
-    existing = folder
-    while not existing.exists() and not existing.is_symlink() and existing.parent != existing:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise OutputError(
-            f"cannot write {what} in {folder}: {existing} is a file, not a folder"
-            if existing != folder
-            else f"cannot write {what} in {folder}: it is a file, not a folder"
-        )
-    try:
-        with tempfile.TemporaryFile(dir=existing, prefix=".nst-probe-"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise OutputError(
-            f"cannot write {what} in {folder}: {existing} is not writable ({reason}); "
-            "choose another folder"
-        ) from None
-    return folder
 
 
 def check_output_path(

@@ -28,7 +28,7 @@ def check_run_dir(
     The one check of a run folder (``save_run``, the command line's ``--snapshots``): ``folder``
     is not a file; a folder that already holds a saved run is refused with ``OutputExistsError``
     (a ``FileExistsError``) telling to pass ``flag`` (``"--overwrite"`` on the command line)
-    unless ``overwrite``; and it can be written (``images.check_writable_folder``).
+    unless ``overwrite``; and it can be written (``paths.check_writable_folder``).
     """
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir():

@@ -21,7 +21,7 @@ import torch
 from .download import FileKind, download_file, file_sha256, sniff
 from .errors import DownloadError, OutputError, OutputExistsError, ParameterError, WeightsError
 from .layers import LAYER_NAMES, filters
-from .paths import cache_dir
+from .paths import cache_dir, check_writable_folder
 
 #: torchvision's address for ``VGG19_Weights.IMAGENET1K_V1`` (its name carries the SHA-256 prefix).
 TORCHVISION_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
@@ -371,10 +371,9 @@ def check_weights_output(
     The same check as every other output (``images.check_output_path``), for a weights file: the
     name ends in ``.pth``; ``out`` is not a folder; it does not exist yet (an existing file is
     never replaced, unless it is ``same_as``, the file that would be copied); its folder can be
-    written (``images.check_writable_folder``: a file on the way, no permission). Raises
+    written (``paths.check_writable_folder``: a file on the way, no permission). Raises
     ``ParameterError`` for the name, ``OutputError`` (an ``OSError``) else; returns the path.
     """
-    from .images import check_writable_folder
 
     path = Path(out).expanduser()
     if path.is_dir():

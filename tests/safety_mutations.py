@@ -306,7 +306,7 @@ MUTATIONS: list[Mutation] = [
     M("16.1 outputs before the run", "check_output_path skips the folder check", IM,
       [("    check_writable_folder(path.parent, what)\n    return path\n", "    return path\n")],
       [EARLY + "[parent is a file]", EARLY + "[unwritable]", OUTPUTS + "[unwritable]"]),
-    M("16.1 outputs before the run", "a file on the way is not named", IM,
+    M("16.1 outputs before the run", "a file on the way is not named", "nst_helpers/paths.py",
       [("    if not existing.is_dir():\n", "    if False:\n")],
       [EARLY + "[parent is a file]"]),
     M("16.1 outputs before the run", "the snapshot folder is not checked by the CLI", CLI,
