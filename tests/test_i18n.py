@@ -253,21 +253,12 @@ def test_the_package_ships_its_catalogs_and_font():
 matplotlib = pytest.importorskip("matplotlib")
 
 
-def _translations() -> str:
-    text = []
-    for po in catalog.po_files():
-        for entry in catalog.read_po(po.read_text(encoding="utf-8"), str(po)):
-            if entry.msgid:
-                text.extend(entry.msgstr)
-    return "".join(text)
-
-
 def test_the_font_has_every_character_the_translations_use():
     """Fails when a translation uses a character the bundled font lacks: run
     tools/subset_font.py (it adds every character of the catalogs and the Chinese lessons)."""
     sample = "内容图风格图初始图迭代图生成图内容损失风格损失总损失评估次数"
     sample += "过滤器特征图感受野练习提示参考答案快照梵高"  # 梵: beyond GB 2312's first level
-    missing = cjk_font.uncovered(_translations() + sample + "，。：；（）“”！？、…·")
+    missing = cjk_font.uncovered(catalog.translated_text() + sample + "，。：；（）“”！？、…·")
     assert not missing, f"characters without a glyph: {''.join(sorted(missing))}"
     assert cjk_font.FONT_FILE.stat().st_size < 1_500_000
 
@@ -296,7 +287,7 @@ def test_matplotlib_draws_chinese_titles_with_no_missing_glyph(monkeypatch):
     assert cjk_font.use_cjk_font() == cjk_font.FAMILY  # twice: no second registration
     assert list(matplotlib.rcParams["font.family"]) == ["sans-serif", cjk_font.FAMILY]
     assert _draw(title) == []
-    assert _draw(_translations() or "正确！") == []
+    assert _draw(catalog.translated_text() or "正确！") == []
 
 
 def test_mathtext_in_a_chinese_string_is_reported(monkeypatch):

@@ -145,6 +145,16 @@ def po_files() -> list[Path]:
     return sorted(LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
+def translated_text() -> str:
+    """Every translation of every catalog, joined (the characters the lessons may draw)."""
+    text = []
+    for po in po_files():
+        for entry in read_po(po.read_text(encoding="utf-8"), str(po)):
+            if entry.msgid:
+                text.extend(entry.msgstr)
+    return "".join(text)
+
+
 def extract(package: Path = PACKAGE) -> dict[str, list[str]]:
     """Every message marked in the code: msgid -> ["path:line", …] (plural: "singular\\0plural",
     with a context: "context\\x04msgid", gettext's own key)."""

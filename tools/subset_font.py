@@ -44,15 +44,6 @@ def gb2312_level_1() -> str:
     return "".join(chars)
 
 
-def catalog_text() -> str:
-    text = []
-    for po in catalog.po_files():
-        for entry in catalog.read_po(po.read_text(encoding="utf-8"), str(po)):
-            if entry.msgid:
-                text.extend(entry.msgstr)
-    return "".join(text)
-
-
 def lessons_text() -> str:
     """The Chinese lessons' own text (their translation files): names a learner may put in a
     figure, such as 梵高 (van Gogh), beyond GB 2312's first level."""
@@ -62,7 +53,12 @@ def lessons_text() -> str:
 
 def characters() -> str:
     """Every character the subset holds (sorted, no duplicates)."""
-    wanted = set(gb2312_level_1()) | set(PUNCTUATION) | set(catalog_text()) | set(lessons_text())
+    wanted = (
+        set(gb2312_level_1())
+        | set(PUNCTUATION)
+        | set(catalog.translated_text())
+        | set(lessons_text())
+    )
     wanted |= {chr(c) for c in range(0x3000, 0x3040)} | {chr(c) for c in range(0xFF01, 0xFF5F)}
     return "".join(sorted(c for c in wanted if not c.isspace() or c == "\u3000"))
 

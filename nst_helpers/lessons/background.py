@@ -135,3 +135,29 @@ class BackgroundRun:
         finally:
             if self.finished is not None:
                 self.finished()
+
+
+class PanelRuns:
+    """What a panel tells of its runs, read from its ``runner`` (a ``BackgroundRun``): mixed into
+    every panel class, so they all answer ``running``, ``result`` and ``error`` alike."""
+
+    runner: BackgroundRun
+
+    @property
+    def _stop_event(self) -> threading.Event:
+        return self.runner.stop_event
+
+    @property
+    def running(self) -> bool:
+        """Whether a run's thread is alive."""
+        return self.runner.running
+
+    @property
+    def result(self) -> Any:
+        """The last finished run's ``Result`` (None before the first)."""
+        return self.runner.result
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error the last run met, if any."""
+        return self.runner.error

@@ -41,7 +41,7 @@ from ..transfer import (
     default_vgg,
 )
 from ..vgg import VGG19Features
-from .background import BackgroundRun, foreground_hint
+from .background import BackgroundRun, PanelRuns, foreground_hint
 from .cjk_font import use_language_font
 from .plots import figure_png, plot_history, png_bytes
 from .widgets import ImagePicker, LayerWeights, log_slider
@@ -102,7 +102,7 @@ def ratio_note(ratio: float, network: str, side: int) -> str:
     ).format(ratio=ratio, paper=paper, network=network, side=side)
 
 
-class StyleDashboard(w.VBox):
+class StyleDashboard(PanelRuns, w.VBox):
     """A control panel for the whole optimisation, with a live view; ``run()`` / ``stop()``.
 
     ``vgg`` is the network to use (its pooling's); choosing the other pooling builds (once) a
@@ -283,25 +283,6 @@ class StyleDashboard(w.VBox):
         return self._pooled[pooling]
 
     # ------------------------------------------------------------------------------ running
-    @property
-    def _stop_event(self) -> threading.Event:
-        return self.runner.stop_event
-
-    @property
-    def running(self) -> bool:
-        """Whether a run's thread is alive."""
-        return self.runner.running
-
-    @property
-    def result(self) -> Result | None:
-        """The last finished run's ``Result`` (None before the first)."""
-        return self.runner.result
-
-    @property
-    def error(self) -> BaseException | None:
-        """The error the last run met, if any."""
-        return self.runner.error
-
     def run(self, wait: bool = False, **overrides: Any) -> threading.Thread | None:
         """Start a run with the controls' settings (``overrides`` replace some) in a thread (in
         foreground mode: here, returning None).

@@ -17,7 +17,6 @@ Each run goes through ``background.BackgroundRun``: a background thread ended by
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +29,7 @@ from ..i18n import N_, _
 from ..layers import LAYER_NAMES, PAPER_STYLE_LAYERS
 from ..transfer import Result, StyleTransfer
 from ..vgg import VGG19Features
-from .background import BackgroundRun, foreground_hint
+from .background import BackgroundRun, PanelRuns, foreground_hint
 from .features import CONTENT_SERIES, layer_label, layers_label, paper_name
 from .plots import png_bytes
 from .widgets import ImagePicker, LayerWeights
@@ -58,7 +57,7 @@ def evaluations_slider(default: int, description: str | None = None) -> w.IntSli
     )
 
 
-class _RunPanel(w.VBox):
+class _RunPanel(PanelRuns, w.VBox):
     """A form, Run / Stop buttons, a progress bar, the target image beside the live result.
 
     Runs go through ``background.BackgroundRun`` (a thread with a Stop event; in foreground mode,
@@ -124,25 +123,6 @@ class _RunPanel(w.VBox):
         raise NotImplementedError
 
     # running ----------------------------------------------------------------------------------
-    @property
-    def _stop_event(self) -> threading.Event:
-        return self.runner.stop_event
-
-    @property
-    def running(self) -> bool:
-        """Whether a run's thread is alive."""
-        return self.runner.running
-
-    @property
-    def result(self) -> Result | None:
-        """The last finished run's ``Result`` (None before the first)."""
-        return self.runner.result
-
-    @property
-    def error(self) -> BaseException | None:
-        """The error the last run met, if any."""
-        return self.runner.error
-
     def run(self, wait: bool = False) -> Result | None:
         """Start a new optimisation with the form's settings (a background thread, or this cell).
 
