@@ -138,8 +138,8 @@ class BackgroundRun:
 
 
 class PanelRuns:
-    """What a panel tells of its runs, read from its ``runner`` (a ``BackgroundRun``): mixed into
-    every panel class, so they all answer ``running``, ``result`` and ``error`` alike."""
+    """A panel's runs through its ``runner`` (a ``BackgroundRun``): mixed into every panel class,
+    so they all answer ``stop()``, ``wait()``, ``running``, ``result`` and ``error`` alike."""
 
     runner: BackgroundRun
 
@@ -161,3 +161,12 @@ class PanelRuns:
     def error(self) -> BaseException | None:
         """The error the last run met, if any."""
         return self.runner.error
+
+    def stop(self) -> None:
+        """Ask the run to end after the evaluation in progress (the best image so far is kept)."""
+        self.runner.stop()
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Join the run's thread (up to ``timeout`` s) and return its result; re-raise an error
+        the run met."""
+        return self.runner.wait(timeout)

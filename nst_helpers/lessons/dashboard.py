@@ -302,14 +302,6 @@ class StyleDashboard(PanelRuns, w.VBox):
         self.runner.start(lambda: self._work(settings), wait=wait)
         return self.runner.thread
 
-    def stop(self) -> None:
-        """Ask the run to stop; it ends after the evaluation in progress, keeping the best image."""
-        self.runner.stop()
-
-    def wait(self, timeout: float | None = None) -> Result | None:
-        """Join the run's thread (up to ``timeout`` seconds); re-raise an error the run met."""
-        return self.runner.wait(timeout)
-
     def _start_from_button(self) -> None:
         try:
             self.run()

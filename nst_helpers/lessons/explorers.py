@@ -138,14 +138,6 @@ class _RunPanel(PanelRuns, w.VBox):
         self.status.value = _("running: {what}").format(what=self._describe())
         return self.runner.start(lambda: self._work(transfer), wait=wait)
 
-    def stop(self) -> None:
-        """Ask the run to end after the evaluation in progress (the best image so far is kept)."""
-        self.runner.stop()
-
-    def wait(self, timeout: float | None = None) -> Result | None:
-        """Join the run's thread (up to ``timeout`` s); re-raise an error it met."""
-        return self.runner.wait(timeout)
-
     def _start_from_button(self) -> None:
         try:
             self.run()
