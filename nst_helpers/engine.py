@@ -1,61 +1,49 @@
 """The engine around the optimisation step: a run of ``steps`` evaluations of
-``step.optimisation_step`` with everything a course needs around it — the optimiser set up as the
-paper's L-BFGS (or Adam), one record per evaluation, snapshots, the best image, Stop / Ctrl-C /
-non-finite endings, a progress bar and memory handed back — and nothing about *what* is
-optimised (that is the ``step.Objective``, built by ``transfer.StyleTransfer``).
-Lesson 04 runs it; lesson 05 reads its records and snapshots.
+``step.optimisation_step``, with what a course needs around it — the paper's L-BFGS (or Adam),
+one record per evaluation, snapshots, the best image, Stop / Ctrl-C / non-finite / out-of-memory
+endings as data (``Result``), a progress bar — and nothing about *what* is optimised (the
+``step.Objective``, built by ``transfer.prepare``). Lesson 04 runs it; lesson 05 reads its records.
 
-One *evaluation* is one forward and one backward pass through VGG19 (one closure call of the
-optimiser). It is the unit of cost, and ``steps`` counts evaluations exactly: with L-BFGS each
-``step()`` runs one L-BFGS iteration with exactly one evaluation (the sequence of iterates equals
-one long ``torch.optim.LBFGS`` run without line search, as in jcjohnson's neural-style), and the
-optimiser's own stopping tolerances are switched off.
+One *evaluation* is one forward and one backward pass through VGG19 (one closure call). ``steps``
+counts evaluations exactly: with L-BFGS each ``step()`` is one L-BFGS iteration with one
+evaluation and no line search (as jcjohnson's neural-style), its stopping tolerances off.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
 from tqdm.auto import tqdm
 
-from .errors import ParameterError, RunOutOfMemoryError, translate_oom
-from .fused import can_fuse, fused_layer_terms
-from .memory import release_free_memory
-from .step import Evaluation, Objective, layer_terms, optimisation_step
-
-#: The course report's snapshot marks (evaluations); a run keeps those up to its length.
-DEFAULT_SNAPSHOTS: tuple[int, ...] = (1, 2, 3, 10, 20, 100, 300, 500, 1000, 2000, 4000, 6000)
-#: Default learning rates: L-BFGS's unit step; Adam's step in [0, 1] pixel units.
-DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
-OPTIMIZERS = ("lbfgs", "adam")
-# Every TRIM_EVERY evaluations a run hands back heap memory its freed activations left
-# fragmented (when malloc holds > 64 MB of it): measured at 256 px, the peak RSS ~70 MB lower at
-# no measurable cost (memory.py).
-TRIM_EVERY = 20
-
-Record = dict[str, Any]
+from .errors import RunOutOfMemoryError, translate_oom
+from .memory import TRIM_EVERY, release_free_memory
+from .options import DEFAULT_LR, Options
+from .step import Evaluation, Objective, optimisation_step
 
 if TYPE_CHECKING:  # annotations only: the lessons' panels own the threads
     import threading
 
+Record = dict[str, Any]
+#: How a run can end (``Result.stop_reason``).
+ENDINGS = ("completed", "stopped", "interrupted", "non-finite", "out-of-memory")
+
 
 @dataclass
 class Result:
-    """What a run leaves: the image, the loss history, the snapshots and why it ended.
+    """What a run leaves: the image, the loss history, the snapshots and how it ended.
 
-    ``image`` is the evaluated image with the lowest total loss (on the CPU, clamped to [0, 1]);
-    ``history[k-1]`` holds evaluation k's losses (``total``, ``content``, ``style``,
-    ``style_layers`` {name: E_l}, ``content_layers`` {name: L_content}, ``seconds`` since the run
-    began; with ``tv_weight`` > 0 also ``tv``, the unweighted TV(x); a coarse-to-fine run adds
-    ``scale``); ``snapshots[k]`` is the image evaluation k was computed on. ``stop_reason`` is
-    ``"completed"``, ``"stopped"`` (the stop event), ``"interrupted"`` (KeyboardInterrupt),
-    ``"non-finite"`` or ``"out-of-memory"``; ``message`` says why in words.
+    ``image``: the evaluated image with the lowest total loss (CPU, [1, 3, H, W] in [0, 1]);
+    ``history[k-1]``: evaluation k's losses (``total``, ``content``, ``style``, ``content_layers``
+    and ``style_layers`` {name: value}, ``seconds`` since the start; extra terms such as ``tv``);
+    ``snapshots[k]``: the image evaluation k was computed on. How it ended, as data:
+    ``stop_reason`` (one of ``ENDINGS``), ``ended_at`` (the evaluation it ended at or after),
+    ``nonfinite`` (which weighted term was not finite: "content", "style", "tv" …, and
+    ``nonfinite_value``), ``error`` (the ``RunOutOfMemoryError``). ``message`` says it in words.
     """
 
     image: torch.Tensor
@@ -63,14 +51,31 @@ class Result:
     snapshots: dict[int, torch.Tensor]
     evaluations: int
     stop_reason: str = "completed"
-    message: str = ""
     best_evaluation: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    ended_at: int = 0
+    nonfinite: str | None = None
+    nonfinite_value: float | None = None
+    error: RunOutOfMemoryError | None = None
 
     @property
     def seconds(self) -> float:
         """Time spent in evaluations (set-up excluded)."""
         return self.history[-1]["seconds"] if self.history else 0.0
+
+    @property
+    def message(self) -> str:
+        """How the run ended, in words (the lessons' panels and the command line show it)."""
+        n, best = self.evaluations, self.best_evaluation
+        kept = f"kept evaluation {best}'s image (the lowest loss)" if best else "no image kept"
+        return {
+            "completed": f"completed {n} evaluations",
+            "stopped": f"stopped after {n} evaluations; {kept}",
+            "interrupted": f"interrupted after {n} evaluations; {kept}",
+            "non-finite": f"the {self.nonfinite} term (with its weight) was not finite in float32 "
+            f"at evaluation {self.ended_at} ({self.nonfinite_value:.3g}); {kept}",
+            "out-of-memory": f"{self.error} (after {n} evaluations); {kept}",
+        }.get(self.stop_reason, self.stop_reason)
 
     def losses(self, key: str = "total") -> list[float]:
         """One value per evaluation of ``"total"``, ``"content"``, ``"style"`` or a style layer."""
@@ -79,80 +84,26 @@ class Result:
         return [r[key] for r in self.history]
 
 
-def check_weight(name: str, value: float, positive: bool = False) -> float:
-    """``value`` as a finite float ≥ 0 (> 0 with ``positive``); else ParameterError naming it."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ParameterError(f"{name} must be a number, not {value!r}") from None
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        need = "finite and > 0" if positive else "finite and ≥ 0"
-        raise ParameterError(f"{name} must be {need}, not {value!r}")
-    return v
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """The engine's own settings, checked: ``steps`` (evaluations), ``optimizer``, ``lr`` and the
-    ``snapshot_at`` marks (those within the run)."""
-
-    steps: int
-    optimizer: str
-    lr: float
-    snapshot_at: frozenset[int]
-
-    @classmethod
-    def check(
-        cls,
-        steps: Any = 500,
-        optimizer: Any = "lbfgs",
-        lr: Any = None,
-        snapshot_at: Iterable[int] | None = DEFAULT_SNAPSHOTS,
-    ) -> RunOptions:
-        """Every value checked before any work; ParameterError names the one that is wrong."""
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-            raise ParameterError(f"steps must be a whole number ≥ 1, not {steps!r}")
-        steps = int(steps)  # numpy's integers too
-        if optimizer not in OPTIMIZERS:
-            raise ParameterError(
-                f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {optimizer!r}"
-            )
-        rate = check_weight("lr", DEFAULT_LR[optimizer] if lr is None else lr, positive=True)
-        try:
-            marks = () if snapshot_at is None else snapshot_at
-            kept = frozenset(int(k) for k in marks if 1 <= int(k) <= steps)
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"snapshot_at must be evaluation counts, not {snapshot_at!r}"
-            ) from None
-        return cls(steps, optimizer, rate, kept)
-
-
-def make_optimizer(name: str, x: torch.Tensor, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(name: str, x: torch.Tensor, lr: float | None) -> torch.optim.Optimizer:
     """L-BFGS as the paper's runs use it, one iteration and one evaluation per ``step`` (history
-    of 100 pairs, no line search, no stopping tolerances), or Adam."""
+    of 100 pairs, no line search, no stopping tolerances), or Adam; ``lr`` None: the default."""
+    lr = lr or DEFAULT_LR[name]
     if name == "adam":
         return torch.optim.Adam([x], lr=lr)
     return torch.optim.LBFGS(
-        [x],
-        lr=lr,
-        max_iter=1,
-        max_eval=None,
-        tolerance_grad=-1.0,
-        tolerance_change=-1.0,
-        history_size=100,
-        line_search_fn=None,
+        [x], lr=lr, max_iter=1, tolerance_grad=-1.0, tolerance_change=-1.0, history_size=100
     )
 
 
 class Engine:
     """A run of the optimisation, advanced one evaluation per ``step()``.
 
-    ``x0`` is the initial image (the optimised variable starts as a copy of it, on ``vgg``'s
-    device), ``objective`` what it is optimised for. ``to_rgb`` maps the variable to the RGB image
-    a learner sees (default: clamp to [0, 1]); ``callback(engine, record)`` runs after every
-    evaluation; setting ``stop_event`` ends the run before the next evaluation; ``progress`` is
-    True (a ``tqdm.auto`` bar), False, or a bar the caller made.
+    ``x0`` is the initial image (the variable starts as a copy of it on ``vgg``'s device),
+    ``objective`` what it is optimised for, ``options`` the run's ``steps``, ``optimizer``, ``lr``
+    and ``snapshot_at``. ``callback(engine, record)`` runs after every evaluation; setting
+    ``stop_event`` ends the run before the next one; ``progress``: True (a ``tqdm.auto`` bar),
+    False, or a bar the caller made. ``to_rgb`` maps the variable to the RGB image a learner sees
+    (None: clamp to [0, 1]); ``settings`` go into the ``Result``.
     """
 
     def __init__(
@@ -160,50 +111,37 @@ class Engine:
         x0: torch.Tensor,
         vgg: torch.nn.Module,
         objective: Objective,
-        options: RunOptions,
+        options: Options,
         *,
-        to_rgb: Callable[[torch.Tensor], torch.Tensor] | None = None,
         callback: Callable[[Any, Record], Any] | None = None,
         stop_event: threading.Event | None = None,
         progress: bool | tqdm = False,
-        settings: dict[str, Any] | None = None,
     ) -> None:
-        self.vgg, self.objective, self.options = vgg, objective, options
-        self.steps, self.snapshot_at = options.steps, options.snapshot_at
-        self.optimizer_name, self.lr = options.optimizer, options.lr
-        self.x = x0.to(vgg_device(vgg)).contiguous().requires_grad_(True)
+        self.vgg, self.objective, self.options, self.steps = vgg, objective, options, options.steps
+        device = next(vgg.buffers(), next(vgg.parameters(), x0)).device
+        self.x = x0.to(device).contiguous().requires_grad_(True)
         self.optimizer = make_optimizer(options.optimizer, self.x, options.lr)
-        self.terms = fused_layer_terms if can_fuse(vgg) else layer_terms
-        self._to_rgb = to_rgb
-        self.callback, self.stop_event, self._progress_arg = callback, stop_event, progress
-        self.settings: dict[str, Any] = dict(settings or {})
-        self.evaluations = 0
+        self.callback, self.stop_event, self._progress = callback, stop_event, progress
+        self.to_rgb: Callable[[torch.Tensor], torch.Tensor] | None = None  # None: clamp to [0, 1]
+        self.settings: dict[str, Any] = {}  # what the run was, for the Result
         self.history: list[Record] = []
         self.snapshots: dict[int, torch.Tensor] = {}
-        self.best_loss, self.best_evaluation = math.inf, 0
-        self._best_image = self.x.detach().clone()
-        self._seconds = 0.0
-        self.stop_reason: str | None = None
-        self.message = ""
-        self.error: RunOutOfMemoryError | None = None
-
-    @property
-    def _fused(self) -> bool:
-        """Whether the fast path (``fused.fused_layer_terms``) computes the layer terms."""
-        return self.terms is fused_layer_terms
+        self.evaluations, self.best_loss, self.best_evaluation = 0, math.inf, 0
+        self._best_image, self._seconds = self.x.detach().clone(), 0.0
+        self.stop_reason: str | None = None  # how the run ended (ENDINGS), None while it goes on
+        self.ending: dict[str, Any] = {}  # the details of an early ending (see Result)
 
     def _rgb(self, x: torch.Tensor) -> torch.Tensor:
-        """What a learner sees of an iterate: RGB in [0, 1], on the CPU."""
-        return x.clamp(0, 1).cpu() if self._to_rgb is None else self._to_rgb(x).cpu()
+        return x.clamp(0, 1).cpu() if self.to_rgb is None else self.to_rgb(x).cpu()
 
     @property
     def image(self) -> torch.Tensor:
-        """The current iterate clamped to [0, 1], on the CPU (the optimised variable is free)."""
+        """The current iterate in [0, 1], on the CPU."""
         return self._rgb(self.x.detach())
 
     @property
     def best_image(self) -> torch.Tensor:
-        """The evaluated image with the lowest total loss so far, clamped to [0, 1], on the CPU."""
+        """The evaluated image with the lowest total loss so far, in [0, 1], on the CPU."""
         return self._rgb(self._best_image)
 
     @property
@@ -211,122 +149,67 @@ class Engine:
         """Whether the run has used its ``steps`` evaluations or was ended early."""
         return self.stop_reason is not None or self.evaluations >= self.steps
 
-    def _record(self, ev: Evaluation, k: int) -> Record:
-        record: Record = {
-            "evaluation": k,
-            "total": ev.total,
-            "content": ev.content,
-            "style": ev.style,
-            "content_layers": ev.content_layers,
-            "style_layers": ev.style_layers,
-            **ev.extra,
-        }
-        return record
-
     def step(self) -> Record:
-        """One optimiser step with exactly one evaluation (``step.optimisation_step``); records
+        """One optimiser step with exactly one evaluation (``step.optimisation_step``): records
         it, keeps the snapshot and the best image; returns the record."""
         if self.stop_reason == "non-finite":
-            raise RuntimeError(f"this run cannot continue: {self.message}")
-        start = time.perf_counter()
-        x_evaluated = self.x.detach().clone()  # the image this evaluation is computed on
-        ev = optimisation_step(self.x, self.optimizer, self.vgg, self.objective, self.terms)
+            raise RuntimeError(f"this run cannot continue: {self.result().message}")
+        start, x = time.perf_counter(), self.x.detach().clone()  # the image evaluated
+        ev = optimisation_step(self.x, self.optimizer, self.vgg, self.objective)
         self.evaluations += 1
-        k = self.evaluations
         if self.evaluations % TRIM_EVERY == 0:  # counted in the run's time; see memory.py
-            release_free_memory(threshold_mb=64.0)
+            release_free_memory()
         self._seconds += time.perf_counter() - start
-        record = self._record(ev, k)
-        record["seconds"] = self._seconds
+        record = {"evaluation": self.evaluations, **vars(ev), **ev.extra, "seconds": self._seconds}
+        del record["extra"], record["nonfinite"], record["nonfinite_value"]
         if not ev.finite:
-            self.stop_reason = "non-finite"
-            kept = (
-                f"kept evaluation {self.best_evaluation}'s image (the lowest loss, "
-                f"{self.best_loss:.4g})"
-                if self.best_evaluation
-                else "kept the initial image"
-            )
-            self.message = (
-                f"the loss became {ev.total} at evaluation {k}; stopped and {kept}; "
-                "lower the learning rate or the weights"
-            )
-            with torch.no_grad():
-                self.x.copy_(self._best_image)
-            return record
-        if k in self.snapshot_at:
-            self.snapshots[k] = self._rgb(x_evaluated)
+            return self._nonfinite(ev, record)
+        if self.evaluations in self.options.snapshot_at:
+            self.snapshots[self.evaluations] = self._rgb(x)
         if ev.total < self.best_loss:
-            self.best_loss, self.best_evaluation = ev.total, k
-            self._best_image = x_evaluated
+            self.best_loss, self.best_evaluation, self._best_image = ev.total, self.evaluations, x
         self.history.append(record)
         return record
 
-    def run(self) -> Result:
-        """Step until ``steps`` evaluations, the stop event, Ctrl-C or a non-finite loss.
+    def _nonfinite(self, ev: Evaluation, record: Record) -> Record:
+        """End the run at a non-finite loss (naming the weighted term) and go back to the best
+        image."""
+        self.stop_reason = "non-finite"
+        self.ending = {"ended_at": self.evaluations, "nonfinite": ev.nonfinite,
+                       "nonfinite_value": ev.nonfinite_value}  # fmt: skip
+        with torch.no_grad():
+            self.x.copy_(self._best_image)
+        return record
 
-        Running out of memory ends the run as ``"out-of-memory"`` (the error, one line with the
-        size and what to try, kept as ``error``; the failed evaluation's tensors released; the best
-        image so far kept), or raises ``errors.RunOutOfMemoryError`` if no evaluation finished.
-        """
-        bar = self._make_progress()
+    def run(self) -> Result:
+        """Step until ``steps`` evaluations, the stop event, Ctrl-C, a non-finite loss or out of
+        memory, keeping the best image (out of memory before any evaluation raises)."""
+        bar = self._progress
+        bar = tqdm(total=self.steps, desc="evaluations", unit="eval") if bar is True else bar
         try:
-            size = self.settings.get("size")  # (H, W): the message names the long side
-            with translate_oom(size=max(size) if size else None, device=self.x.device):
-                while self.evaluations < self.steps and self.stop_reason is None:
-                    if self.stop_event is not None and self.stop_event.is_set():
-                        self.stop_reason = "stopped"
-                        self.message = f"stopped by request after {self.evaluations} evaluations"
-                        break
+            with translate_oom(size=max(self.x.shape[-2:]), device=self.x.device):
+                while not self.done and not (self.stop_event and self.stop_event.is_set()):
                     record = self.step()
-                    if bar is not None:
+                    if bar:
                         bar.update(1)
                         bar.set_postfix(loss=f"{record['total']:.4g}", refresh=False)
                     if self.callback is not None and self.stop_reason is None:
                         self.callback(self, record)
+            self.stop_reason = self.stop_reason or (None if self.done else "stopped")
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
-            self.message = f"interrupted after {self.evaluations} evaluations"
         except RunOutOfMemoryError as exc:
             if not self.history:
-                raise  # nothing to keep
-            self.error, self.stop_reason = exc, "out-of-memory"
-            self.message = (
-                f"{exc}; kept evaluation {self.best_evaluation}'s image (the lowest loss, "
-                f"{self.best_loss:.4g})"
-            )
+                raise
+            self.stop_reason, self.ending = "out-of-memory", {"error": exc}
         finally:
-            if bar is not None and bar is not self._progress_arg:
+            if bar and bar is not self._progress:
                 bar.close()
-        if self.stop_reason is None:
-            self.stop_reason = "completed"
         return self.result()
-
-    def _make_progress(self) -> tqdm | None:
-        if self._progress_arg is False or self._progress_arg is None:
-            return None
-        if self._progress_arg is True:
-            return tqdm(total=self.steps, initial=self.evaluations, desc="evaluations", unit="eval")
-        return self._progress_arg  # a tqdm bar the caller made
 
     def result(self) -> Result:
         """A ``Result`` with everything up to now (valid at any point, also mid-run)."""
-        return Result(
-            image=self.best_image,
-            history=list(self.history),
-            snapshots=dict(self.snapshots),
-            evaluations=len(self.history),
-            stop_reason=self.stop_reason or "running",
-            message=self.message,
-            best_evaluation=self.best_evaluation,
-            settings=dict(self.settings),
-        )
-
-
-def vgg_device(vgg: torch.nn.Module) -> torch.device:
-    """The device ``vgg``'s weights (or buffers) live on."""
-    device = getattr(vgg, "device", None)
-    if isinstance(device, torch.device):
-        return device
-    for t in (*vgg.parameters(), *vgg.buffers()):
-        return t.device
-    return torch.device("cpu")
+        reason = self.stop_reason or ("completed" if self.done else "running")
+        return Result(self.best_image, list(self.history), dict(self.snapshots), len(self.history),
+                      reason, self.best_evaluation, dict(self.settings),
+                      **{"ended_at": self.evaluations, **self.ending})  # fmt: skip

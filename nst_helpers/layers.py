@@ -20,17 +20,22 @@ BLOCK_CONVS: tuple[int, ...] = (2, 2, 4, 4, 4)
 BLOCK_FILTERS: tuple[int, ...] = (64, 128, 256, 512, 512)
 
 
-def _names() -> tuple[str, ...]:
-    names: list[str] = []
-    for block, convs in enumerate(BLOCK_CONVS, start=1):
+def _table() -> dict[str, tuple[int, int]]:
+    """Every layer in network order → (N_l feature maps, how many times smaller than the input)."""
+    table: dict[str, tuple[int, int]] = {}
+    for block, (convs, n) in enumerate(zip(BLOCK_CONVS, BLOCK_FILTERS, strict=True), start=1):
         for i in range(1, convs + 1):
-            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
-        names.append(f"pool{block}")
-    return tuple(names)
+            table |= {
+                f"conv{block}_{i}": (n, 2 ** (block - 1)),
+                f"relu{block}_{i}": (n, 2 ** (block - 1)),
+            }
+        table[f"pool{block}"] = (n, 2**block)
+    return table
 
 
+_TABLE = _table()
 #: All 37 layer names in network order; ``LAYER_NAMES[i]`` is ``vgg19().features[i]``.
-LAYER_NAMES: tuple[str, ...] = _names()
+LAYER_NAMES: tuple[str, ...] = tuple(_TABLE)
 #: Name -> index into torchvision's ``vgg19().features``.
 LAYER_INDEX: dict[str, int] = {name: i for i, name in enumerate(LAYER_NAMES)}
 
@@ -40,48 +45,27 @@ PAPER_CONTENT_LAYERS: tuple[str, ...] = ("relu4_2",)
 PAPER_STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
-def block_of(name: str) -> int:
-    """The block (1–5) a layer belongs to: the number of pools before it is ``block - 1``."""
-    check_layers([name])
-    return int(name[4] if name.startswith("pool") else name[4:].split("_")[0])
-
-
 def filters(name: str) -> int:
-    """N_l, the number of feature maps at a layer (a pool keeps its block's count)."""
-    return BLOCK_FILTERS[block_of(name) - 1]
+    """N_l, the number of feature maps of a layer (a pool keeps its block's)."""
+    return _TABLE[check_layers([name])[0]][0]
 
 
 def downsampling(name: str) -> int:
-    """How many times smaller than the input a layer's maps are: 2 ** (pools applied so far)."""
-    pools = block_of(name) - 1 + (1 if name.startswith("pool") else 0)
-    return 2**pools
+    """How many times smaller than the input a layer's maps are: 2 ** (pools before it)."""
+    return _TABLE[check_layers([name])[0]][1]
 
 
 def min_input_side(layers: Iterable[str]) -> int:
-    """The smallest input side (px) for which every requested layer has at least a 1×1 map."""
-    return max((downsampling(name) for name in layers), default=1)
+    """The smallest input side (px) for which every layer has at least a 1×1 map."""
+    return max((_TABLE[name][1] for name in check_layers(layers)), default=1)
 
 
 def check_layers(layers: Iterable[str], what: str = "layers") -> tuple[str, ...]:
-    """Validate layer names and return them as a tuple (duplicates removed, order kept).
-
-    Raises ``ParameterError`` naming the unknown names and listing the valid ones.
-    """
-    if isinstance(layers, str):
-        layers = [layers]
-    names = tuple(dict.fromkeys(layers))
-    unknown = [n for n in names if n not in LAYER_INDEX]
-    if unknown:
+    """Layer names as a tuple (duplicates removed, order kept); ``ParameterError`` naming the
+    unknown ones and listing the valid names."""
+    names = tuple(dict.fromkeys([layers] if isinstance(layers, str) else layers))
+    if unknown := [repr(n) for n in names if n not in _TABLE]:
         raise ParameterError(
-            f"{what}: unknown layer name(s) {', '.join(map(repr, unknown))}; "
-            f"valid names are {', '.join(LAYER_NAMES)}"
+            f"{what}: unknown layer(s) {', '.join(unknown)}; valid: {', '.join(_TABLE)}"
         )
     return names
-
-
-def deepest(layers: Iterable[str]) -> str:
-    """The layer latest in network order (the network need only run up to it)."""
-    names = check_layers(layers)
-    if not names:
-        raise ParameterError("no layers given")
-    return max(names, key=LAYER_INDEX.__getitem__)

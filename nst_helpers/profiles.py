@@ -15,9 +15,10 @@ import os
 from dataclasses import dataclass
 
 from .errors import ParameterError
-from .vgg import ENV_DEFAULT_WEIGHTS
 
 ENV_PROFILE = "NST_PROFILE"
+#: The weights every profile uses when set: "random" (CI), "imagenet", "caffe" or a file.
+ENV_WEIGHTS = "NST_WEIGHTS"
 _NOTED: set[str] = set()  # profiles whose fallback note was printed (once per process)
 
 
@@ -40,31 +41,28 @@ class Profile:
     preferred_weights: str | None = None
 
     @property
-    def weights(self) -> str | None:
-        """What to pass as ``load_vgg19(weights=P.weights)``.
-
-        ``$NST_WEIGHTS`` when set (``NST_WEIGHTS=random`` overrides every profile, for CI); else
-        ``preferred_weights``: for ``paper`` the authors' Caffe network (``weights="caffe"``) when
-        its file is found or ``$NST_CAFFE_WEIGHTS`` is set (a wrong path then fails loudly at
-        load); otherwise ``None`` (torchvision's ImageNet weights), with a note printed once
-        saying where to get the Caffe file.
-        """
-        override = os.environ.get(ENV_DEFAULT_WEIGHTS)
+    def weights(self) -> str:
+        """What to pass as ``load_vgg19(weights=P.weights)``: ``$NST_WEIGHTS`` when set
+        (``random`` for CI; a file path), else ``preferred_weights`` — for ``paper`` the authors'
+        Caffe network when its file is in torch's hub cache (a note says where to get it when not)
+        — else ``"imagenet"``."""
+        override = os.environ.get(ENV_WEIGHTS)
         if override:
             return override
         if self.preferred_weights != "caffe":
-            return self.preferred_weights
-        from .caffe_weights import ENV_CAFFE_WEIGHTS, caffe_weights_available, where_to_get
+            return self.preferred_weights or "imagenet"
+        from .weights import AUTHORS_URL, caffe_available, hub_path
 
-        if os.environ.get(ENV_CAFFE_WEIGHTS) or caffe_weights_available():
+        if caffe_available():
             return "caffe"
         if self.name not in _NOTED:
             _NOTED.add(self.name)
             print(
-                f"Note: profile {self.name!r} prefers the authors' Caffe VGG19, which is not on "
-                f"this machine; using torchvision's weights instead. {where_to_get()}"
+                f"Note: profile {self.name!r} prefers the authors' Caffe VGG19, not on this "
+                f"machine; using torchvision's weights. Put {AUTHORS_URL} at "
+                f"{hub_path(AUTHORS_URL)} (or load_vgg19('caffe') downloads jcjohnson's)."
             )
-        return None
+        return "imagenet"
 
 
 PROFILES: dict[str, Profile] = {

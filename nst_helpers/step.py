@@ -1,29 +1,56 @@
-"""The optimisation step of Gatys, Ecker & Bethge (2016), Sec. 2, as it runs: lesson 04, "The step".
+"""The optimisation step of Gatys, Ecker & Bethge (2016), Sec. 2, exactly as it runs (lesson 04).
 
-The image x is the only variable. One *evaluation* is one forward pass of x through VGG19, the
-total loss L_total = α L_content + β L_style (Eq. 7) and one backward pass to ∂L_total/∂x
-(Eqs. 2 and 6); one *step* lets the optimiser move x using exactly one evaluation. Every style
-transfer in this package — ``run_style_transfer``, the command line, the lessons' panels — calls
-``optimisation_step`` once per evaluation. The only thing the engine may swap is how the
-per-layer terms are computed: ``layer_terms`` below (the public formulas, autograd's backward) or
-``fused.fused_layer_terms`` (the same arithmetic with a hand-written backward, faster; the tests
-prove both give bit-identical runs on the CPU).
+The targets are computed once, without gradients: P^l, the content image's activations at each
+content layer (``content_targets``, lesson 02), and A^l, the style image's Gram matrix at each
+style layer (``style_targets``, lesson 03). The image x is the only variable. One *evaluation* is one forward pass of x through VGG19, the
+total loss L_total = α L_content + β L_style (Eq. 7) built from ``content_loss`` (Eq. 1) and
+``style_layer_loss`` (Eq. 4), and one backward pass by autograd to ∂L_total/∂x (Eqs. 2 and 6);
+one *step* lets the optimiser move x using exactly one evaluation. Every style transfer of the
+package — ``run_style_transfer``, the command line, the lessons' panels — calls
+``optimisation_step`` once per evaluation, and nothing else computes the losses.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
-from .losses import content_loss, style_layer_loss, total_loss
+from .losses import content_loss, gram_matrix, style_layer_loss, total_loss
+from .layers import downsampling
+
+# --------------------------------------------------------------------------- targets
+
+
+def content_targets(
+    vgg: torch.nn.Module, content: torch.Tensor | None, layers: Sequence[str]
+) -> dict[str, torch.Tensor]:
+    """P^l = F^l(content) at each layer: {name: [1, N_l, H_l, W_l]}, without gradients. Lesson 02."""
+    with torch.no_grad():
+        return dict(vgg(content, layers)) if layers else {}
+
+
+def style_targets(
+    vgg: torch.nn.Module, style: torch.Tensor, layers: Sequence[str], result_size: Sequence[int]
+) -> dict[str, torch.Tensor]:
+    """A^l = G^l(style) at each layer: {name: [1, N_l, N_l]}, without gradients, for a result of
+    ``result_size`` (H, W). For a style image of another size, A^l is scaled by M_x / M_s (the
+    result's positions over the style's at that layer), so E_l compares per-position averages;
+    for equal sizes the factor is 1 (the paper). Lesson 03."""
+    with torch.no_grad():
+        F = vgg(style, layers) if layers else {}
+    d = {name: downsampling(name) for name in F}
+    M_x = {name: (result_size[0] // d[name]) * (result_size[1] // d[name]) for name in F}
+    return {name: gram_matrix(f) * (M_x[name] / f[0, 0].numel()) for name, f in F.items()}
+
+
+# --------------------------------------------------------------------------- the step
 
 #: An extra loss term on x: (its weight, the function computing it), e.g. ``(1e-3,
 #: total_variation)``. Not in the paper; extensions add them (``extensions/tv.py``).
 ExtraTerm = tuple[float, Callable[[torch.Tensor], torch.Tensor]]
-Terms = tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]
 
 
 @dataclass
@@ -31,7 +58,7 @@ class Objective:
     """What x is optimised for: L_total = α Σ_l L_content^l + β Σ_l w_l E_l (Eqs. 1, 4, 5, 7).
 
     ``content_targets`` maps content layers to P^l ([1, N_l, H_l, W_l]); ``style_targets`` maps
-    style layers to A^l ([1, N_l, N_l] or [N_l, N_l]); ``style_weights`` maps style layers to w_l.
+    style layers to A^l ([1, N_l, N_l]); ``style_weights`` maps style layers to w_l.
     ``extra_terms`` (beyond the paper) are added to L_total as weight · term(x);
     ``network_input`` maps x to what VGG19 sees ([1, 3, H, W]; default: x itself).
     """
@@ -47,9 +74,11 @@ class Objective:
 
 @dataclass
 class Evaluation:
-    """The losses of one evaluation, as Python floats: ``total`` (Eq. 7), ``content`` (Σ of Eq. 1
-    over the content layers), ``style`` (Eq. 5), each layer's L_content and E_l, each extra
-    term's unweighted value, and whether every value is finite."""
+    """The losses of one evaluation, as Python floats: ``total`` (Eq. 7), ``content`` (Eq. 1,
+    summed over the content layers), ``style`` (Eq. 5), each layer's L_content and E_l, each
+    extra term's unweighted value; ``nonfinite`` names the weighted part of L_total that is not
+    finite ("content", "style", an extra term's name, "total"; None when all are finite) and
+    ``nonfinite_value`` is its weighted value."""
 
     total: float
     content: float
@@ -57,11 +86,18 @@ class Evaluation:
     content_layers: dict[str, float]
     style_layers: dict[str, float]
     extra: dict[str, float]
-    finite: bool
+    nonfinite: str | None = None
+    nonfinite_value: float | None = None
+
+    @property
+    def finite(self) -> bool:
+        return self.nonfinite is None
 
 
-def layer_terms(vgg: torch.nn.Module, image: torch.Tensor, objective: Objective) -> Terms:
-    """L_content at each content layer (Eq. 1) and E_l at each style layer (Eq. 4); lesson 04."""
+def layer_terms(
+    vgg: torch.nn.Module, image: torch.Tensor, objective: Objective
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """L_content at each content layer (Eq. 1) and E_l at each style layer (Eq. 4)."""
     P, A = objective.content_targets, objective.style_targets
     F = vgg(image, [*P, *A])  # F^l: the activations, by the paper's layer names
     content = {layer: content_loss(F[layer], P[layer]) for layer in P}
@@ -69,62 +105,49 @@ def layer_terms(vgg: torch.nn.Module, image: torch.Tensor, objective: Objective)
     return content, style
 
 
-def evaluate(
-    x: torch.Tensor,
-    vgg: torch.nn.Module,
-    objective: Objective,
-    terms: Callable[..., Terms] = layer_terms,
-) -> Evaluation:
-    """One evaluation at x: the losses, and ∂L_total/∂x left in ``x.grad``.
-
-    A non-finite loss leaves a zero gradient, so that no optimiser steps into NaN. ``x``:
-    [1, C, H, W] with ``requires_grad``. Taught in lesson 04, "The step that runs".
-    """
+def evaluate(x: torch.Tensor, vgg: torch.nn.Module, objective: Objective) -> Evaluation:
+    """One evaluation at x ([1, C, H, W], ``requires_grad``): the losses, and ∂L_total/∂x left in
+    ``x.grad`` (zero when a loss is not finite, so no optimiser steps into NaN). Lesson 04."""
     image = x if objective.network_input is None else objective.network_input(x)
-    content, style = terms(vgg, image, objective)
-    L_content = sum(content.values(), x.new_zeros(()))
-    w = objective.style_weights
-    L_style = sum((w[layer] * E for layer, E in style.items()), x.new_zeros(()))  # Eq. 5
+    content, style = layer_terms(vgg, image, objective)
+    L_content = sum(content.values())  # Σ over the content layers of Eq. 1
+    L_style = sum(objective.style_weights[layer] * E for layer, E in style.items())  # Eq. 5
     L_total = total_loss(L_content, L_style, objective.alpha, objective.beta)  # Eq. 7
     extra = {name: term(x) for name, (_, term) in objective.extra_terms.items()}
-    for name, value in extra.items():
-        L_total = L_total + objective.extra_terms[name][0] * value
+    L_total = L_total + sum(objective.extra_terms[name][0] * v for name, v in extra.items())
     x.grad = None
     L_total.backward()  # ∂L_total/∂x through VGG19 (Eqs. 2 and 6 at each layer)
-    parts = [L_total, L_content, L_style, *content.values(), *style.values(), *extra.values()]
-    values = torch.stack([v.detach() for v in parts]).tolist()  # one device sync
-    n_c, n_s = len(content), len(style)
-    finite = all(math.isfinite(v) for v in values)
-    if not finite:
+    f = lambda t: torch.as_tensor(t).item()  # noqa: E731  (a Python float; L_content may be 0)
+    ev = Evaluation(f(L_total), f(L_content), f(L_style), {k: f(t) for k, t in content.items()},
+                    {k: f(t) for k, t in style.items()}, {k: f(t) for k, t in extra.items()})  # fmt: skip
+    if not math.isfinite(ev.total):
         x.grad = torch.zeros_like(x)
-    return Evaluation(
-        total=values[0],
-        content=values[1],
-        style=values[2],
-        content_layers=dict(zip(content, values[3 : 3 + n_c], strict=True)),
-        style_layers=dict(zip(style, values[3 + n_c : 3 + n_c + n_s], strict=True)),
-        extra=dict(zip(extra, values[3 + n_c + n_s :], strict=True)),
-        finite=finite,
-    )
+        ev.nonfinite, ev.nonfinite_value = _nonfinite_term(ev, objective)
+    return ev
+
+
+def _nonfinite_term(ev: Evaluation, objective: Objective) -> tuple[str, float]:
+    """The weighted part of L_total that is not finite in float32, and its value: "content",
+    "style", an extra term ("tv"), or "total" when only their sum overflowed."""
+    parts = {"content": (objective.alpha, ev.content), "style": (objective.beta, ev.style)}
+    parts |= {name: (objective.extra_terms[name][0], v) for name, v in ev.extra.items()}
+    largest = torch.finfo(torch.float32).max  # the network computes in float32
+    for name, (weight, value) in parts.items():
+        if not (abs(weight) <= largest and abs(weight * value) <= largest):
+            return name, weight * value
+    return "total", ev.total
 
 
 def optimisation_step(
-    x: torch.Tensor,
-    optimizer: torch.optim.Optimizer,
-    vgg: torch.nn.Module,
-    objective: Objective,
-    terms: Callable[..., Terms] = layer_terms,
+    x: torch.Tensor, optimizer: torch.optim.Optimizer, vgg: torch.nn.Module, objective: Objective
 ) -> Evaluation:
-    """One optimiser step that uses exactly one evaluation; returns that evaluation.
-
-    L-BFGS (``max_iter=1``, no line search) calls the closure once per ``step``; Adam is given the
-    gradient the evaluation left. After a non-finite loss x is not moved. Taught in lesson 04,
-    "The step that runs"; ``engine.Engine.step`` calls it once per evaluation.
-    """
+    """One optimiser step using exactly one evaluation; returns it. L-BFGS (``max_iter=1``, no
+    line search) calls the closure once; Adam steps on the gradient it left (not after a
+    non-finite loss). Lesson 04; ``engine.Engine.step`` calls it once per evaluation."""
     done: list[Evaluation] = []
 
     def closure() -> float:
-        done.append(evaluate(x, vgg, objective, terms))
+        done.append(evaluate(x, vgg, objective))
         return done[-1].total
 
     if isinstance(optimizer, torch.optim.LBFGS):

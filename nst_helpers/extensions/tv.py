@@ -6,7 +6,6 @@ from __future__ import annotations
 import torch
 
 from ..errors import ParameterError
-from ..step import ExtraTerm
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
@@ -24,9 +23,3 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     dh = image[..., 1:, :] - image[..., :-1, :]
     dw = image[..., :, 1:] - image[..., :, :-1]
     return dh.pow(2).sum() + dw.pow(2).sum()
-
-
-def tv_terms(tv_weight: float) -> dict[str, ExtraTerm]:
-    """The extra term ``{"tv": (tv_weight, total_variation)}``, or none for a weight of 0; each
-    record of the run then holds ``tv``, the unweighted TV(x)."""
-    return {"tv": (tv_weight, total_variation)} if tv_weight else {}

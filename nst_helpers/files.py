@@ -1,0 +1,74 @@
+"""Where the package keeps files, and the one way it writes them.
+
+``cache_dir()`` is ``$NST_CACHE_DIR``, else the platform's user cache folder (``platformdirs``,
+which pooch uses too): the sample images and downloaded image URLs go there. VGG19's weights go to
+torch's own hub cache (``$TORCH_HOME``). ``atomic_write`` writes every file the package makes:
+the target is either untouched or complete, with the usual permissions (0644 under umask 022), so
+a class that shares one cache can read what the instructor put there.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+#: Environment variable that moves the package's cache folder (samples, downloaded images).
+ENV_CACHE = "NST_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """The package's cache folder: ``$NST_CACHE_DIR`` or the user cache folder (not created)."""
+    env = os.environ.get(ENV_CACHE)
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("nst_helpers"))
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
+    """Create ``path``'s folders, call ``write(file)`` on a temporary file beside it and rename it
+    onto ``path`` (``os.replace``): on any failure ``path`` is untouched and the temporary file is
+    gone. Files get mode 0666 minus the umask, folders 0777 minus the umask (as ``open`` does)."""
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def make_readable(path: str | os.PathLike[str]) -> None:
+    """Give a file written by another library (torch.hub's downloads are 0600) the usual mode:
+    0666 minus the umask, so the other learners of a shared cache can read it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def fetch(url: str, sha256: str | None, folder: Path, *, progress: bool = False) -> Path:
+    """The file at ``url``, downloaded once into ``folder`` by pooch (checked against ``sha256``
+    when given; readable by others); ``DownloadError`` naming the address when that fails."""
+    import pooch
+
+    from .errors import DownloadError
+
+    pooch.get_logger().setLevel("WARNING")  # no "Downloading data from …" line per file
+    try:
+        path = pooch.retrieve(
+            url, known_hash=sha256 and f"sha256:{sha256}", path=folder, progressbar=progress
+        )
+        make_readable(path)
+        return Path(path)
+    except Exception as exc:  # requests' errors (OSError), a hash mismatch (ValueError), ...
+        reason = " ".join(str(exc).split()[:14]) or type(exc).__name__
+        raise DownloadError(f"could not download {url} ({reason})") from None
