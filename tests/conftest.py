@@ -21,16 +21,14 @@ def closed_port_url(path: str = "file") -> str:
 
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path, monkeypatch):
-    """Caches in a temporary folder; any weights download aimed at a closed loopback port."""
+    """Caches in a temporary folder; any weights or sample download aimed at a closed loopback
+    port (so it fails at once, never touching the internet)."""
     monkeypatch.setenv("NST_CACHE_DIR", str(tmp_path / "nst-cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
-    monkeypatch.setenv("NST_VGG19_URL", closed_port_url("vgg19-dcbb9e9d.pth"))
+    monkeypatch.setenv("NST_WEIGHTS_URL", closed_port_url("weights"))
     monkeypatch.setenv("NST_SAMPLES_URL", closed_port_url("samples/"))
-    monkeypatch.delenv("NST_VGG19_WEIGHTS", raising=False)
-    monkeypatch.delenv("NST_CAFFE_WEIGHTS", raising=False)
-    monkeypatch.setenv("NST_CAFFE_URL", closed_port_url("vgg19-d01eb7cb.pth"))
-    monkeypatch.delenv("NST_WEIGHTS", raising=False)
-    monkeypatch.delenv("NST_PROFILE", raising=False)
+    for name in ("NST_WEIGHTS", "NST_PROFILE", "NST_LANG"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")
