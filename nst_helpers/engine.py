@@ -66,16 +66,14 @@ class Result:
     @property
     def message(self) -> str:
         """How the run ended, in words (the lessons' panels and the command line show it)."""
-        n, best = self.evaluations, self.best_evaluation
+        n, best, reason = self.evaluations, self.best_evaluation, self.stop_reason
         kept = f"kept evaluation {best}'s image (the lowest loss)" if best else "no image kept"
-        return {
-            "completed": f"completed {n} evaluations",
-            "stopped": f"stopped after {n} evaluations; {kept}",
-            "interrupted": f"interrupted after {n} evaluations; {kept}",
-            "non-finite": f"the {self.nonfinite} term (with its weight) was not finite in float32 "
-            f"at evaluation {self.ended_at} ({self.nonfinite_value:.3g}); {kept}",
-            "out-of-memory": f"{self.error} (after {n} evaluations); {kept}",
-        }.get(self.stop_reason, self.stop_reason)
+        if reason == "non-finite":
+            return (f"the {self.nonfinite} term (with its weight) was not finite in float32 at "
+                    f"evaluation {self.ended_at} ({self.nonfinite_value:.3g}); {kept}")  # fmt: skip
+        if reason == "out-of-memory":
+            return f"{self.error} (after {n} evaluations); {kept}"
+        return f"{reason} after {n} evaluations" + ("" if reason == "completed" else f"; {kept}")
 
     def losses(self, key: str = "total") -> list[float]:
         """One value per evaluation of ``"total"``, ``"content"``, ``"style"`` or a style layer."""

@@ -6,9 +6,9 @@ values, ``OSError`` for files and the network, ``MemoryError``), so ``except Val
 
 from __future__ import annotations
 
-import contextlib
 import gc
-from collections.abc import Iterator
+import traceback
+from types import TracebackType
 
 import torch
 
@@ -62,18 +62,23 @@ def out_of_memory_message(size: object, device: object) -> str:
     return f"out of memory{where}{at}: try a smaller size or fewer style layers{cpu}"
 
 
-@contextlib.contextmanager
-def translate_oom(size: object = None, device: object = None) -> Iterator[None]:
+class translate_oom:  # noqa: N801 - used like a function: ``with translate_oom(size=…):``
     """A failed allocation inside the block becomes a one-line ``RunOutOfMemoryError``, after
-    the failed computation's memory is freed (so a notebook kernel stays usable)."""
-    try:
-        yield
-    except BaseException as exc:
-        if not is_out_of_memory(exc):
-            raise
-        exc.__traceback__ = None  # drop the failed frames' tensors
-        _free_memory()
-        raise RunOutOfMemoryError(out_of_memory_message(size, device)) from None
+    the failed computation's frames and memory are freed (so a notebook kernel stays usable)."""
+
+    def __init__(self, size: object = None, device: object = None) -> None:
+        self.size, self.device = size, device
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is not None and is_out_of_memory(exc):
+            traceback.clear_frames(tb)  # drop the failed frames' tensors
+            exc.__traceback__ = None
+            del exc, tb
+            _free_memory()
+            raise RunOutOfMemoryError(out_of_memory_message(self.size, self.device)) from None
 
 
 def _free_memory() -> None:

@@ -71,6 +71,8 @@ def prepare(content: Any, style: Any, o: Options, vgg: VGG19Features | None = No
     min_side = min_input_side(c_layers + s_layers)
     content_img = None if content is None else _image(content, o.size, "content", min_side)
     shape = _texture_shape(o, styles, min_side) if content is None else content_img.shape[-2:]
+    if isinstance(o.init, torch.Tensor) and tuple(o.init.shape[-2:]) != tuple(shape):
+        raise ParameterError(f"init: the tensor is {tuple(o.init.shape[-2:])}, the result {shape}")
     side = o.size if o.style_scale is None else max(1, round(o.style_scale * max(shape)))
     styles = [
         _image(s, side, f"style[{k}]" if k else "style", min_side) for k, s in enumerate(styles)
@@ -105,6 +107,8 @@ def _check_terms(o: Options, c_layers: tuple, s_layers: tuple, styles: list, sty
         raise ParameterError(f"style_blend: {len(o.style_blend)} weights for {len(styles)} styles")
     if not (o.alpha and c_layers or (o.beta is None or o.beta) and s_layers or o.tv_weight):
         raise ParameterError("nothing to optimise: no content or style term with a weight > 0")
+    if isinstance(o.init, str) and not {"content": c_layers, "style": styles}.get(o.init, True):
+        raise ParameterError(f"init={o.init!r} needs a {o.init} image; use init='noise'")
 
 
 def _texture_shape(o: Options, sources: list, min_side: int) -> tuple[int, int]:
@@ -141,16 +145,11 @@ def _initial_image(o: Options, shape: Any, styles: list) -> torch.Tensor:
     """x at evaluation 1 other than the content image: the first style image resized, white
     noise (seeded, as the paper's figures), or a tensor given as ``init``."""
     if isinstance(o.init, torch.Tensor):
-        x0 = as_image_tensor(o.init, "init")
-        if tuple(x0.shape[-2:]) != tuple(shape):
-            raise ParameterError(f"init: the tensor is {tuple(x0.shape[-2:])}, the result {shape}")
-        return x0
-    if o.init == "style" and styles:
+        return as_image_tensor(o.init, "init")
+    if o.init == "style":
         return torch.nn.functional.interpolate(
             styles[0], size=tuple(shape), mode="bilinear", antialias=True
         ).clamp(0, 1)
-    if o.init != "noise":
-        raise ParameterError(f"init={o.init!r} needs a {o.init} image")
     return torch.rand((1, 3, *shape), generator=torch.Generator().manual_seed(o.seed))
 
 

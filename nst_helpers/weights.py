@@ -104,7 +104,9 @@ def read_weights_file(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Ten
     problem = _what_it_is(path)
     try:
         if problem is None:
-            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            with open(path, "rb") as f:
+                zipped = f.read(2) == b"PK"  # the older format cannot be memory-mapped
+            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=zipped)
     except Exception as exc:  # truncated zip, a pickle of objects that would run code, ...
         problem = " ".join(str(exc).split()[:12]) or type(exc).__name__
     if problem is not None or not isinstance(loaded, dict):

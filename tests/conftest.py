@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import socket
+import threading
 import warnings
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import torch
@@ -17,6 +21,28 @@ def closed_port_url(path: str = "file") -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/{path}"
+
+
+def serve(folder: Path) -> tuple[ThreadingHTTPServer, list[str]]:
+    """Serve ``folder`` on 127.0.0.1 (a free port) in a thread; return the server and the paths
+    asked for. Stop it with ``.shutdown()`` and ``.server_close()``."""
+    hits: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            super().do_GET()
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=folder))
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    return httpd, hits
+
+
+def served_url(httpd: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{httpd.server_address[1]}/"
 
 
 @pytest.fixture(autouse=True)

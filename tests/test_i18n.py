@@ -3,8 +3,10 @@ by tools/catalog.py, and a bundled Chinese font with which matplotlib misses no 
 
 from __future__ import annotations
 
+import functools
 import gettext
 import importlib.util
+import io
 import json
 import re
 import sys
@@ -62,7 +64,7 @@ def zh_catalog(tmp_path, monkeypatch):
     """PO above compiled into a scratch locale folder that i18n reads."""
     folder = tmp_path / "zh" / "LC_MESSAGES"
     folder.mkdir(parents=True)
-    (folder / f"{i18n.DOMAIN}.mo").write_bytes(catalog.compile_mo(catalog.read_po(PO)))
+    (folder / f"{i18n.DOMAIN}.mo").write_bytes(catalog.read_po(PO).to_binary())
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
     i18n.translations.cache_clear()
     yield
@@ -109,19 +111,40 @@ def test_messages_follow_nst_lang_at_every_call(zh_catalog, monkeypatch):
 
 def test_the_compiled_catalog_is_what_gnu_gettext_reads(tmp_path):
     mo = tmp_path / "x.mo"
-    mo.write_bytes(catalog.compile_mo(catalog.read_po(PO)))
+    mo.write_bytes(catalog.read_po(PO).to_binary())
     with mo.open("rb") as f:
         translations = gettext.GNUTranslations(f)
     assert translations.info()["content-type"] == "text/plain; charset=UTF-8"
     assert translations.gettext("Correct!") == "正确！"
     assert translations.ngettext("{n} evaluation", "{n} evaluations", 1) == "{n} 次评估"
     # The same input always gives the same bytes (the .mo is committed and compared).
-    assert catalog.compile_mo(catalog.read_po(PO)) == mo.read_bytes()
+    assert catalog.read_po(PO).to_binary() == mo.read_bytes()
 
 
-def test_the_po_reader_names_the_line_of_a_mistake():
-    with pytest.raises(ValueError, match="<po>:2"):
-        catalog.read_po('msgid "a"\nmsgstr unquoted\n')
+def _catalog(tmp_path, monkeypatch, po_text: str, code: dict[str, str]) -> Path:
+    """A scratch project for tools/catalog.py: ``po_text`` as its zh catalog, ``code`` (file
+    name -> source) as its package; returns the .po's path."""
+    package = tmp_path / "nst_helpers"
+    package.mkdir()
+    for name, source in code.items():
+        (package / name).write_text(source, encoding="utf-8")
+    folder = package / "locale" / "zh" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po = folder / f"{i18n.DOMAIN}.po"
+    po.write_text(po_text, encoding="utf-8")
+    monkeypatch.setattr(catalog, "LOCALE_DIR", package / "locale")
+    monkeypatch.setattr(catalog, "ROOT", tmp_path)
+    monkeypatch.setattr(catalog, "extract", functools.partial(catalog.extract, package))
+    return po
+
+
+def test_a_po_syntax_error_names_the_file_and_line(tmp_path, monkeypatch, capsys):
+    broken = 'msgid "a"\nmsgtsr "b"\n'
+    with pytest.raises(ValueError, match=r"<po>: .*line 2"):
+        catalog.read_po(broken)
+    po = _catalog(tmp_path, monkeypatch, broken, {})
+    assert catalog.main(["check"]) == 1
+    assert f"{po}: " in capsys.readouterr().err
 
 
 def test_messages_are_found_in_the_code(tmp_path):
@@ -131,40 +154,64 @@ def test_messages_are_found_in_the_code(tmp_path):
         "from nst_helpers.i18n import N_, _, ngettext, pgettext\n"
         'TITLE = N_("Loss curves")\n'
         'print(_("Correct!"), _(variable), ngettext("{n} run", "{n} runs", 2))\n'
-        'print(pgettext("loss", "content"))\n'
+        'print(pgettext("loss", "content"), f"<b>{_(\'in an f-string\')}</b>")\n'
     )
     found = catalog.extract(package)
-    assert set(found) == {"Loss curves", "Correct!", "{n} run\0{n} runs", "loss\x04content"}
-    assert found["Correct!"] == ["pkg/m.py:3"]
+    assert {(e.msgctxt, e.msgid, e.msgid_plural) for e in found} == {
+        (None, "Loss curves", ""),
+        (None, "Correct!", ""),
+        (None, "{n} run", "{n} runs"),
+        ("loss", "content", ""),
+        (None, "in an f-string", ""),
+    }
+    assert found.find("Correct!").occurrences == [("pkg/m.py", "3")]
 
 
-def test_a_message_with_a_context_is_its_own_entry(tmp_path, monkeypatch):
-    """``pgettext("loss", "content")`` (the content loss) and ``_("content")`` (the image) are
-    two entries: update writes the msgctxt, the compiled catalog keeps them apart."""
-    folder = tmp_path / "locale" / "zh" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    po = folder / f"{i18n.DOMAIN}.po"
-    po.write_text(PO.split("\n\n")[0] + "\n", encoding="utf-8")
-    monkeypatch.setattr(catalog, "LOCALE_DIR", tmp_path / "locale")
-    monkeypatch.setattr(
-        catalog,
-        "extract",
-        lambda: {"content": ["pkg/m.py:1"], "loss\x04content": ["pkg/m.py:2"]},
-    )
-    monkeypatch.setattr(catalog, "ROOT", tmp_path)
+def test_check_lists_what_is_missing_left_over_unsure_or_stale_and_changes_nothing(
+    tmp_path, monkeypatch
+):
+    code = 'print(_("Correct!"), _("Unsure"), _("Untranslated"), _("New"))\n'
+    po = _catalog(tmp_path, monkeypatch, PO, {"m.py": code})
+    problems = catalog.check()
+
+    def about(msgid: str) -> list[str]:
+        return [problem for problem in problems if repr(msgid) in problem]
+
+    assert about("New"), "a message of the code without an entry"
+    assert about("Unsure") and about("Untranslated"), "a fuzzy or an empty translation"
+    assert about("Run") and about("{n} evaluation"), "entries no longer in the code"
+    assert not about("Correct!") and not about("Old"), "translated, or already obsolete (#~)"
+    assert any(".mo" in problem for problem in problems), "no .mo compiled yet"
+    assert po.read_text(encoding="utf-8") == PO and not po.with_suffix(".mo").exists()
+    assert catalog.main(["check"]) == 1
+
+    catalog.compile_all()
+    compiled = po.with_suffix(".mo").read_bytes()
+    assert not any(".mo" in problem for problem in catalog.check())
+    catalog.compile_all()  # nothing changed: the same bytes
+    assert po.with_suffix(".mo").read_bytes() == compiled
+
+
+def test_update_merges_the_code_into_the_catalog_as_msgmerge_does(tmp_path, monkeypatch):
+    """New messages get an empty entry, translations and fuzzy flags stay, messages no longer
+    in the code become obsolete (#~). ``pgettext("loss", "content")`` (the content loss) and
+    ``_("content")`` (the image) are two entries, and the compiled catalog keeps them apart."""
+    code = 'print(_("Correct!"), _("Unsure"), _("content"), pgettext("loss", "content"))\n'
+    po = _catalog(tmp_path, monkeypatch, PO, {"m.py": code})
     assert catalog.update() == 2
+    entries = catalog.read_po(po)
+    assert entries.find("Correct!").msgstr == "正确！"
+    assert entries.find("Correct!").occurrences == [("nst_helpers/m.py", "1")]
+    assert entries.find("Unsure").fuzzy
+    assert entries.find("Run", msgctxt="button", include_obsolete_entries=True).obsolete
     text = po.read_text(encoding="utf-8")
-    assert 'msgctxt "loss"\nmsgid "content"' in text
+    assert 'msgctxt "loss"\nmsgid "content"\nmsgstr ""' in text
     text = text.replace(
         'msgctxt "loss"\nmsgid "content"\nmsgstr ""',
         'msgctxt "loss"\nmsgid "content"\nmsgstr "内容损失"',
     )
     text = text.replace('msgid "content"\nmsgstr ""', 'msgid "content"\nmsgstr "内容图"')
-    entries = catalog.read_po(text)
-    assert {catalog._key(e) for e in entries if e.msgid} == {"content", "loss\x04content"}
-    mo = tmp_path / "x.mo"
-    mo.write_bytes(catalog.compile_mo(entries))
-    with mo.open("rb") as f:
+    with io.BytesIO(catalog.read_po(text).to_binary()) as f:
         translations = gettext.GNUTranslations(f)
     assert translations.gettext("content") == "内容图"
     assert translations.pgettext("loss", "content") == "内容损失"
@@ -184,10 +231,10 @@ def test_each_translation_keeps_the_placeholders_and_uses_no_mathtext():
     """str.format fills the same {names} (and formats) in both languages, and a Chinese string
     has no $…$: matplotlib's mathtext has no Chinese glyphs."""
     for po in catalog.po_files():
-        for entry in catalog.read_po(po.read_text(encoding="utf-8"), str(po)):
-            if not entry.msgid:
+        for entry in catalog.read_po(po):
+            if entry.obsolete:
                 continue
-            for text in entry.msgstr:
+            for text in list(entry.msgstr_plural.values()) or [entry.msgstr]:
                 assert _placeholders(text) == _placeholders(entry.msgid), entry.msgid
                 assert "$" not in text, entry.msgid
 
@@ -228,7 +275,7 @@ def test_the_notebooks_figure_texts_are_in_the_catalog():
                         found.update(strings(keyword.value))
                 if node.args and isinstance(node.args[0], ast.Dict):
                     found.update(s for k in node.args[0].keys if k for s in strings(k))
-    marked = set(catalog.extract())
+    marked = {entry.msgid for entry in catalog.extract()}
     assert found - marked == set(), "add them to NOTEBOOK_TEXTS, then tools/catalog.py update"
     assert set(NOTEBOOK_TEXTS) <= found | {"content", "style"}, "no longer in any notebook"
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import nst_helpers as nst
-from nst_helpers.memory import free_heap_mb, release_free_memory, resident_mb
+from nst_helpers.memory import release_free_memory, resident_mb
 
 linux_glibc = pytest.mark.skipif(
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
@@ -22,8 +22,7 @@ def test_release_free_memory_hands_freed_heap_back():
     # tenth is kept, so that freeing the others leaves holes free() cannot give back by itself.
     chunks = [torch.ones(16384) for _ in range(1600)]
     kept = chunks[::10]
-    del chunks
-    assert free_heap_mb() > 50  # freed, but still the process's
+    del chunks  # freed, but still the process's
     before = resident_mb()
     release_free_memory()
     after = resident_mb()

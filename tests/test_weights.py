@@ -1,16 +1,17 @@
-"""Where VGG19's weights come from, in which order, and what happens when they are bad or absent.
+"""Where VGG19's weights come from (torch's hub cache, downloaded once and hash-checked), which
+networks a file holds, and what happens when a file is bad.
 
-The real file cannot be downloaded here: these tests use a synthetic file with torchvision's exact
-keys and shapes, placed where each source would keep it.
+The real files cannot be downloaded here: these tests use synthetic files with the exact keys and
+shapes, served from 127.0.0.1 where a download is needed.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
-import threading
-import time
+import os
+import pickle
+import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -19,286 +20,212 @@ import torchvision
 
 import nst_helpers as nst
 from nst_helpers import weights as W  # noqa: N812
+from nst_helpers.errors import WeightsError
+from nst_helpers.layers import LAYER_INDEX
+from nst_helpers.options import default_beta
+from nst_helpers.vgg import VGG19Features
+
+from .conftest import serve, served_url
 
 
-@pytest.fixture(scope="session")
-def full_weights_file(tmp_path_factory) -> Path:
-    """A torchvision-format *full* VGG19 state dict (features and classifier, exact shapes)."""
-    shapes = {
-        k: tuple(v.shape) for k, v in torchvision.models.vgg19(weights=None).state_dict().items()
+@pytest.fixture(scope="module")
+def features() -> dict[str, torch.Tensor]:
+    """Seeded VGG19 features in torchvision's keys without the prefix (``0.weight`` …)."""
+    return {
+        k: v.clone()
+        for k, v in nst.load_vgg19("random", device="cpu").features.state_dict().items()
     }
-    g = torch.Generator().manual_seed(7)
-    state = {
-        k: (torch.randn(s, generator=g) * 0.05 if k.startswith("features") else torch.zeros(s))
-        for k, s in shapes.items()
-    }
-    path = tmp_path_factory.mktemp("weights") / "vgg19-full.pth"
+
+
+@pytest.fixture(scope="module")
+def torchvision_vgg19() -> torch.nn.Module:
+    return torchvision.models.vgg19(weights=None)
+
+
+@pytest.fixture(scope="module")
+def full_file(tmp_path_factory, features, torchvision_vgg19) -> Path:
+    """A torchvision-format *full* state dict (its classifier's keys, small tensors: ignored)."""
+    keys = torchvision_vgg19.classifier.state_dict()
+    state = {f"classifier.{k}": torch.zeros(2) for k in keys}
+    state |= {f"features.{k}": v for k, v in features.items()}
+    path = tmp_path_factory.mktemp("w") / "vgg19-full.pth"
     torch.save(state, path)
     return path
 
 
-def conv1_weight(model: nst.VGG19Features) -> torch.Tensor:
+def hub_named(source: Path, folder: Path, stem: str) -> Path:
+    """A copy of ``source`` named as torch.hub names files: ``<stem>-<sha256 prefix>.pth``."""
+    prefix = hashlib.sha256(source.read_bytes()).hexdigest()[:8]
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(source, folder / f"{stem}-{prefix}.pth"))
+
+
+def conv1(model: VGG19Features) -> torch.Tensor:
     return model.features[0].weight
 
 
-def test_expected_shapes_are_torchvisions_features():
-    reference = torchvision.models.vgg19(weights=None).features.state_dict()
-    assert W.expected_shapes() == {f"features.{k}": tuple(v.shape) for k, v in reference.items()}
+def test_expected_shapes_are_torchvisions_features(torchvision_vgg19):
+    reference = torchvision_vgg19.features.state_dict()
+    assert W.expected_shapes() == {k: tuple(v.shape) for k, v in reference.items()}
 
 
-def test_an_explicit_full_torchvision_file_loads(full_weights_file):
-    model = nst.load_vgg19(full_weights_file, device="cpu")
-    expected = torch.load(full_weights_file, weights_only=True)["features.0.weight"]
-    assert torch.equal(conv1_weight(model), expected)
+def test_the_imagenet_address_is_torchvisions_own():
+    assert W.torchvision_url().endswith("/vgg19-dcbb9e9d.pth")
+    assert W.hub_path(W.torchvision_url()).parent == Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def test_features_only_files_with_or_without_the_prefix_load(full_weights_file, tmp_path):
-    state = W.read_features_state_dict(full_weights_file)
-    torch.save({k.removeprefix("features."): v for k, v in state.items()}, tmp_path / "bare.pth")
-    model = nst.load_vgg19(tmp_path / "bare.pth", device="cpu")
-    assert torch.equal(conv1_weight(model), state["features.0.weight"])
+def test_full_and_features_only_files_load_with_or_without_the_prefix(
+    full_file, features, tmp_path
+):
+    torch.save(features, tmp_path / "bare.pth")
+    for path in (full_file, tmp_path / "bare.pth"):
+        model = nst.load_vgg19(path, device="cpu")
+        assert torch.equal(conv1(model), features["0.weight"]) and model.network == "torchvision"
 
 
-def test_order_env_variable_before_cache_before_hub(full_weights_file, monkeypatch):
-    hub = W.hub_checkpoint_path()
-    hub.parent.mkdir(parents=True)
-    hub.write_bytes(full_weights_file.read_bytes())
-    # 1. the torch hub file is used and converted into the features-only cache
-    state, source = W.imagenet_state_dict()
-    assert str(hub) in source and W.features_cache_path().is_file()
-    # 2. from now on only the cache is read, even if the hub file disappears
-    hub.unlink()
-    state2, source2 = W.imagenet_state_dict()
-    assert source2 == str(W.features_cache_path())
-    assert all(torch.equal(state[k], state2[k]) for k in state)
-    # 3. $NST_VGG19_WEIGHTS wins over the cache
-    other = W.random_state_dict(seed=3)
-    other_file = W.save_features_state_dict(other, full_weights_file.parent / "other.pth")
-    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(other_file))
-    model = nst.load_vgg19("imagenet", device="cpu")
-    assert torch.equal(conv1_weight(model), other["features.0.weight"])
-
-
-def test_the_features_only_cache_is_small(full_weights_file):
-    W.save_features_state_dict(
-        W.read_features_state_dict(full_weights_file), W.features_cache_path()
-    )
-    size = W.features_cache_path().stat().st_size
-    assert 79e6 < size < 81e6  # 20,024,384 float32 parameters, about 80 MB (the full file: 548 MB)
-
-
-class _FileServer(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+def test_a_file_already_in_torchs_hub_cache_is_used_without_the_network(full_file, features):
+    shutil.copy(full_file, W.hub_path(W.torchvision_url()).parent.mkdir(parents=True) or
+                W.hub_path(W.torchvision_url()))  # fmt: skip
+    assert torch.equal(conv1(nst.load_vgg19("imagenet", device="cpu")), features["0.weight"])
+    assert str(W.hub_path(W.torchvision_url())) in W.weights_status("imagenet")
 
 
 @pytest.fixture
-def served_weights(full_weights_file, monkeypatch):
-    """Serve the synthetic full file on 127.0.0.1 and point the loader's download address at it."""
-    handler = functools.partial(_FileServer, directory=str(full_weights_file.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    digest = hashlib.sha256(full_weights_file.read_bytes()).hexdigest()
-    monkeypatch.setenv(
-        "NST_VGG19_URL", f"http://127.0.0.1:{server.server_address[1]}/{full_weights_file.name}"
-    )
-    yield digest
-    server.shutdown()
-    server.server_close()
+def mirror(tmp_path, monkeypatch):
+    """$NST_WEIGHTS_URL pointing at a loopback server of ``tmp_path/"served"``."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    httpd, hits = serve(folder)
+    monkeypatch.setenv("NST_WEIGHTS_URL", served_url(httpd))
+    yield folder, hits
+    httpd.shutdown()
+    httpd.server_close()
 
 
-def test_download_is_hash_checked_then_converted_and_cached(served_weights, monkeypatch):
-    monkeypatch.setattr(W, "HASH_PREFIX", served_weights[:8])
-    model = nst.load_vgg19("imagenet", device="cpu", progress=False)
-    assert W.hub_checkpoint_path().is_file() and W.features_cache_path().is_file()
-    assert conv1_weight(model).abs().sum() > 0
-
-
-def test_a_download_with_the_wrong_hash_is_refused_and_nothing_is_kept(served_weights, monkeypatch):
-    monkeypatch.setattr(W, "HASH_PREFIX", "00000000")
-    with pytest.raises(nst.WeightsError, match="VGG19 weights not found"):
-        nst.load_vgg19("imagenet", device="cpu", progress=False)
-    assert not W.hub_checkpoint_path().exists() and not W.features_cache_path().exists()
-
-
-def test_without_weights_and_network_the_loader_fails_fast_with_the_ways_out():
-    start = time.monotonic()
-    with pytest.raises(nst.WeightsError) as info:
-        nst.load_vgg19("imagenet", device="cpu", progress=False)
-    assert time.monotonic() - start < 10
-    message = str(info.value)
-    for hint in ("NST_VGG19_WEIGHTS", "weights=PATH", "fetch-weights", 'weights="random"', "tried"):
-        assert hint in message
-
-
-def test_a_pickle_that_would_run_code_is_refused(tmp_path):
-    marker = tmp_path / "pwned"
-
-    class Evil:
-        def __reduce__(self):
-            return (Path.touch, (marker,))
-
-    path = tmp_path / "evil.pth"
-    torch.save({"features.0.weight": Evil()}, path)
-    with pytest.raises(nst.WeightsError, match="could run code"):
-        nst.load_vgg19(path)
-    assert not marker.exists()
-
-
-def test_wrong_or_missing_tensors_are_refused_naming_the_file_and_the_fix(tmp_path):
-    state = W.random_state_dict()
-    state["features.0.weight"] = torch.zeros(64, 3, 5, 5)
-    path = tmp_path / "wrong.pth"
-    torch.save(state, path)
-    with pytest.raises(
-        nst.WeightsError,
-        match=r"wrong.pth is not a VGG19.*features.0.weight is \(64, 3, 5, 5\).*fetch-weights",
-    ):
-        nst.load_vgg19(path)
-    torch.save({k: v for k, v in W.random_state_dict().items() if "34" not in k}, path)
-    with pytest.raises(nst.WeightsError, match=r"wrong.pth .*missing features.34.*fetch-weights"):
-        nst.load_vgg19(path)
-    torch.save([torch.zeros(3)], path)
-    with pytest.raises(nst.WeightsError, match=r"wrong.pth does not hold a state dict.*fetch"):
-        nst.load_vgg19(path)
-
-
-def test_a_truncated_file_is_refused_with_how_to_refetch(full_weights_file, tmp_path):
-    path = tmp_path / "truncated.pth"
-    path.write_bytes(full_weights_file.read_bytes()[:1_000_000])
-    with pytest.raises(nst.WeightsError, match=r"truncated.pth cannot be read.*fetch-weights"):
-        nst.load_vgg19(path)
-
-
-def test_a_damaged_cache_is_refused_not_half_used():
-    W.save_features_state_dict(W.random_state_dict(), W.features_cache_path())
-    data = bytearray(W.features_cache_path().read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    W.features_cache_path().write_bytes(bytes(data))
-    with pytest.raises(nst.WeightsError, match=r"damaged.*fetch-weights"):
-        nst.load_vgg19("imagenet")
-
-
-def test_fetch_weights_writes_a_copy_for_offline_classrooms(
-    full_weights_file, tmp_path, monkeypatch
+def test_a_download_is_hash_checked_and_readable_by_the_class(
+    full_file, features, mirror, monkeypatch
 ):
-    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(full_weights_file))
-    out = nst.fetch_weights(tmp_path / "lab" / "vgg19-features.pth", progress=False)
-    monkeypatch.setenv("NST_VGG19_WEIGHTS", str(out))
-    model = nst.load_vgg19(device="cpu")
-    assert torch.equal(
-        conv1_weight(model), W.read_features_state_dict(full_weights_file)["features.0.weight"]
-    )
-    with pytest.raises(FileExistsError):
-        nst.fetch_weights(out, progress=False)
+    folder, hits = mirror
+    served = hub_named(full_file, folder, "vgg19")
+    url = f"https://example.invalid/models/{served.name}"
+    path = W.hub_file(url, progress=False)
+    assert hits == [f"/{served.name}"] and path == W.hub_path(url)
+    assert stat.S_IMODE(path.stat().st_mode) & 0o044 == 0o044  # others can read a shared cache
+    state, network = W.read_weights_file(path)
+    assert torch.equal(state["0.weight"], features["0.weight"]) and network == "torchvision"
+    W.hub_file(url, progress=False)
+    assert len(hits) == 1  # downloaded once
 
 
-def test_weights_status_reports_without_the_network():
-    status = nst.weights_status()
-    assert status["found"] is None and not status["features_cache_present"]
-    W.save_features_state_dict(W.random_state_dict(), W.features_cache_path())
-    assert "features-only cache" in nst.weights_status()["found"]
+def test_a_download_with_the_wrong_hash_is_refused_and_nothing_is_kept(full_file, mirror):
+    folder, _ = mirror
+    shutil.copy(full_file, folder / "vgg19-00000000.pth")
+    url = "https://example.invalid/vgg19-00000000.pth"
+    with pytest.raises(WeightsError, match="could not download") as info:
+        W.hub_file(url, progress=False)
+    assert "\n" not in str(info.value) and not W.hub_path(url).exists()
 
 
-def test_a_file_copied_by_hand_into_the_cache_folder_is_found(tmp_path):
-    """Offline labs: copying the fetched file into the documented folder is enough."""
-    carried = W.save_features_state_dict(W.random_state_dict(seed=5), tmp_path / "usb" / "v.pth")
-    W.features_cache_path().parent.mkdir(parents=True, exist_ok=True)
-    W.features_cache_path().write_bytes(carried.read_bytes())  # no .sha256 beside it
-    model = nst.load_vgg19(device="cpu")
-    assert torch.equal(conv1_weight(model), W.random_state_dict(seed=5)["features.0.weight"])
+def test_without_the_file_and_the_network_loading_fails_fast_with_the_ways_out():
+    with pytest.raises(WeightsError, match="NST_WEIGHTS_URL") as info:
+        nst.load_vgg19("imagenet", device="cpu")
+    assert "\n" not in str(info.value)
 
 
-# --------------------------------------------------------------------------- issue 16
-
-
-def _wrong_file(tmp_path: Path, kind: str) -> Path:
-    """A file of the wrong kind, named like the weights."""
-    import gzip
-    import io
-    import tarfile
-    import zipfile
-
-    from PIL import Image
-
-    path = tmp_path / "vgg19.pth"
-    if kind == "html":
-        path.write_text("<!DOCTYPE html>\n<html><head><title>Access Denied</title></head></html>")
-    elif kind == "text":
-        path.write_text("Rate limit exceeded, try again later\n")
-    elif kind == "lfs":
-        path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n")
-    elif kind == "empty":
-        path.write_bytes(b"")
-    elif kind == "truncated":
-        torch.save(W.random_state_dict(), path)
-        path.write_bytes(path.read_bytes()[:100_000])
-    elif kind == "image":
-        Image.new("RGB", (8, 8)).save(path, format="PNG")
-    elif kind == "zip":
-        with zipfile.ZipFile(path, "w") as archive:
-            archive.writestr("README.txt", "weights are elsewhere")
-    elif kind == "tar.gz":
-        data = io.BytesIO(b"not weights")
-        with tarfile.open(path, "w:gz") as archive:
-            info = tarfile.TarInfo("notes.txt")
-            info.size = len(data.getvalue())
-            archive.addfile(info, data)
-    elif kind == "gzip":
-        inner = tmp_path / "inner.pth"
-        torch.save({"features.0.weight": torch.zeros(1)}, inner)
-        path.write_bytes(gzip.compress(inner.read_bytes()))
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
     return path
 
 
-WRONG_KINDS = {
-    "html": "an HTML page titled 'Access Denied'",
-    "text": "a text file starting 'Rate limit exceeded",
-    "lfs": "a Git LFS pointer",
-    "empty": "an empty file (0 bytes)",
-    "truncated": "a truncated or damaged ZIP file",
-    "image": "a PNG image, not a PyTorch weights file; an image given where the weights",
-    "zip": "a ZIP archive holding README.txt",
-    "tar.gz": "a gzip-compressed tar archive",
-    "gzip": "a gzip-compressed file holding a ZIP file",
-}
+class RunsCode:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
 
 
-@pytest.mark.parametrize("kind", sorted(WRONG_KINDS))
-@pytest.mark.parametrize("where", ["--weights", "NST_VGG19_WEIGHTS", "NST_CAFFE_WEIGHTS"])
-def test_a_file_of_the_wrong_kind_says_what_it_is_and_how_to_get_the_right_one(
-    tmp_path, monkeypatch, kind, where
+@pytest.mark.parametrize(
+    "kind, words",
+    [
+        ("html", "HTML page"),
+        ("lfs", "Git LFS pointer"),
+        ("empty", "empty"),
+        ("text", "not a PyTorch"),
+        ("truncated", "cannot be read"),
+        ("code", "cannot be read"),
+        ("folder", "folder"),
+        ("missing", "no such file"),
+        ("wrong shapes", "not a VGG19"),
+    ],
+)
+def test_a_bad_weights_file_is_refused_in_one_line_naming_it(tmp_path, full_file, kind, words):
+    path = tmp_path / "vgg19.pth"
+    if kind == "html":
+        write(path, b"<!DOCTYPE html><title>404 Not Found</title>")
+    elif kind == "lfs":
+        write(path, b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\n")
+    elif kind == "empty":
+        write(path, b"")
+    elif kind == "text":
+        write(path, b"these are not weights\n")
+    elif kind == "truncated":
+        write(path, full_file.read_bytes()[:100_000])
+    elif kind == "code":
+        write(path, pickle.dumps({"0.weight": RunsCode()}))
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "wrong shapes":
+        torch.save({"0.weight": torch.zeros(3, 3)}, path)
+    with pytest.raises(WeightsError, match=words) as info:
+        nst.load_vgg19(path, device="cpu")
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+# --------------------------------------------------------------------------- the Caffe network
+
+
+def authors_state(features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The authors' ``vgg_conv.pth`` layout: ``conv1_1.weight`` … ``conv5_4.bias``."""
+    names = {i: n for n, i in LAYER_INDEX.items()}
+    return {f"{names[int(k.split('.')[0])]}.{k.split('.')[1]}": v for k, v in features.items()}
+
+
+def test_the_authors_file_loads_each_layer_by_its_name_as_the_normalised_network(
+    features, tmp_path
 ):
-    """An HTML error page saved as vgg19.pth was reported as holding "objects other than
-    tensors" that "could run code"; now every source names what the file is."""
-    path = _wrong_file(tmp_path, kind)
-    if where == "--weights":
-        weights, how = path, "fetch-weights"
-    elif where == "NST_VGG19_WEIGHTS":
-        monkeypatch.setenv("NST_VGG19_WEIGHTS", str(path))
-        weights, how = "imagenet", "fetch-weights"
-    else:
-        monkeypatch.setenv("NST_CAFFE_WEIGHTS", str(path))
-        weights, how = "caffe", "fetch-weights --caffe"
-    with pytest.raises(nst.WeightsError) as info:
-        nst.load_vgg19(weights)
-    text = str(info.value)
-    assert WRONG_KINDS[kind] in text and str(path) in text and how in text
-    assert "could run code" not in text and "Delete it" not in text
+    path = tmp_path / "vgg_conv.pth"
+    torch.save(authors_state(features), path, _use_new_zipfile_serialization=False)  # 2017's format
+    model = nst.load_vgg19(path, device="cpu")
+    assert model.network == "caffe-normalised" and default_beta(model) == 3e5
+    assert torch.equal(model.features[LAYER_INDEX["conv4_2"]].weight, features["21.weight"])
 
 
-def test_could_run_code_is_said_only_of_pickles_holding_other_objects(tmp_path):
-    import pickle
+def test_caffe_finds_the_authors_file_in_the_hub_cache(features):
+    path = W.hub_path(W.AUTHORS_URL)
+    path.parent.mkdir(parents=True)
+    torch.save(authors_state(features), path)
+    assert (
+        W.caffe_available() and nst.load_vgg19("caffe", device="cpu").network == "caffe-normalised"
+    )
 
-    legacy = tmp_path / "legacy.pth"  # PyTorch's old format, cut short: truncated, not unsafe
-    torch.save(W.random_state_dict(), legacy, _use_new_zipfile_serialization=False)
-    legacy.write_bytes(legacy.read_bytes()[:200_000])
-    with pytest.raises(nst.WeightsError, match="truncated or damaged") as info:
-        nst.load_vgg19(legacy)
-    assert "could run code" not in str(info.value)
-    plain = tmp_path / "plain.pkl"  # a plain pickle: not read, but not said to run code either
-    plain.write_bytes(pickle.dumps({"features.0.weight": [0.0]}, protocol=4))
-    with pytest.raises(nst.WeightsError, match="plain Python pickle") as info:
-        nst.load_vgg19(plain)
-    assert "could run code" not in str(info.value)
+
+def test_jcjohnsons_file_is_recognised_by_its_name_and_sees_bgr_0_255(full_file, tmp_path):
+    path = hub_named(full_file, tmp_path, "vgg19").rename(tmp_path / "vgg19-d01eb7cb.pth")
+    model = nst.load_vgg19(path, device="cpu")
+    assert model.network == "caffe" and default_beta(model) == 7e3
+    image = torch.rand(1, 3, 4, 4)
+    expected = image[:, [2, 1, 0]] * 255 - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+    torch.testing.assert_close(model.normalize(image), expected)
+
+
+def test_fetch_weights_out_writes_a_features_only_copy_that_loads(
+    full_file, features, tmp_path, capsys
+):
+    from nst_helpers.cli import main
+
+    W.hub_path(W.torchvision_url()).parent.mkdir(parents=True)
+    shutil.copy(full_file, W.hub_path(W.torchvision_url()))
+    out = tmp_path / "copy" / "vgg19-features.pth"
+    assert main(["fetch-weights", "--out", str(out), "--quiet"]) == 0
+    assert out.stat().st_size < full_file.stat().st_size
+    assert torch.equal(conv1(nst.load_vgg19(out, device="cpu")), features["0.weight"])
+    assert main(["fetch-weights", "--out", str(out), "--quiet"]) == 2  # never replaced
+    assert str(out) in capsys.readouterr().err

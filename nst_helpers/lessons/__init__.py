@@ -13,6 +13,5 @@ engine (``nst_helpers`` itself) and the command line never import it. Its module
   for missing glyphs) and ``notebook_texts`` (the notebooks' own figure titles, for the catalog).
   Every text a learner reads is marked ``_()`` (``nst_helpers.i18n``: ``NST_LANG``).
 
-The old paths (``nst_helpers.dashboard``, ``from nst_helpers import plots``, …) keep working: they
-are aliases of these modules (the table at the end of ``nst_helpers/__init__.py``).
+Notebooks import them as ``from nst_helpers.lessons import features, plots``.
 """

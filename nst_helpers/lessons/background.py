@@ -1,19 +1,18 @@
 """The one way a panel runs an optimisation: in a background thread, or in the calling cell.
 
 While a notebook cell runs, the kernel handles no widget events, so a Stop button read inside a
-plain loop is never seen. A panel therefore hands its work to ``BackgroundRun``, which runs it in a
-thread and ends it with a ``threading.Event`` (the engine checks it before every evaluation: Stop
-takes effect after the evaluation in progress, and the result keeps the best image so far). The
-thread only assigns widget values (PNG bytes, label text, a progress bar's value) and never uses
-``with output:``. Headless callers and tests pass ``wait=True`` (or call ``wait()``), which joins
-the thread and re-raises an error the run met, with its traceback.
+plain loop is never seen. A panel (``PanelRuns``) therefore hands its work to a ``BackgroundRun``,
+which runs it in a thread and ends it with a ``threading.Event`` (the engine checks it before
+every evaluation: Stop takes effect after the evaluation in progress, and the result keeps the best
+image so far). The thread only assigns widget values (PNG bytes, label text, a progress bar's
+value) and never uses ``with output:``. Headless callers and tests pass ``wait=True`` (or call
+``wait()``), which joins the thread and re-raises an error the run met, with its traceback.
 
-Where background threads are not supported (``runtime.background_runs_supported()``: Colab), the
-work runs in the calling thread instead (``mode="foreground"``): the panel says so, and the run is
-stopped by interrupting the kernel (the engine ends it as "interrupted", keeping the best image).
-
-Errors are reported the same way in both modes: one line (``failed: TypeName: message``) handed to
-the panel's ``report`` (its status line), the exception kept for ``wait()``.
+Where background threads are not supported (``runtime.panel_mode()``: Colab), the work runs in
+the calling cell instead (``mode="foreground"``): the panel says so (``foreground_hint``), and the
+run is stopped by interrupting the kernel (the engine ends it as "interrupted", keeping the best
+image). Errors are reported alike in both modes: one line (``failed: TypeName: message``) for the
+panel's status line, the exception kept for ``wait()``.
 """
 
 from __future__ import annotations
@@ -26,8 +25,7 @@ from typing import Any
 from ..i18n import N_, _
 from .runtime import PANEL_MODES, panel_mode
 
-#: What a panel shows while a foreground run blocks the notebook (in English: ``foreground_hint()``
-#: gives it in the lessons' language).
+#: What a panel shows while a foreground run blocks the notebook (``foreground_hint()`` translates).
 FOREGROUND_HINT = N_("running in this cell: interrupt the kernel (■) to stop")
 
 
@@ -46,11 +44,11 @@ def error_line(exc: BaseException) -> str:
 
 
 class BackgroundRun:
-    """Runs a panel's work, one run at a time; ``start(work)``, ``stop()``, ``wait()``.
+    """Runs a panel's work, one run at a time: ``start(work)``, ``stop()``, ``wait()``.
 
     ``report(line)`` shows one line of text (an error); ``finished()`` is called after every run,
-    successful or not (re-enable buttons). ``mode`` is "thread" or "foreground" (default: what
-    ``runtime.panel_mode()`` says).
+    successful or not (to re-enable buttons). ``mode``: "thread" or "foreground" (default:
+    ``runtime.panel_mode()``); ``name`` names the thread.
     """
 
     def __init__(
@@ -64,15 +62,13 @@ class BackgroundRun:
         self.mode = panel_mode() if mode is None else mode
         if self.mode not in PANEL_MODES:
             raise ValueError(f"mode must be one of {', '.join(PANEL_MODES)}, not {self.mode!r}")
-        self.report = report
-        self.finished = finished
-        self.name = name
+        self.report, self.finished, self.name = report, finished, name
         self.stop_event = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
         self.traceback = ""
+        self.thread: threading.Thread | None = None  # the last run's (None in foreground mode)
         self._pending = False
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     @property
@@ -81,48 +77,41 @@ class BackgroundRun:
         return self.mode == "foreground"
 
     @property
-    def thread(self) -> threading.Thread | None:
-        """The last run's thread (None before the first run and in foreground mode)."""
-        return self._thread
-
-    @property
     def running(self) -> bool:
         """Whether a run's thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        return self.thread is not None and self.thread.is_alive()
 
     def start(self, work: Callable[[], Any], *, wait: bool = False) -> Any:
         """Run ``work()`` (in a thread, or here in foreground mode); its return value becomes
-        ``result``. ``wait=True`` joins the thread and returns ``result`` (re-raising an error).
-        Raises RuntimeError while another run is in progress."""
+        ``result``. In foreground mode, or with ``wait=True``, returns ``result`` once it is done
+        (re-raising an error). RuntimeError while another run is in progress."""
         with self._lock:
             if self.running:
                 raise RuntimeError(_("a run is in progress: press Stop (or call stop()) first"))
             self.stop_event.clear()
             self.result, self.error, self.traceback, self._pending = None, None, "", False
-            if self.foreground:
-                self._thread = None
-            else:
-                self._thread = threading.Thread(
+            self.thread = None
+            if not self.foreground:
+                self.thread = threading.Thread(
                     target=self._work, args=(work,), name=self.name, daemon=True
                 )
-                self._thread.start()
+                self.thread.start()
         if self.foreground:
             self._work(work)
-            return self.wait()
-        return self.wait() if wait else None
+        return self.wait() if wait or self.foreground else None
 
     def stop(self) -> None:
         """Ask the run to end after the evaluation in progress (the best image so far is kept)."""
         self.stop_event.set()
 
     def wait(self, timeout: float | None = None) -> Any:
-        """Join the run's thread (up to ``timeout`` s); re-raise an error it met (once)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Join the run's thread (up to ``timeout`` s) and return ``result``; re-raise an error
+        the run met (once)."""
+        if self.thread is not None:
+            self.thread.join(timeout)
         if self._pending and not self.running:
             self._pending = False
-            assert self.error is not None
-            raise self.error
+            raise self.error  # type: ignore[misc]
         return self.result
 
     def _work(self, work: Callable[[], Any]) -> None:
@@ -138,10 +127,35 @@ class BackgroundRun:
 
 
 class PanelRuns:
-    """A panel's runs through its ``runner`` (a ``BackgroundRun``): mixed into every panel class,
-    so they all answer ``stop()``, ``wait()``, ``running``, ``result`` and ``error`` alike."""
+    """Mixed into every panel class: its runs through its ``runner`` (a ``BackgroundRun``), so all
+    panels answer ``stop()``, ``wait()``, ``running``, ``result`` and ``error`` alike.
+
+    A panel with ``run_button``, ``stop_button`` and ``status`` widgets can create its runner with
+    ``_start_runs(mode, name)``, whose defaults show errors on the status line (``_report``) and
+    re-enable Run after a run (``_finished``); ``_click(start)`` starts a run from a button.
+    """
 
     runner: BackgroundRun
+
+    def _start_runs(self, mode: str | None, name: str) -> None:
+        self.runner = BackgroundRun(
+            report=self._report, finished=self._finished, mode=mode, name=name
+        )
+
+    def _report(self, line: str) -> None:
+        self.status.value = line  # type: ignore[attr-defined]
+
+    def _finished(self) -> None:
+        self.run_button.disabled, self.stop_button.disabled = False, True  # type: ignore[attr-defined]
+
+    def _click(self, start: Callable[[], Any]) -> None:
+        """``start()`` from a button: an error is shown on the status line, never raised (a button
+        has no caller to raise to; a run's own error is shown there already)."""
+        try:
+            start()
+        except Exception as exc:
+            if exc is not self.runner.error:
+                self.status.value = _("cannot start: {error}").format(error=exc)  # type: ignore[attr-defined]
 
     @property
     def _stop_event(self) -> threading.Event:

@@ -1,20 +1,18 @@
 """Chinese text in matplotlib figures: the bundled font, and a check that no glyph is missing.
 
 matplotlib's default font (DejaVu Sans) has no Chinese characters: a Chinese title shows empty
-boxes, and matplotlib says so only as a warning ("Glyph 20869 (...) missing from font(s) DejaVu
-Sans"). The package ships Noto Sans CJK SC cut down to the characters the lessons need
-(nst_helpers/fonts/, ~0.8 MB, built by tools/subset_font.py), so it works the same on every
-machine, Binder and Colab included, with no system font and no download. ``use_cjk_font()``
-registers it and adds it to ``font.family`` as a fallback: Latin letters, digits and Greek still
-come from DejaVu Sans, Chinese characters from Noto.
+boxes, with only a warning ("Glyph 20869 (...) missing from font(s) DejaVu Sans"). The package
+ships Noto Sans CJK SC cut down to the characters the lessons need (nst_helpers/fonts/, ~0.8 MB,
+built by tools/subset_font.py), so it works the same everywhere (Binder and Colab included) with
+no system font and no download. ``use_cjk_font()`` adds it to ``font.family`` as a fallback:
+Latin letters, digits and Greek still come from DejaVu Sans, Chinese characters from Noto.
 
-One limit: a string with ``$…$`` is drawn entirely by mathtext, whose fonts have no Chinese
-(matplotlib then logs "Font 'default' does not have a glyph for ..."). Keep formulas out of
-Chinese strings: Unicode symbols (α/β, E₁, ½, Σ) need no mathtext.
+One limit: a string with ``$…$`` is drawn entirely by mathtext, whose fonts have no Chinese. Keep
+formulas out of Chinese strings: Unicode symbols (α/β, E₁, ½, Σ) need no mathtext.
 
-The lessons' figure code calls ``use_language_font()`` before drawing: the font is added when
-the lessons speak Chinese (``NST_LANG=zh``, see ``nst_helpers.i18n``), nothing changes otherwise.
-matplotlib is imported only inside the functions.
+The lessons' figure code calls ``use_language_font()`` before drawing: the font is added when the
+lessons speak Chinese (``NST_LANG=zh``, ``nst_helpers.i18n``). matplotlib is imported only inside
+the functions.
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ _MISSING = re.compile(r"Glyph .* missing from font|does not have a glyph")
 def use_cjk_font() -> str:
     """Let matplotlib draw Chinese: register the bundled font (once) and append its family to
     ``rcParams["font.family"]`` as the fallback for characters the other fonts lack. Returns the
-    family name. Idempotent; call it before drawing (the lessons' plotting code does)."""
+    family name; idempotent."""
     import matplotlib as mpl
     from matplotlib import font_manager
 
@@ -50,8 +48,7 @@ def use_cjk_font() -> str:
 
 
 def use_language_font() -> None:
-    """``use_cjk_font()`` when the lessons speak Chinese (``NST_LANG=zh``); nothing otherwise.
-    The lessons call it before they make a figure."""
+    """``use_cjk_font()`` when the lessons speak Chinese (``NST_LANG=zh``); nothing otherwise."""
     if language() == "zh":
         use_cjk_font()
 

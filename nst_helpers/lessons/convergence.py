@@ -1,16 +1,14 @@
-"""Watching one run converge, and comparing runs (notebooks 04–06).
+"""Watching one run converge (notebook 05), with the course report's marks.
 
-- ``run_series`` (from ``series``): several runs on one problem with one progress bar
-  (initialisations, optimisers, noise seeds), and ``plot_series`` (from ``plots``) to compare their
-  losses against evaluations or seconds;
-- the seed report's galleries (its first run's snapshots after 1, 2, 3, 10, 20, 100, 300, 500,
-  1000, 2000, 4000 and 6000 evaluations; its second run's, ``SECOND_RUN_MARKS``, after 10, 200,
-  1000, 3000, 5000 and 8000; capped at the run's length) as labelled grids, and
-  ``SnapshotScrubber``, a slider to scrub through the snapshots;
+- the report's galleries (its first run's snapshots after 1, 2, 3, 10, 20, 100, 300, 500, 1000,
+  2000, 4000 and 6000 evaluations, ``options.DEFAULT_SNAPSHOTS``; its second run's,
+  ``SECOND_RUN_MARKS``, after 10, 200, 1000, 3000, 5000 and 8000; those within the run's length)
+  as labelled grids, and ``SnapshotScrubber``, a slider through the snapshots;
 - ``visible_change``: where the image stops changing visibly;
+- L-BFGS against Adam (``OPTIMIZERS_COMPARED``, run by ``series.run_series``; ``final_losses``);
 - ``export_gif``: the run as an animated GIF (Pillow), each frame labelled with its evaluation;
-- ``find_saved_run``: a run precomputed with ``python -m nst_helpers stylize … --snapshots DIR``
-  (replayed with ``runs.load_run``).
+- ``find_saved_run``: a run saved by ``runs.save_run`` or precomputed with ``python -m
+  nst_helpers stylize … --snapshots DIR`` (replayed with ``runs.load_run``).
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
@@ -30,21 +28,21 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
+from ..engine import Result
 from ..errors import ParameterError
+from ..files import atomic_write
 from ..i18n import N_, _, language
 from ..images import check_output_path, to_pil
+from ..options import DEFAULT_SNAPSHOTS
 from ..runs import RUN_FILE
-from ..transfer import DEFAULT_SNAPSHOTS, Result
 from . import cjk_font
-from .plots import figure_png, plot_history, png_bytes, show_images
-from .plots import plot_series as plot_series  # re-exported: the notebooks' convergence.plot_series
-from .series import run_series as run_series  # re-exported: the one runner of series of runs
+from .plots import figure_png, plot_losses, png_bytes, show_images
 
 #: The course report's second experiment: its run shown after these iterations (= evaluations).
 SECOND_RUN_MARKS: tuple[int, ...] = (10, 200, 1000, 3000, 5000, 8000)
 
-#: The optimisers notebook 05 compares: L-BFGS (the paper's) and Adam at two learning rates
-#: (pixel units: the image lives in [0, 1]).
+#: The optimisers notebook 05 compares (``series.run_series`` configs): L-BFGS (the paper's) and
+#: Adam at two learning rates (pixel units: the image lives in [0, 1]).
 OPTIMIZERS_COMPARED: dict[str, dict[str, Any]] = {
     "L-BFGS": {"optimizer": "lbfgs"},
     "Adam, lr 0.02": {"optimizer": "adam", "lr": 0.02},
@@ -52,20 +50,17 @@ OPTIMIZERS_COMPARED: dict[str, dict[str, Any]] = {
 }
 
 
-# --------------------------------------------------------------------------- several runs
-
-
 def final_losses(results: Mapping[str, Result], key: str = "total") -> dict[str, float]:
     """Each run's ``key`` loss at its best evaluation (the image its ``Result.image`` holds)."""
-    found = {}
-    for label, result in results.items():
-        k = result.best_evaluation
-        found[label] = result.losses(key)[k - 1] if k else math.nan
-    return found
+    return {
+        label: r.losses(key)[r.best_evaluation - 1] if r.best_evaluation else math.nan
+        for label, r in results.items()
+    }
 
 
 def mean_abs_difference(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Mean absolute difference of two images, in 8-bit grey levels (0–255)."""
+    """Δ = 255/(3HW) Σ|a − b|: the mean absolute difference of two images [1, 3, H, W] in [0, 1],
+    in 8-bit grey levels (0–255)."""
     return float((a.detach().cpu().clamp(0, 1) - b.detach().cpu().clamp(0, 1)).abs().mean() * 255)
 
 
@@ -73,17 +68,22 @@ def mean_abs_difference(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def dense_marks(steps: int, frames: int = 30) -> list[int]:
-    """The seed report's marks (both experiments') up to ``steps`` plus about ``frames`` evenly
-    spaced ones (for the galleries, the scrubber, the GIF and ``visible_change``)."""
+    """The report's marks (both experiments') up to ``steps``, about ``frames`` evenly spaced
+    ones and ``steps`` itself: the ``snapshot_at`` of a run for the gallery, the scrubber, the GIF
+    and ``visible_change``."""
     every = max(1, steps // frames)
-    report = {*DEFAULT_SNAPSHOTS, *SECOND_RUN_MARKS}
-    marks = {k for k in report if k <= steps} | set(range(every, steps + 1, every))
-    return sorted(marks | {steps})
+    report = {k for k in (*DEFAULT_SNAPSHOTS, *SECOND_RUN_MARKS) if k <= steps}
+    return sorted(report | set(range(every, steps + 1, every)) | {steps})
 
 
 def gallery_marks(result: Result, marks: Sequence[int] = DEFAULT_SNAPSHOTS) -> list[int]:
-    """The marks (default: the seed report's) at which ``result`` holds a snapshot."""
+    """Those of ``marks`` (default: the report's) at which ``result`` holds a snapshot."""
     return [k for k in marks if k in result.snapshots]
+
+
+def evaluation_label(k: int) -> str:
+    """ "evaluation k" in the lessons' language (a snapshot's title, a GIF frame's label)."""
+    return _("evaluation {k}").format(k=k)
 
 
 def snapshot_grid(
@@ -93,60 +93,34 @@ def snapshot_grid(
     content: torch.Tensor | None = None,
     style: torch.Tensor | None = None,
     ncols: int = 5,
-    size: float = 2.6,
     title: str = N_("One run, snapshot by snapshot (evaluations = forward + backward passes)"),
 ) -> Figure:
-    """The seed report's gallery: content, style, then the snapshots at ``marks``, labelled."""
-    images: dict[str, torch.Tensor] = {}
-    if content is not None:
-        images[_("content")] = content
-    if style is not None:
-        images[_("style")] = style
-    for k in gallery_marks(result, marks):
-        images[evaluation_label(k)] = result.snapshots[k]
+    """The report's gallery: content and style (when given), then the snapshots at ``marks``,
+    each titled with its evaluation. ``ParameterError`` when there is nothing to show."""
+    images = {
+        _(name): im for name, im in (("content", content), ("style", style)) if im is not None
+    }
+    images |= {evaluation_label(k): result.snapshots[k] for k in gallery_marks(result, marks)}
     if not images:
         raise ParameterError("the run holds no snapshots at these marks")
-    return show_images(images, ncols=min(ncols, len(images)), suptitle=title, size=size)
-
-
-def evaluation_label(k: int) -> str:
-    """ "evaluation k" in the lessons' language (a snapshot's title, a GIF frame's label)."""
-    return _("evaluation {k}").format(k=k)
-
-
-def _record_text(result: Result, k: int) -> str:
-    if 1 <= k <= len(result.history):
-        r = result.history[k - 1]
-        return _(
-            "evaluation {k} · total {total:.4g} · content {content:.4g} · "
-            "style {style:.4g} · {seconds:.1f} s"
-        ).format(
-            k=k, total=r["total"], content=r["content"], style=r["style"], seconds=r["seconds"]
-        )
-    return evaluation_label(k)
+    return show_images(images, ncols=min(ncols, len(images)), suptitle=title, size=2.6)
 
 
 class SnapshotScrubber(w.VBox):
-    """A slider over a run's snapshots, the snapshot it points at, and the loss curve with a
-    marker at that evaluation (pictures are rendered once per snapshot and cached)."""
+    """A slider over a run's snapshots, the snapshot it points at, its losses, and the total loss
+    curve (log scale) with a marker at that evaluation; each picture is rendered once."""
 
     def __init__(self, result: Result, *, width: str = "320px") -> None:
         if not result.snapshots:
             raise ParameterError("the run holds no snapshots to scrub through")
-        self.result = result
-        self.marks = sorted(result.snapshots)
-        self._pngs: dict[int, bytes] = {}
-        self._plots: dict[int, bytes] = {}
-        self.slider = w.SelectionSlider(
-            options=[(str(k), k) for k in self.marks],
-            value=self.marks[-1],
-            description=_("evaluation"),
-            continuous_update=True,
-            layout=w.Layout(width="36em"),
-        )
+        self.result, self._shown = result, {}
+        marks = sorted(result.snapshots)
+        self.slider = w.SelectionSlider(options=[(str(k), k) for k in marks], value=marks[-1],
+                                        description=_("evaluation"))  # fmt: skip
+        self.slider.layout.width = "36em"
         picture = {"height": "auto", "align_self": "flex-start", "object_fit": "contain"}
-        self.image = w.Image(format="png", layout=w.Layout(width=width, **picture))
-        self.plot = w.Image(format="png", layout=w.Layout(width="420px", **picture))
+        self.image = w.Image(format="png", layout={"width": width, **picture})
+        self.plot = w.Image(format="png", layout={"width": "420px", **picture})
         self.label = w.Label()
         self.slider.observe(lambda change: self.show(change["new"]), names="value")
         super().__init__([self.slider, self.label, w.HBox([self.image, self.plot])])
@@ -155,30 +129,36 @@ class SnapshotScrubber(w.VBox):
 
     def _loss_png(self, k: int) -> bytes:
         cjk_font.use_language_font()
-        fig = Figure(figsize=(5.2, 3.4))
-        ax = fig.subplots()
-        plot_history(self.result.history, ["total"], ax=ax, title=_("Total loss (log scale)"))
+        ax = Figure(figsize=(5.2, 3.4)).subplots()
+        plot_losses(self.result, ["total"], ax=ax, title=_("Total loss (log scale)"))
         ax.axvline(k, color="crimson", linestyle="--", linewidth=1, label=evaluation_label(k))
         ax.legend(fontsize=8)
-        return figure_png(fig, dpi=72)
+        return figure_png(ax.figure, dpi=72)
+
+    def _text(self, k: int) -> str:
+        if not 1 <= k <= len(self.result.history):
+            return evaluation_label(k)
+        r = self.result.history[k - 1]
+        return _(
+            "evaluation {k} · total {total:.4g} · content {content:.4g} · "
+            "style {style:.4g} · {seconds:.1f} s"
+        ).format(k=k, total=r["total"], content=r["content"], style=r["style"],
+                 seconds=r["seconds"])  # fmt: skip
 
     def show(self, k: int) -> None:
         """Show snapshot ``k`` (an evaluation count the run holds)."""
-        if k not in self._pngs:
-            self._pngs[k] = png_bytes(self.result.snapshots[k])
-        if k not in self._plots:
-            self._plots[k] = self._loss_png(k) if self.result.history else b""
-        self.image.value = self._pngs[k]
-        self.plot.value = self._plots[k]
-        self.label.value = _record_text(self.result, k)
-        if self.slider.value != k:
-            self.slider.value = k
+        if k not in self._shown:
+            plot = self._loss_png(k) if self.result.history else b""
+            self._shown[k] = (png_bytes(self.result.snapshots[k]), plot, self._text(k))
+        self.image.value, self.plot.value, self.label.value = self._shown[k]
+        self.slider.value = k
 
 
 @dataclass
 class ChangeReport:
-    """How much the image still changes: per snapshot (at ``evaluations``), the mean absolute
-    difference (8-bit grey levels) to the previous snapshot and to the last one."""
+    """How much the image still changes: per snapshot (at ``evaluations``), Δ in grey levels
+    (``mean_abs_difference``) to the previous snapshot and to the last one; ``settled_at``: the
+    first snapshot from which on all are within ``threshold`` of the last (None: never)."""
 
     evaluations: list[int]
     to_previous: list[float]
@@ -200,48 +180,36 @@ def visible_change(result: Result, threshold: float = 2.0) -> ChangeReport:
     within ``threshold`` grey levels (mean |Δ| on the 0–255 scale) of the run's last snapshot.
 
     A mean difference of one or two grey levels is invisible side by side; the last snapshot stands
-    in for "converged".
+    in for "converged" (so it alone is no evidence: ``settled_at`` is then None). Needs two
+    snapshots (``ParameterError``).
     """
     keys = sorted(result.snapshots)
     if len(keys) < 2:
         raise ParameterError("visible_change needs at least two snapshots")
-    final = result.snapshots[keys[-1]]
-    to_final = [mean_abs_difference(result.snapshots[k], final) for k in keys]
-    to_previous = [math.nan] + [
-        mean_abs_difference(result.snapshots[a], result.snapshots[b])
-        for a, b in itertools.pairwise(keys)
-    ]
-    settled_at = None
-    for i in range(len(keys) - 1, -1, -1):
-        if to_final[i] >= threshold:
-            break
-        settled_at = keys[i]
-    if settled_at == keys[-1]:
-        settled_at = None  # only the last snapshot itself: no evidence it settled
+    shots = [result.snapshots[k] for k in keys]
+    to_final = [mean_abs_difference(s, shots[-1]) for s in shots]
+    to_previous = [math.nan] + [mean_abs_difference(a, b) for a, b in itertools.pairwise(shots)]
+    last_moving = max((k for k, d in zip(keys, to_final, strict=True) if d >= threshold), default=0)
+    settled_at = next((k for k in keys[:-1] if k > last_moving), None)
     return ChangeReport(keys, to_previous, to_final, threshold, settled_at)
 
 
 def plot_change(report: ChangeReport, ax: Axes | None = None) -> Axes:
-    """The two change curves of ``visible_change`` against evaluations (log scales)."""
+    """The two change curves of ``visible_change`` against evaluations (log scales; a change of 0
+    is left out), the threshold and where the image settled."""
     cjk_font.use_language_font()
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(7, 4))
+    ax = plt.subplots(figsize=(7, 4))[1] if ax is None else ax
     ks = report.evaluations
-
-    def positive(values: Sequence[float]) -> list[float]:  # a log scale cannot show 0
-        return [v if v > 0 else math.nan for v in values]
-
-    previous, last = positive(report.to_previous[1:]), positive(report.to_final[:-1])
+    previous = [d if d > 0 else math.nan for d in report.to_previous[1:]]  # log scales: no 0
+    last = [d if d > 0 else math.nan for d in report.to_final[:-1]]
     ax.plot(ks[1:], previous, marker="o", label=_("to the previous snapshot"))
     ax.plot(ks[:-1], last, marker="s", label=_("to the last snapshot"))
     ax.axhline(report.threshold, color="grey", linestyle=":", label=_("visibility threshold"))
     if report.settled_at is not None:
         ax.axvline(report.settled_at, color="crimson", linestyle="--", label=_("settled"))
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(_("evaluations (log scale)"))
-    ax.set_ylabel(_("mean |Δ pixel| (grey levels, log scale)"))
-    ax.set_title(_("How much the image still changes"))
+    ax.set(xscale="log", yscale="log", xlabel=_("evaluations (log scale)"),
+           ylabel=_("mean |Δ pixel| (grey levels, log scale)"),
+           title=_("How much the image still changes"))  # fmt: skip
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return ax
@@ -253,30 +221,24 @@ def plot_change(report: ChangeReport, ax: Axes | None = None) -> Axes:
 def _font(height: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont | None:
     """Pillow's font for the frames' labels: the bundled CJK font in the Chinese lessons (None
     when Pillow cannot load it: the labels are then English), else Pillow's default font."""
-    if language() == "zh":
-        try:
-            return ImageFont.truetype(str(cjk_font.FONT_FILE), height)
-        except (OSError, ImportError):  # Pillow without FreeType
-            return None
     try:
+        if language() == "zh":
+            return ImageFont.truetype(str(cjk_font.FONT_FILE), height)
         return ImageFont.load_default(size=height)
-    except (TypeError, OSError, ImportError):  # Pillow without FreeType: the small bitmap font
-        return ImageFont.load_default()
+    except (OSError, ImportError, TypeError):  # Pillow without FreeType
+        return None if language() == "zh" else ImageFont.load_default()
 
 
 def gif_frames(
     result: Result, marks: Sequence[int] | None = None, *, label: bool = True
 ) -> tuple[list[Image.Image], list[str]]:
-    """The frames of ``export_gif`` and their labels ("evaluation k", in the lessons' language);
-    with ``label`` each frame gets a white strip below the image with its label, so the picture
-    itself stays untouched."""
-    keys = sorted(result.snapshots)
-    if marks is not None:
-        keys = [k for k in marks if k in result.snapshots]
+    """The frames of ``export_gif`` (the snapshots at ``marks``, default all) and their labels
+    ("evaluation k", in the lessons' language); with ``label`` each frame gets a white strip
+    below the picture with its label, so the picture itself stays untouched."""
+    keys = gallery_marks(result, sorted(result.snapshots) if marks is None else marks)
     if not keys:
         raise ParameterError("the run holds no snapshots to animate")
-    labels = [evaluation_label(k) for k in keys]
-    frames = []
+    labels, frames = [evaluation_label(k) for k in keys], []
     for k, text in zip(keys, labels, strict=True):
         picture = to_pil(result.snapshots[k])
         if label:
@@ -286,8 +248,7 @@ def gif_frames(
                 text, font = f"evaluation {k}", ImageFont.load_default()
             frame = Image.new("RGB", (picture.width, picture.height + strip), "white")
             frame.paste(picture, (0, 0))
-            draw = ImageDraw.Draw(frame)
-            draw.text((4, picture.height + 1), text, fill="black", font=font)
+            ImageDraw.Draw(frame).text((4, picture.height + 1), text, fill="black", font=font)
             picture = frame
         frames.append(picture)
     return frames, labels
@@ -303,44 +264,25 @@ def export_gif(
     label: bool = True,
     overwrite: bool = False,
 ) -> Path:
-    """Write the run's snapshots (all, or those at ``marks``) as an animated GIF that loops.
-
-    Each frame shows ``duration_ms``, the last ``hold_last_ms``. An existing file is kept
-    (FileExistsError) unless ``overwrite``; ``images.unique_path`` finds a free name.
-    """
-    path = check_output_path(path, overwrite=overwrite, suffixes=(".gif",), what="the GIF")
+    """Write the run's snapshots (all, or those at ``marks``) as an animated GIF that loops; each
+    frame shows ``duration_ms``, the last ``hold_last_ms``. Before any work: ``path`` must end in
+    .gif (``ParameterError``) and not exist unless ``overwrite`` (``OutputError``;
+    ``images.unique_path`` finds a free name). Written atomically; returns the path."""
+    if Path(path).suffix.lower() != ".gif":
+        raise ParameterError(f"{path}: a GIF's name ends in .gif")
+    path = check_output_path(path, overwrite=overwrite)
     frames, _labels = gif_frames(result, marks, label=label)
     durations = [duration_ms] * (len(frames) - 1) + [hold_last_ms]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.gif")
-    try:
-        frames[0].save(
-            tmp, save_all=True, append_images=frames[1:], duration=durations, loop=0, disposal=1
-        )
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+
+    def write(file: BinaryIO) -> None:
+        frames[0].save(file, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=durations, loop=0, disposal=1)  # fmt: skip
+
+    return atomic_write(path, write)
 
 
-# --------------------------------------------------------------------------- saved runs
-
-
-def find_saved_run(*candidates: str | os.PathLike[str]) -> Path | None:
-    """The first of ``candidates`` that holds a saved run (a folder with run.json), else None.
-
-    A candidate that is a folder of run folders yields its most recently written run.
-    """
-    for candidate in candidates:
-        folder = Path(candidate).expanduser()
-        if (folder / RUN_FILE).is_file():
-            return folder
-        if folder.is_dir():
-            found = sorted(
-                (p for p in folder.iterdir() if (p / RUN_FILE).is_file()),
-                key=lambda p: (p / RUN_FILE).stat().st_mtime,
-            )
-            if found:
-                return found[-1]
-    return None
+def find_saved_run(folder: str | os.PathLike[str]) -> Path | None:
+    """``folder`` if it holds a complete saved run (its ``run.json``: ``runs.save_run`` writes it
+    last), else None."""
+    folder = Path(folder).expanduser()
+    return folder if (folder / RUN_FILE).is_file() else None

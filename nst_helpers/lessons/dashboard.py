@@ -1,13 +1,12 @@
-"""The style-transfer control panel of notebook 04: the paper's choices as widgets, a live view of
-the image and the loss curves, and Run / Stop buttons that work while the optimisation runs.
+"""The style-transfer control panel of notebook 04: the paper's choices as widgets (an ``Options``),
+a live view of the image and the loss curves, and Run / Stop buttons that work while it runs.
 
-Runs go through ``background.BackgroundRun``: a background thread ended by Stop (after the
-evaluation in progress; the result keeps the best image so far), or, where threads are not
-supported (Colab), the calling cell. A headless run (``run(wait=True)``) joins the thread.
-
-The α/β slider starts at the loaded network's default (``defaults.default_beta(vgg)``: torchvision's
-and the authors' Caffe weights differ by some 1e5), and its note gives the paper's equivalent for
-that network (``defaults.paper_equivalent``).
+Runs go through ``background.PanelRuns``: a background thread ended by Stop (after the evaluation
+in progress; the result keeps the best image so far), or, where threads are not supported
+(Colab), the calling cell. A headless run (``run(wait=True)``) joins the thread. The α/β slider
+starts at the loaded network's default (``options.default_beta(vgg)``: torchvision's and the
+authors' Caffe weights differ by some 1e5); its note gives the paper's equivalent for that
+network (``options.paper_equivalent``).
 
 DOM contract (the browser tests rely on it): the root has class ``nst-dashboard``; the number of
 evaluations is a ``BoundedIntText`` with class ``nst-steps``; the buttons "Run" and "Stop" have
@@ -28,20 +27,14 @@ import ipywidgets as w
 import torch
 from matplotlib.figure import Figure
 
-from ..defaults import default_beta, network_of, paper_equivalent
+from ..engine import Record, Result
 from ..i18n import _
 from ..images import save_image, unique_path
 from ..layers import LAYER_NAMES, PAPER_CONTENT_LAYERS
-from ..transfer import (
-    DEFAULT_ALPHA,
-    DEFAULT_LR,
-    DEFAULT_SNAPSHOTS,
-    Result,
-    StyleTransfer,
-    default_vgg,
-)
+from ..options import DEFAULT_LR, Options, default_beta, paper_equivalent
+from ..transfer import StyleTransfer
 from ..vgg import VGG19Features
-from .background import BackgroundRun, PanelRuns, foreground_hint
+from .background import PanelRuns, foreground_hint
 from .cjk_font import use_language_font
 from .plots import figure_png, plot_history, png_bytes
 from .widgets import ImagePicker, LayerWeights, log_slider
@@ -55,12 +48,11 @@ _BUTTONS = {**_WIDE, "button_width": "6em"}
 def default_ratio_slider(vgg: VGG19Features | None) -> w.FloatLogSlider:
     """The α/β slider, starting at ``vgg``'s default (α = 1, β = ``default_beta(vgg)``) and
     reaching five decades below and six above it."""
-    ratio = DEFAULT_ALPHA / default_beta(vgg, DEFAULT_ALPHA)
-    exponent = math.floor(math.log10(ratio))
-    return log_slider("α/β", ratio, exponent - 5, exponent + 6)
+    exponent = math.floor(math.log10(1.0 / default_beta(vgg)))
+    return log_slider("α/β", 1.0 / default_beta(vgg), exponent - 5, exponent + 6)
 
 
-def loss_png(history: list[dict[str, Any]]) -> bytes:
+def loss_png(history: list[Record]) -> bytes:
     """The dashboard's loss plot of a run's history, as PNG bytes."""
     use_language_font()
     fig = Figure(figsize=(5.6, 3.6))  # not pyplot: safe in a thread, never shown inline
@@ -105,13 +97,12 @@ def ratio_note(ratio: float, network: str, side: int) -> str:
 class StyleDashboard(PanelRuns, w.VBox):
     """A control panel for the whole optimisation, with a live view; ``run()`` / ``stop()``.
 
-    ``vgg`` is the network to use (its pooling's); choosing the other pooling builds (once) a
-    network with the same weights (``VGG19Features.with_pooling``). ``size`` and ``steps`` are
-    the initial values of the image-size and evaluations boxes. The live image and the loss plot
-    update every ``update_every`` evaluations (and after the first); the status line after each
-    evaluation.
-    After a run, ``result`` holds its ``Result`` (the best image, history, snapshots). ``mode`` is
-    "thread" or "foreground" (default: ``runtime.panel_mode()``).
+    ``vgg`` is the network (None: ``Options.weights``'s, loaded once); choosing the other pooling
+    uses the same weights with it (``VGG19Features.with_pooling``, built once). ``size`` and
+    ``steps`` are the initial image size and number of evaluations. The live image and the loss
+    plot update after the first evaluation and every ``update_every``; the status line after each.
+    ``settings()`` is the run the controls describe; after a run, ``result`` holds its ``Result``.
+    ``mode``: "thread" or "foreground" (default: ``runtime.panel_mode()``).
     """
 
     def __init__(
@@ -128,14 +119,11 @@ class StyleDashboard(PanelRuns, w.VBox):
         save_as: str = "outputs/style-transfer.png",
         mode: str | None = None,
     ) -> None:
-        self.vgg = vgg
-        self._pooled: dict[str, VGG19Features] = {}
-        self.network = network_of(vgg)
+        self.vgg, self._pooled = vgg, {}
+        self.network = getattr(vgg, "network", "torchvision")
         self.update_every = max(1, int(update_every))
         self.transfer: StyleTransfer | None = None
-        self.runner = BackgroundRun(
-            report=self._report, finished=self._finished, mode=mode, name="nst-dashboard"
-        )
+        self._start_runs(mode, "nst-dashboard")
         self.content_picker = ImagePicker(_("content"), content, content_fallback, kind="content")
         self.style_picker = ImagePicker(_("style"), style, style_fallback, kind="style")
         self._build_settings(vgg, size, steps)
@@ -147,34 +135,26 @@ class StyleDashboard(PanelRuns, w.VBox):
         self.add_class("nst-dashboard")
 
     def _build_settings(self, vgg: VGG19Features | None, size: int, steps: int) -> None:
-        self.content_layer = w.Dropdown(
-            options=CONTENT_LAYER_CHOICES,
-            value=PAPER_CONTENT_LAYERS[0],
-            description=_("content layer"),
-            style=_WIDE,
-        )
+        self.content_layer = w.Dropdown(options=CONTENT_LAYER_CHOICES,
+                                        value=PAPER_CONTENT_LAYERS[0],
+                                        description=_("content layer"), style=_WIDE)  # fmt: skip
         self.style_layers = LayerWeights(description=_("style layers and their weights w_l"))
         self.ratio = default_ratio_slider(vgg)
         self.ratio_note = w.HTML()
         self.init = w.ToggleButtons(
             options=[(_("content"), "content"), (_("style"), "style"), (_("noise"), "noise")],
-            value="content",
             description=_("start from"),
             style=_BUTTONS,
         )
         self.seed = w.BoundedIntText(
             value=0, min=0, max=2**31 - 1, description=_("noise seed"), style=_WIDE
         )
-        self.optimizer = w.ToggleButtons(
-            options=[("L-BFGS", "lbfgs"), ("Adam", "adam")],
-            value="lbfgs",
-            description=_("optimiser"),
-            style=_BUTTONS,
-        )
+        self.optimizer = w.ToggleButtons(options=[("L-BFGS", "lbfgs"), ("Adam", "adam")],
+                                         description=_("optimiser"), style=_BUTTONS)  # fmt: skip
         self.lr = log_slider(_("learning rate"), DEFAULT_LR["lbfgs"], -3, 1)
         self.pooling = w.ToggleButtons(
             options=[(_("max"), "max"), (_("average"), "avg")],
-            value=vgg.pooling if vgg is not None else "max",
+            value=getattr(vgg, "pooling", "max"),
             description=_("pooling"),
             tooltips=[_("torchvision's VGG19"), _("the paper's choice")],
             style=_BUTTONS,
@@ -187,7 +167,7 @@ class StyleDashboard(PanelRuns, w.VBox):
             value=steps, min=1, max=100_000, description=_("evaluations"), style=_WIDE
         )
         self.steps.add_class("nst-steps")
-        self.optimizer.observe(self._on_optimizer, names="value")
+        self.optimizer.observe(lambda c: setattr(self.lr, "value", DEFAULT_LR[c["new"]]), "value")
         self.ratio.observe(lambda _: self._update_ratio_note(), names="value")
         self.size.observe(lambda _: self._update_ratio_note(), names="value")
 
@@ -200,42 +180,31 @@ class StyleDashboard(PanelRuns, w.VBox):
         self.stop_button.add_class("nst-stop")
         self.status = w.Label(value=_("ready: press Run (evaluation 0)"))
         self.status.add_class("nst-status")
-        hint = f"<small>{foreground_hint()}</small>" if self.runner.foreground else ""
-        self.hint = w.HTML(hint)
+        self.hint = w.HTML(f"<small>{foreground_hint()}</small>" if self.runner.foreground else "")
         # a fixed width, the height from the image: pictures keep their aspect ratio
         picture = {"height": "auto", "align_self": "flex-start", "object_fit": "contain"}
         self.live_image = w.Image(format="png", layout=w.Layout(width="320px", **picture))
         self.live_image.add_class("nst-live-image")
         self.loss_plot = w.Image(format="png", layout=w.Layout(width="420px", **picture))
         self.loss_plot.add_class("nst-loss-plot")
-        self.messages = w.Output(layout=w.Layout(max_height="8em", overflow="auto"))
         self.save_name = w.Text(value=save_as, description=_("save as"), style=_WIDE)
         self.overwrite = w.Checkbox(value=False, description=_("overwrite an existing file"))
         self.save_button = w.Button(description=_("Save PNG"), icon="save", disabled=True)
         self.save_message = w.HTML()
-        self.run_button.on_click(lambda _: self._start_from_button())
+        self.run_button.on_click(lambda _: self._click(self.run))
         self.stop_button.on_click(lambda _: self.stop())
         self.save_button.on_click(lambda _: self._save_from_button())
 
     def _layout(self) -> list[w.Widget]:
-        settings = w.VBox(
-            [
-                self.content_layer,
-                self.ratio,
-                self.ratio_note,
-                w.HBox([self.init, self.seed]),
-                w.HBox([self.optimizer, self.lr]),
-                self.pooling,
-                w.HBox([self.size, self.steps]),
-            ]
-        )
+        settings = w.VBox([self.content_layer, self.ratio, self.ratio_note,
+                           w.HBox([self.init, self.seed]), w.HBox([self.optimizer, self.lr]),
+                           self.pooling, w.HBox([self.size, self.steps])])  # fmt: skip
         buttons = [self.run_button, self.status]
         if not self.runner.foreground:
             buttons.insert(1, self.stop_button)
+        title = _("Style transfer: L = α L_content + β L_style")
         return [
-            w.HTML(
-                "<h3 style='margin:0'>" + _("Style transfer: L = α L_content + β L_style") + "</h3>"
-            ),
+            w.HTML(f"<h3 style='margin:0'>{title}</h3>"),
             w.HBox([self.content_picker, self.style_picker]),
             w.HBox([settings, self.style_layers]),
             w.HBox(buttons),
@@ -243,116 +212,78 @@ class StyleDashboard(PanelRuns, w.VBox):
             w.HBox([self.live_image, self.loss_plot]),
             w.HBox([self.save_name, self.overwrite, self.save_button]),
             self.save_message,
-            self.messages,
         ]
-
-    # ------------------------------------------------------------------------------ settings
-    def _on_optimizer(self, change: dict[str, Any]) -> None:
-        self.lr.value = DEFAULT_LR[change["new"]]
 
     def _update_ratio_note(self) -> None:
         note = ratio_note(self.ratio.value, self.network, int(self.size.value))
         self.ratio_note.value = f"<small>{note}</small>"
 
-    def settings(self) -> dict[str, Any]:
-        """The run the controls describe: ``StyleTransfer`` options, ``size`` and ``pooling``."""
-        ratio = float(self.ratio.value)
-        style_weights = self.style_layers.weights
-        return {
-            "content_layers": [self.content_layer.value],
-            "style_layers": list(style_weights),
-            "style_weights": style_weights,
-            "alpha": DEFAULT_ALPHA,
-            "beta": DEFAULT_ALPHA / ratio,
-            "init": self.init.value,
-            "seed": int(self.seed.value),
-            "optimizer": self.optimizer.value,
-            "lr": float(self.lr.value),
-            "steps": int(self.steps.value),
-            "size": int(self.size.value),
-            "pooling": self.pooling.value,
-        }
+    def settings(self) -> Options:
+        """The run the controls describe (α = 1, β = 1/(α/β)); ``ParameterError`` when one is
+        impossible (no style layer ticked)."""
+        weights = self.style_layers.weights
+        return Options(
+            content_layers=(self.content_layer.value,),
+            style_layers=tuple(weights),
+            style_weights=weights,
+            beta=1.0 / float(self.ratio.value),
+            init=self.init.value,
+            seed=int(self.seed.value),
+            optimizer=self.optimizer.value,
+            lr=float(self.lr.value),
+            steps=int(self.steps.value),
+            size=int(self.size.value),
+            pooling=self.pooling.value,
+        )
 
-    def _network(self, pooling: str) -> VGG19Features:
-        """The loaded network with ``pooling`` (its own weights: the α/β slider and its note stay
-        right), built once per pooling; without a loaded network, ``default_vgg``'s."""
-        if self.vgg is None:
-            return default_vgg(pooling=pooling)
-        if pooling not in self._pooled:
+    def _network(self, pooling: str) -> VGG19Features | None:
+        """The given network with ``pooling`` (its own weights: the α/β slider and its note stay
+        right), built once per pooling; None without one (the run loads ``Options.weights``)."""
+        if self.vgg is not None and pooling not in self._pooled:
             self._pooled[pooling] = self.vgg.with_pooling(pooling)
-        return self._pooled[pooling]
+        return self._pooled.get(pooling)
 
-    # ------------------------------------------------------------------------------ running
-    def run(self, wait: bool = False, **overrides: Any) -> threading.Thread | None:
-        """Start a run with the controls' settings (``overrides`` replace some) in a thread (in
-        foreground mode: here, returning None).
-
-        ``wait=True`` joins the thread (headless runs, tests) and re-raises an error the run
-        met. Raises RuntimeError while another run is in progress.
-        """
+    def run(self, wait: bool = False, **changes: Any) -> threading.Thread | None:
+        """Start a run with the controls' settings (``changes``: ``Options`` fields replacing
+        some) in a thread, and return it (in foreground mode: here, returning None).
+        ``wait=True`` joins the thread (headless runs, tests) and re-raises an error the run met.
+        RuntimeError while another run is in progress."""
         if self.running:
             raise RuntimeError(_("a run is in progress: press Stop (or call stop()) first"))
-        settings = {**self.settings(), **overrides}
-        self.run_button.disabled = True
-        self.stop_button.disabled = False
+        options = self.settings().replace(**changes)
+        self.run_button.disabled, self.stop_button.disabled = True, False
         self.save_button.disabled = True
         self.status.value = _("running: preparing, evaluation 0 of {steps}").format(
-            steps=settings["steps"]
+            steps=options.steps
         )
-        self.runner.start(lambda: self._work(settings), wait=wait)
+        self.runner.start(lambda: self._work(options), wait=wait)
         return self.runner.thread
 
-    def _start_from_button(self) -> None:
-        try:
-            self.run()
-        except Exception as exc:  # shown, not raised: a button has no caller to raise to
-            if exc is not self.runner.error:  # a run's own error is reported already
-                self.messages.append_stderr(f"{exc}\n")
-
-    def _report(self, line: str) -> None:
-        self.status.value = line
-        self.messages.append_stderr(line + "\n")
-
     def _finished(self) -> None:
-        self.run_button.disabled = False
-        self.stop_button.disabled = True
+        super()._finished()
         self.save_button.disabled = self.result is None
 
-    def _work(self, settings: dict[str, Any]) -> Result:
-        """The run: load the images and the network, optimise, show the result."""
-        settings = dict(settings)
-        size, pooling = settings.pop("size"), settings.pop("pooling")
-        content = self.content_picker.image(size)
-        style = self.style_picker.image(size)
-        transfer = StyleTransfer(
-            content,
-            style,
-            vgg=self._network(pooling),
-            snapshot_at=DEFAULT_SNAPSHOTS,
-            callback=self._on_evaluation,
-            stop_event=self.runner.stop_event,
-            progress=False,
-            **settings,
-        )
-        self.transfer = transfer
-        result = transfer.run()
-        self._show_result(result, transfer.steps)
+    def _work(self, options: Options) -> Result:
+        """The run: load the images (and the network), optimise, show the result."""
+        content = self.content_picker.image(options.size)
+        style = self.style_picker.image(options.size)
+        self.transfer = StyleTransfer(
+            content, style, options, vgg=self._network(options.pooling),
+            callback=self._on_evaluation, stop_event=self._stop_event,
+        )  # fmt: skip
+        result = self.transfer.run()
+        self.live_image.value = png_bytes(result.image)
+        self.loss_plot.value = loss_png(result.history)
+        self.status.value = result_text(result, options.steps)
         return result
 
-    def _on_evaluation(self, transfer: StyleTransfer, record: dict[str, Any]) -> None:
+    def _on_evaluation(self, transfer: StyleTransfer, record: Record) -> None:
         k = record["evaluation"]
         self.status.value = running_text(k, transfer.steps, record["total"], record["seconds"])
         if k == 1 or k % self.update_every == 0:
             self.live_image.value = png_bytes(transfer.image)
             self.loss_plot.value = loss_png(transfer.history)
 
-    def _show_result(self, result: Result, steps: int) -> None:
-        self.live_image.value = png_bytes(result.image)
-        self.loss_plot.value = loss_png(result.history)
-        self.status.value = text = result_text(result, steps)
-        self.messages.append_stdout(text + "\n")
-
-    # ------------------------------------------------------------------------------ saving
     def save(self, path: str | Path | None = None, *, overwrite: bool | None = None) -> Path:
         """Save the result as an image; an existing file is kept (a free name like
         ``result-1.png`` is used) unless ``overwrite`` (default: the checkbox)."""
@@ -360,9 +291,8 @@ class StyleDashboard(PanelRuns, w.VBox):
             raise RuntimeError(_("there is no result to save yet: press Run first"))
         overwrite = self.overwrite.value if overwrite is None else overwrite
         target = Path(path if path is not None else self.save_name.value).expanduser()
-        if not overwrite:
-            target = unique_path(target)
-        return save_image(self.result.image, target, overwrite=overwrite)
+        return save_image(self.result.image, target if overwrite else unique_path(target),
+                          overwrite=overwrite)  # fmt: skip
 
     def _save_from_button(self) -> None:
         try:

@@ -6,13 +6,12 @@
 - ``TextureExplorer`` (lesson 03, paper Fig. 1 top): pick a painting, tick style layers and set
   their weights w_l, press *Synthesise*: a texture is grown from noise matching its Gram matrices
   (only L_style = Σ w_l E_l, Eq. 5).
-
 - ``BlendExplorer`` (lesson 07, beyond the paper): a photograph in a blend of two paintings'
   styles, the target Grams A^l = (1 − w) A^l_A + w A^l_B with w from a slider.
 
-Each run goes through ``background.BackgroundRun``: a background thread ended by the Stop button
-(or, where threads are not supported, the calling cell). Headless runs and tests call
-``run(wait=True)``, which joins the thread and re-raises an error the run met.
+Runs go through ``background.PanelRuns``: a background thread ended by the Stop button (or, where
+threads are not supported, the calling cell). Headless runs and tests call ``run(wait=True)``,
+which joins the thread and re-raises an error the run met.
 """
 
 from __future__ import annotations
@@ -24,17 +23,32 @@ import ipywidgets as w
 import torch
 import torch.nn.functional as tf
 
-from ..errors import NSTError
+from ..engine import Record, Result
+from ..errors import ParameterError
 from ..i18n import N_, _
 from ..layers import LAYER_NAMES, PAPER_STYLE_LAYERS
-from ..transfer import Result, StyleTransfer
+from ..transfer import StyleTransfer
 from ..vgg import VGG19Features
-from .background import BackgroundRun, PanelRuns, foreground_hint
+from .background import PanelRuns, foreground_hint
 from .features import CONTENT_SERIES, layer_label, layers_label, paper_name
 from .plots import png_bytes
 from .widgets import ImagePicker, LayerWeights
 
 _WIDE = {"description_width": "initial"}
+
+#: How a run ended (``Result.stop_reason``), in English (``stop_reason_text`` translates).
+STOP_REASONS = {
+    "completed": N_("completed"),
+    "stopped": N_("stopped"),
+    "interrupted": N_("interrupted"),
+    "non-finite": N_("non-finite"),
+    "out-of-memory": N_("out of memory"),
+}
+
+
+def stop_reason_text(reason: str) -> str:
+    """``Result.stop_reason`` in the lessons' language (an unknown reason as it is)."""
+    return _(STOP_REASONS[reason]) if reason in STOP_REASONS else reason
 
 
 def evaluations_slider(default: int, description: str | None = None) -> w.IntSlider:
@@ -45,51 +59,32 @@ def evaluations_slider(default: int, description: str | None = None) -> w.IntSli
     """
     default = max(1, int(default))
     step = max(1, default // 15)
-    return w.IntSlider(
-        value=default,
-        min=step,
-        max=max(step, 4 * default // step * step),
-        step=step,
-        description=_("evaluations") if description is None else description,
-        style=_WIDE,
-        continuous_update=False,
-        layout=w.Layout(width="30em"),
-    )
+    return w.IntSlider(value=default, min=step, max=max(step, 4 * default // step * step),
+                       step=step, description=description or _("evaluations"), style=_WIDE,
+                       continuous_update=False, layout=w.Layout(width="30em"))  # fmt: skip
 
 
 class _RunPanel(PanelRuns, w.VBox):
     """A form, Run / Stop buttons, a progress bar, the target image beside the live result.
 
-    Runs go through ``background.BackgroundRun`` (a thread with a Stop event; in foreground mode,
-    the calling cell). ``mode`` is "thread" or "foreground" (default: ``runtime.panel_mode()``).
+    Subclasses give the form (``_controls``), a short description of the run (``_describe``) and
+    its inputs (``_inputs``: content, style and ``StyleTransfer`` options; they show the target).
     ``run_label`` and ``target_title`` are English (``N_``), shown in the lessons' language.
+    ``mode``: "thread" or "foreground" (default: ``runtime.panel_mode()``).
     """
 
     run_label = N_("Run")
     target_title = N_("target")
 
-    def __init__(
-        self,
-        vgg: VGG19Features,
-        *,
-        size: int,
-        steps: int,
-        update_every: int,
-        mode: str | None = None,
-    ) -> None:
-        self.vgg = vgg
-        self.size = int(size)
-        self.update_every = max(1, int(update_every))
-        self.runner = BackgroundRun(
-            report=self._report, finished=self._finished, mode=mode, name="nst-explorer"
-        )
+    def __init__(self, vgg: VGG19Features, *, size: int, steps: int, update_every: int,
+                 mode: str | None = None) -> None:  # fmt: skip
+        self.vgg, self.size, self.update_every = vgg, int(size), max(1, int(update_every))
+        self._start_runs(mode, "nst-explorer")
         self.steps = evaluations_slider(steps)
         run_label = _(self.run_label)
         self.run_button = w.Button(description=run_label, button_style="primary", icon="play")
         self.stop_button = w.Button(description=_("Stop"), icon="stop", disabled=True)
-        self.progress = w.IntProgress(
-            value=0, min=0, max=self.steps.value, description=_("progress")
-        )
+        self.progress = w.IntProgress(value=0, max=self.steps.value, description=_("progress"))
         self.status = w.Label(
             value=_("press {run} to start (images of {size} px)").format(run=run_label, size=size)
         )
@@ -97,14 +92,10 @@ class _RunPanel(PanelRuns, w.VBox):
         image_layout = w.Layout(width="300px", height="auto")
         self.target_view = w.Image(format="png", layout=image_layout)
         self.live_view = w.Image(format="png", layout=image_layout)
-        self.run_button.on_click(lambda _: self._start_from_button())
+        self.run_button.on_click(lambda _: self._click(self.run))
         self.stop_button.on_click(lambda _: self.stop())
-        views = w.HBox(
-            [
-                w.VBox([w.HTML(f"<b>{_(self.target_title)}</b>"), self.target_view]),
-                w.VBox([w.HTML(f"<b>{_('result (live)')}</b>"), self.live_view]),
-            ]
-        )
+        titles = [w.HTML(f"<b>{_(t)}</b>") for t in (self.target_title, N_("result (live)"))]
+        views = w.HBox([w.VBox([titles[0], self.target_view]), w.VBox([titles[1], self.live_view])])
         buttons = [self.run_button, self.progress]
         if not self.runner.foreground:
             buttons.insert(1, self.stop_button)
@@ -112,47 +103,32 @@ class _RunPanel(PanelRuns, w.VBox):
             [*self._controls(), self.steps, w.HBox(buttons), self.hint, self.status, views]
         )
 
-    # subclasses -------------------------------------------------------------------------------
     def _controls(self) -> list[w.Widget]:
-        raise NotImplementedError
-
-    def _make_transfer(self, steps: int) -> StyleTransfer:
         raise NotImplementedError
 
     def _describe(self) -> str:
         raise NotImplementedError
 
-    # running ----------------------------------------------------------------------------------
+    def _inputs(self) -> tuple[Any, Any, dict[str, Any]]:
+        raise NotImplementedError
+
     def run(self, wait: bool = False) -> Result | None:
         """Start a new optimisation with the form's settings (a background thread, or this cell).
 
         The images and the targets are prepared here, so a bad choice (no layer ticked, an image
         too small) is refused at once with its message. ``wait=True`` joins the thread and returns
-        the ``Result`` (headless runs, tests).
+        the ``Result`` (headless runs, tests). RuntimeError while another run is in progress.
         """
         if self.running:
             raise RuntimeError(_("a run is in progress: press Stop first"))
-        transfer = self._make_transfer(int(self.steps.value))
+        content, style, changes = self._inputs()
+        transfer = StyleTransfer(content, style, vgg=self.vgg, steps=int(self.steps.value),
+                                 snapshot_at=(), callback=self._on_evaluation,
+                                 stop_event=self._stop_event, **changes)  # fmt: skip
         self.progress.max, self.progress.value = transfer.steps, 0
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.status.value = _("running: {what}").format(what=self._describe())
         return self.runner.start(lambda: self._work(transfer), wait=wait)
-
-    def _start_from_button(self) -> None:
-        try:
-            self.run()
-        except (NSTError, RuntimeError) as exc:  # shown, not raised: a button has no caller
-            if exc is not self.runner.error:  # a run's own error is on the status line already
-                self.status.value = _("cannot start: {error}").format(error=exc)
-        except Exception as exc:  # a foreground run's error: already on the status line
-            if exc is not self.runner.error:
-                raise
-
-    def _report(self, line: str) -> None:
-        self.status.value = line
-
-    def _finished(self) -> None:
-        self.run_button.disabled, self.stop_button.disabled = False, True
 
     def _work(self, transfer: StyleTransfer) -> Result:
         result = transfer.run()
@@ -161,17 +137,11 @@ class _RunPanel(PanelRuns, w.VBox):
         first, last = result.history[0]["total"], result.history[-1]["total"]
         self.status.value = _(
             "{ending}: {what} · {n} evaluations in {seconds:.0f} s · loss {first:.3g} → {last:.3g}"
-        ).format(
-            ending=stop_reason_text(result.stop_reason),
-            what=self._describe(),
-            n=result.evaluations,
-            seconds=result.seconds,
-            first=first,
-            last=last,
-        )
+        ).format(ending=stop_reason_text(result.stop_reason), what=self._describe(),
+                 n=result.evaluations, seconds=result.seconds, first=first, last=last)  # fmt: skip
         return result
 
-    def _on_evaluation(self, transfer: StyleTransfer, record: dict[str, Any]) -> None:
+    def _on_evaluation(self, transfer: StyleTransfer, record: Record) -> None:
         k = record["evaluation"]
         self.progress.value = k
         if k == 1 or k % self.update_every == 0:
@@ -179,13 +149,8 @@ class _RunPanel(PanelRuns, w.VBox):
             self.status.value = _(
                 "running: {what} · evaluation {k} of {steps} · loss {total:.3g} · "
                 "{each:.2f} s per evaluation"
-            ).format(
-                what=self._describe(),
-                k=k,
-                steps=transfer.steps,
-                total=record["total"],
-                each=record["seconds"] / k,
-            )
+            ).format(what=self._describe(), k=k, steps=transfer.steps, total=record["total"],
+                     each=record["seconds"] / k)  # fmt: skip
 
 
 class ReconstructionExplorer(_RunPanel):
@@ -233,20 +198,10 @@ class ReconstructionExplorer(_RunPanel):
     def _describe(self) -> str:
         return _("content of {layer}").format(layer=layer_label(self.layer.value))
 
-    def _make_transfer(self, steps: int) -> StyleTransfer:
+    def _inputs(self) -> tuple[Any, Any, dict[str, Any]]:
         image = self.picker.image(self.size)
         self.target_view.value = png_bytes(image)
-        return StyleTransfer(
-            image,
-            None,
-            vgg=self.vgg,
-            content_layers=[self.layer.value],
-            init="noise",
-            steps=steps,
-            snapshot_at=(),
-            callback=self._on_evaluation,
-            stop_event=self._stop_event,
-        )
+        return image, None, {"content_layers": [self.layer.value], "init": "noise"}
 
 
 class TextureExplorer(_RunPanel):
@@ -287,26 +242,14 @@ class TextureExplorer(_RunPanel):
             return _("no layer ticked")
         return _("texture from {layers}").format(layers=layers_label(layers))
 
-    def _make_transfer(self, steps: int) -> StyleTransfer:
+    def _inputs(self) -> tuple[Any, Any, dict[str, Any]]:
         weights = self.layer_weights.weights
         if not weights:
-            from ..errors import ParameterError
-
             raise ParameterError(_("tick at least one style layer"))
         image = self.picker.image(self.size)
         self.target_view.value = png_bytes(image)
-        return StyleTransfer(
-            None,
-            image,
-            vgg=self.vgg,
-            style_layers=list(weights),
-            style_weights=weights,
-            init="noise",
-            steps=steps,
-            snapshot_at=(),
-            callback=self._on_evaluation,
-            stop_event=self._stop_event,
-        )
+        return None, image, {"style_layers": list(weights), "style_weights": weights,
+                             "init": "noise"}  # fmt: skip
 
 
 def side_by_side(images: Sequence[torch.Tensor], gap: int = 4) -> torch.Tensor:
@@ -318,10 +261,8 @@ def side_by_side(images: Sequence[torch.Tensor], gap: int = 4) -> torch.Tensor:
         width = max(1, round(img.shape[-1] * height / img.shape[-2]))
         if parts and gap:
             parts.append(torch.ones(1, 3, height, gap))
-        resized = tf.interpolate(
-            img.float(), size=(height, width), mode="bilinear", antialias=True, align_corners=False
-        )
-        parts.append(resized.clamp(0, 1))
+        parts.append(tf.interpolate(img.float(), size=(height, width), mode="bilinear",
+                                    antialias=True).clamp(0, 1))  # fmt: skip
     return torch.cat(parts, dim=-1)
 
 
@@ -335,7 +276,6 @@ class BlendExplorer(_RunPanel):
     ``init`` (a profile's ``init``).
     """
 
-    run_label = N_("Run")
     target_title = N_("painting A (left) and painting B (right)")
 
     def __init__(
@@ -356,83 +296,44 @@ class BlendExplorer(_RunPanel):
         mode: str | None = None,
     ) -> None:
         self.init = init
-        self.content_picker = ImagePicker(
-            _("photograph"), content, content_fallback, kind="content"
-        )
+        self.content_picker = ImagePicker(_("photograph"), content, content_fallback, "content")
         self.picker_a = ImagePicker(_("painting A"), style_a, fallback_a, kind="style")
         self.picker_b = ImagePicker(_("painting B"), style_b, fallback_b, kind="style")
-        self.weight = w.FloatSlider(
-            value=float(weight),
-            min=0.0,
-            max=1.0,
-            step=0.05,
-            description=_("weight of B, w"),
-            readout_format=".2f",
-            continuous_update=False,
-            style=_WIDE,
-            layout=w.Layout(width="30em"),
-        )
+        self.weight = w.FloatSlider(value=float(weight), min=0.0, max=1.0, step=0.05,
+                                    description=_("weight of B, w"), readout_format=".2f",
+                                    continuous_update=False, style=_WIDE,
+                                    layout=w.Layout(width="30em"))  # fmt: skip
         super().__init__(vgg, size=size, steps=steps, update_every=update_every, mode=mode)
         self.add_class("nst-blend-explorer")
 
     def _controls(self) -> list[w.Widget]:
         formula = "A<sup>l</sup> = (1 − w) A<sup>l</sup><sub>A</sub> + w A<sup>l</sup><sub>B</sub>"
-        note = w.HTML(
-            "<small>"
-            + _("{formula} at every style layer: w = 0 is painting A alone, 1 is B alone.").format(
-                formula=formula
-            )
-            + "</small>"
-        )
-        return [self.content_picker, self.picker_a, self.picker_b, self.weight, note]
+        note = _("{formula} at every style layer: w = 0 is painting A alone, 1 is B alone.")
+        html = w.HTML(f"<small>{note.format(formula=formula)}</small>")
+        return [self.content_picker, self.picker_a, self.picker_b, self.weight, html]
 
     @property
     def blend(self) -> list[float]:
         """The style weights [1 − w, w] of paintings A and B."""
-        weight = float(self.weight.value)
-        return [1.0 - weight, weight]
+        return [1.0 - float(self.weight.value), float(self.weight.value)]
 
     def _describe(self) -> str:
         a, b = self.blend
         return f"{a:.2f} × A + {b:.2f} × B"
 
-    def _make_transfer(self, steps: int) -> StyleTransfer:
+    def _inputs(self) -> tuple[Any, Any, dict[str, Any]]:
         content = self.content_picker.image(self.size)
         paintings = [self.picker_a.image(self.size), self.picker_b.image(self.size)]
         self.target_view.value = png_bytes(side_by_side(paintings))
-        return StyleTransfer(
-            content,
-            paintings,
-            vgg=self.vgg,
-            style_blend=self.blend,
-            init=self.init,
-            steps=steps,
-            snapshot_at=(),
-            callback=self._on_evaluation,
-            stop_event=self._stop_event,
-        )
-
-
-#: How a run ended (``Result.stop_reason``), in English (``stop_reason_text`` translates).
-STOP_REASONS = {
-    "completed": N_("completed"),
-    "stopped": N_("stopped"),
-    "interrupted": N_("interrupted"),
-    "non-finite": N_("non-finite"),
-}
-
-
-def stop_reason_text(reason: str) -> str:
-    """``Result.stop_reason`` in the lessons' language (an unknown reason as it is)."""
-    return _(STOP_REASONS[reason]) if reason in STOP_REASONS else reason
+        return content, paintings, {"style_blend": self.blend, "init": self.init}
 
 
 def series_titles(results: dict[Any, Result]) -> list[str]:
     """Titles for a figure of a series: the paper's layer names and the final loss of each run."""
-    titles = []
-    for key, result in results.items():
-        label = layers_label(key) if isinstance(key, tuple) else paper_name(key)
-        titles.append(
-            _("{label}\nloss {loss:.3g}").format(label=label, loss=result.history[-1]["total"])
+    return [
+        _("{label}\nloss {loss:.3g}").format(
+            label=layers_label(key) if isinstance(key, tuple) else paper_name(key),
+            loss=result.history[-1]["total"],
         )
-    return titles
+        for key, result in results.items()
+    ]

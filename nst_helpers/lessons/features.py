@@ -1,23 +1,24 @@
-"""What VGG19's layers hold and see (lesson 01, and the pre/post-ReLU part of lesson 02).
+"""What VGG19's layers hold and see (lesson 01; the pre/post-ReLU part of lesson 02, the Gram
+heatmaps of lesson 03).
 
 Gatys, Ecker & Bethge (2016), Sec. 2: "A layer with N_l distinct filters has N_l feature maps each
 of size M_l, where M_l is the height times the width of the feature map. So the responses in a
 layer l can be stored in a matrix F^l ∈ R^{N_l × M_l}."
 
-This module holds the architecture table (N_l, H_l × W_l, M_l and receptive field per layer),
-receptive-field arithmetic, feature-map figures, the pre- vs post-ReLU comparison, and
-``FeatureMapViewer``, the lesson's widget (a layer dropdown, a channel slider and an image picker).
+The architecture table (N_l, H_l × W_l, M_l and receptive field r_l per layer), the receptive-field
+recursion, feature-map figures, the pre- vs post-ReLU comparison, and ``FeatureMapViewer`` (a
+layer dropdown, a channel slider and an image picker). Layer names and sizes come from
+``nst_helpers.layers``.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -25,7 +26,7 @@ from matplotlib.patches import Rectangle
 from ..errors import NSTError, ParameterError
 from ..i18n import N_, _
 from ..images import to_pil
-from ..layers import LAYER_NAMES, check_layers, filters
+from ..layers import LAYER_NAMES, check_layers, downsampling, filters
 from ..vgg import VGG19Features, layer_shapes
 from .cjk_font import use_language_font
 
@@ -37,26 +38,19 @@ CONTENT_SERIES: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "
 TEXTURE_SERIES: tuple[tuple[str, ...], ...] = tuple(
     tuple(f"relu{b}_1" for b in range(1, last + 1)) for last in range(1, 6)
 )
-#: Kernel size and stride of each kind of layer in VGG19 (3×3 convolutions with stride 1 and
-#: padding 1; 2×2 pooling with stride 2; a ReLU acts on each value on its own).
-KERNEL_STRIDE = {"conv": (3, 1), "relu": (1, 1), "pool": (2, 2)}
+#: Kernel side k_l of each kind of layer: 3×3 convolutions, 2×2 pools, a ReLU acts value by value.
+KERNEL = {"conv": 3, "relu": 1, "pool": 2}
 
 
 def layer_kind(layer: str) -> str:
-    """``"conv"``, ``"relu"`` or ``"pool"``."""
-    check_layers([layer])
-    return layer[:4]
+    """``"conv"``, ``"relu"`` or ``"pool"`` (``ParameterError`` for an unknown layer)."""
+    return check_layers([layer])[0][:4]
 
 
 def paper_name(layer: str) -> str:
-    """The paper's name of a layer: ``relu4_2`` → ``conv4_2`` (the paper's conv4_2 is rectified).
-
-    The original Caffe VGG19 applied its ReLUs in place, so the blob the paper calls conv4_2 held
-    the activation after the ReLU; this package calls that value ``relu4_2`` and the value before
-    the ReLU ``conv4_2``.
-    """
-    kind = layer_kind(layer)
-    return "conv" + layer[4:] if kind == "relu" else layer
+    """The paper's name of a layer: ``relu4_2`` → ``conv4_2`` (the paper's conv4_2 is rectified:
+    see ``nst_helpers.layers``); other layers keep theirs."""
+    return "conv" + layer[4:] if layer_kind(layer) == "relu" else layer
 
 
 def layer_label(layer: str) -> str:
@@ -64,9 +58,7 @@ def layer_label(layer: str) -> str:
     kind = layer_kind(layer)
     if kind == "relu":
         return f"{paper_name(layer)} ({layer})"
-    if kind == "conv":
-        return _("{layer}, pre-ReLU").format(layer=layer)
-    return layer
+    return _("{layer}, pre-ReLU").format(layer=layer) if kind == "conv" else layer
 
 
 def layers_label(layers: Sequence[str]) -> str:
@@ -83,19 +75,17 @@ def layers_label(layers: Sequence[str]) -> str:
 
 
 def receptive_fields(layers: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
-    """(receptive field r_l, stride j_l) in input pixels of every layer, in network order.
+    """(receptive field r_l, stride j_l) in input pixels of ``layers`` (None: all), network order.
 
     One value of layer l depends on an r_l × r_l square of the input, and neighbouring values are
-    j_l input pixels apart. Starting from r_0 = 1, j_0 = 1, a layer with kernel k and stride s
-    gives r_l = r_{l-1} + (k − 1)·j_{l-1} and j_l = j_{l-1}·s. (Padding moves the square near the
-    borders but does not change its size.)
+    j_l input pixels apart: r_l = r_{l-1} + (k_l − 1)·j_{l-1} from r_0 = 1, and j_l is the layer's
+    ``layers.downsampling`` (2 per pool before it, the pool included). Padding moves the square
+    near the borders but does not change its size. Lesson 01, section 3.
     """
     wanted = set(LAYER_NAMES if layers is None else check_layers(layers))
-    r, j = 1, 1
-    found: dict[str, tuple[int, int]] = {}
+    r, j, found = 1, 1, {}
     for name in LAYER_NAMES:
-        k, s = KERNEL_STRIDE[name[:4]]
-        r, j = r + (k - 1) * j, j * s
+        r, j = r + (KERNEL[name[:4]] - 1) * j, downsampling(name)
         if name in wanted:
             found[name] = (r, j)
     return found
@@ -109,15 +99,13 @@ def receptive_field(layer: str) -> int:
 def gradient_footprint(vgg: VGG19Features, image: torch.Tensor, layer: str) -> torch.Tensor:
     """Where one position of ``layer`` looks: |∂a/∂x| per input pixel, shape [H, W].
 
-    ``a`` is the sum over the layer's maps of the activation at the centre position; the gradient
-    with respect to the image ``x`` is non-zero only on pixels that value depends on, so the
-    footprint measures the receptive field (it fills the r_l × r_l square of
-    ``receptive_fields``, clipped at the image border).
+    ``a`` is the sum over the layer's maps of the activation at the centre position; its gradient
+    with respect to the image x is non-zero only on the pixels that value depends on: the
+    r_l × r_l square of ``receptive_fields``, clipped at the image border.
     """
     x = image.detach().to(vgg.device).clone().requires_grad_(True)
     act = vgg(x, [layer])[layer]
-    h, w = act.shape[2], act.shape[3]
-    act[0, :, h // 2, w // 2].sum().backward()
+    act[0, :, act.shape[2] // 2, act.shape[3] // 2].sum().backward()
     assert x.grad is not None
     return x.grad[0].abs().sum(0).cpu()
 
@@ -131,31 +119,32 @@ def footprint_extent(footprint: torch.Tensor) -> tuple[int, int]:
     return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
 
 
+def _hw(image: torch.Tensor) -> tuple[int, int]:
+    return int(image.shape[-2]), int(image.shape[-1])
+
+
 def show_gradient_footprints(
     vgg: VGG19Features,
     image: torch.Tensor,
     layers: Sequence[str] = ("relu1_1", "relu2_1", "relu3_1", "relu4_2", "relu5_1"),
 ) -> Figure:
-    """For each layer, the pixels one central value depends on (measured by backpropagation)."""
+    """For each layer, the pixels one central value depends on (measured by backpropagation),
+    titled with r_l from the formula and the measured extent."""
     layers = check_layers(layers)
     use_language_font()
-    h, w = int(image.shape[-2]), int(image.shape[-1])
+    h, w = _hw(image)
+    n = len(layers)
     fig, axes = plt.subplots(
-        1,
-        len(layers),
-        figsize=(2.8 * len(layers), 2.8 * h / w + 0.9),
-        squeeze=False,
-        layout="constrained",
+        1, n, figsize=(2.8 * n, 2.8 * h / w + 0.9), squeeze=False, layout="constrained"
     )
     for ax, name in zip(axes[0], layers, strict=True):
         fp = gradient_footprint(vgg, image, name)
         rows, cols = footprint_extent(fp)
-        ax.imshow(np.asarray(to_pil(image)), alpha=0.35)
+        ax.imshow(to_pil(image), alpha=0.35)
         ax.imshow((fp > 0).float().numpy(), cmap="Reds", alpha=0.65, vmin=0, vmax=1)
+        title = _("{layer}: formula {r} px\nmeasured {rows} × {cols} px")
         ax.set_title(
-            _("{layer}: formula {r} px\nmeasured {rows} × {cols} px").format(
-                layer=paper_name(name), r=receptive_field(name), rows=rows, cols=cols
-            ),
+            title.format(layer=paper_name(name), r=receptive_field(name), rows=rows, cols=cols),
             fontsize=9,
         )
         ax.axis("off")
@@ -163,12 +152,35 @@ def show_gradient_footprints(
     return fig
 
 
+def show_receptive_fields(
+    image: torch.Tensor,
+    layers: Sequence[str] = ("relu1_1", "relu2_1", "relu3_1", "relu4_2", "relu5_1"),
+) -> Figure:
+    """The r_l × r_l square of the image that one value at the centre of each layer depends on."""
+    layers = check_layers(layers)
+    use_language_font()
+    h, w = _hw(image)
+    fig, ax = plt.subplots(figsize=(6, 6 * h / w))
+    ax.imshow(to_pil(image))
+    colours = plt.get_cmap("autumn")([i / max(1, len(layers) - 1) for i in range(len(layers))])
+    for name, colour in zip(layers, colours, strict=True):
+        r = receptive_field(name)
+        corner = (w // 2 - r / 2, h // 2 - r / 2)
+        label = f"{paper_name(name)}: {r} × {r} px"
+        ax.add_patch(Rectangle(corner, r, r, fill=False, edgecolor=colour, lw=2, label=label))
+    ax.set(xlim=(0, w), ylim=(h, 0))
+    ax.set_title(_("What one value at the centre sees (image {h} × {w} px)").format(h=h, w=w))
+    ax.axis("off")
+    ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
+    fig.tight_layout()
+    return fig
+
+
 # --------------------------------------------------------------------------- the table
 
 
-@dataclass(frozen=True)
-class LayerRow:
-    """One row of the architecture table (see ``architecture_table``)."""
+class LayerRow(NamedTuple):
+    """One row of ``architecture_table``: a convolution (by the paper's name) or a pool."""
 
     layer: str  # the paper's name (conv1_1 … conv5_4, pool1 … pool5)
     package: str  # this package's names for it ("conv1_1 / relu1_1" or "pool1")
@@ -189,114 +201,68 @@ class LayerRow:
         return self.n * self.m
 
 
-class ArchitectureTable:
-    """VGG19's layers for one input size: renders as an HTML table in Jupyter, text elsewhere.
-
-    ``COLUMNS`` are the headings in English; the table shows them in the lessons' language."""
-
-    COLUMNS = (
-        N_("layer (paper)"),
-        N_("names here"),
-        N_("N_l (maps)"),
-        "H_l × W_l",
-        "M_l = H_l·W_l",
-        "N_l·M_l",
-        N_("receptive field"),
-    )
-
-    def __init__(self, image_size: Sequence[int], rows: list[LayerRow]) -> None:
-        self.image_size = (int(image_size[0]), int(image_size[1]))
-        self.rows = rows
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, layer: str) -> LayerRow:
-        for row in self.rows:
-            if layer in (row.layer, *row.package.split(" / ")):
-                return row
-        raise KeyError(layer)
-
-    def _cells(self, row: LayerRow) -> list[str]:
-        return [
-            row.layer,
-            row.package,
-            f"{row.n}",
-            f"{row.height} × {row.width}",
-            f"{row.m:,}",
-            f"{row.values:,}",
-            f"{row.receptive_field} × {row.receptive_field} px",
-        ]
-
-    def __str__(self) -> str:
-        table = [[_(c) for c in self.COLUMNS], *[self._cells(r) for r in self.rows]]
-        widths = [max(len(line[i]) for line in table) for i in range(len(self.COLUMNS))]
-        lines = [
-            "  ".join(c.rjust(wd) for c, wd in zip(line, widths, strict=True)) for line in table
-        ]
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return f"ArchitectureTable(image_size={self.image_size})\n{self}"
-
-    def _repr_html_(self) -> str:
-        h, w = self.image_size
-        head = "".join(f"<th>{html.escape(_(c))}</th>" for c in self.COLUMNS)
-        body = []
-        for row in self.rows:
-            style = " style='background:#eef'" if row.layer.startswith("pool") else ""
-            cells = "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(row))
-            body.append(f"<tr{style}>{cells}</tr>")
-        caption = _(
-            "VGG19 for an input of {h} × {w} px (H × W): every 3×3 convolution keeps the map "
-            "size, every 2×2 pool halves it"
-        ).format(h=h, w=w)
-        return (
-            f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>"
-        )
+#: ``table_html``'s headings, in English (shown in the lessons' language).
+COLUMNS = (N_("layer (paper)"), N_("names here"), N_("N_l (maps)"), "H_l × W_l", "M_l = H_l·W_l",
+           "N_l·M_l", N_("receptive field"))  # fmt: skip
 
 
-def architecture_table(image_size: Sequence[int], include_pools: bool = True) -> ArchitectureTable:
-    """VGG19's 16 convolutions (and 5 pools) with N_l, H_l × W_l, M_l and receptive field.
-
-    ``image_size`` is the input's (H, W) (``image.shape[-2:]``). Each convolution is one row named
-    as in the paper (conv1_1 …); this package addresses its output before the ReLU as ``conv1_1``
-    and after it as ``relu1_1`` (same shape). Shapes come from ``nst.layer_shapes``, without
-    running the network.
+def architecture_table(
+    image_size: Sequence[int], include_pools: bool = True
+) -> dict[str, LayerRow]:
+    """VGG19's 16 convolutions (and 5 pools) for an input of ``image_size`` = (H, W)
+    (``image.shape[-2:]``): the paper's name → ``LayerRow`` (N_l, H_l, W_l, M_l, r_l, j_l), in
+    network order. A convolution's row stands for both of this package's names, ``conv1_1``
+    (before the ReLU) and ``relu1_1`` (after it; same shape). Shapes come from
+    ``nst.layer_shapes``, without running the network. Lesson 01; ``table_html`` shows it.
     """
-    shapes = layer_shapes(image_size)
-    fields = receptive_fields()
-    rows = []
+    shapes, fields = layer_shapes(image_size), receptive_fields()
+    table = {}
     for name in LAYER_NAMES:
-        kind = name[:4]
-        if kind == "relu" or (kind == "pool" and not include_pools):
-            continue
-        n, h, w = shapes[name]
-        package = f"{name} / relu{name[4:]}" if kind == "conv" else name
-        r, j = fields["relu" + name[4:]] if kind == "conv" else fields[name]
-        rows.append(LayerRow(name, package, n, h, w, r, j))
-    return ArchitectureTable(image_size, rows)
+        if name[:4] == "conv" or (name[:4] == "pool" and include_pools):
+            package = f"{name} / relu{name[4:]}" if name[:4] == "conv" else name
+            table[name] = LayerRow(name, package, *shapes[name], *fields[name])
+    return table
+
+
+def table_html(table: Mapping[str, LayerRow]) -> Any:
+    """An ``architecture_table`` as an HTML table in the lessons' language (pools shaded),
+    captioned with the input size; a notebook displays it as the cell's value."""
+    from IPython.display import HTML
+
+    first = next(iter(table.values()))  # conv1_1 keeps the input's size
+    head = "".join(f"<th>{html.escape(_(c))}</th>" for c in COLUMNS)
+    body = []
+    for r in table.values():
+        cells = (r.layer, r.package, f"{r.n}", f"{r.height} × {r.width}", f"{r.m:,}",
+                 f"{r.values:,}", f"{r.receptive_field} × {r.receptive_field} px")  # fmt: skip
+        shade = " style='background:#eef'" if r.layer[:4] == "pool" else ""
+        body.append(f"<tr{shade}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    caption = _(
+        "VGG19 for an input of {h} × {w} px (H × W): every 3×3 convolution keeps the map "
+        "size, every 2×2 pool halves it"
+    ).format(h=first.height, w=first.width)
+    return HTML(
+        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def plot_layer_sizes(image_size: Sequence[int]) -> Figure:
-    """N_l and M_l of every convolution for an input of ``image_size``: deeper, more and smaller."""
+    """N_l, M_l and r_l of every convolution for an input of ``image_size`` (log scale): deeper,
+    more maps, smaller maps, wider view."""
     use_language_font()
-    table = architecture_table(image_size, include_pools=False)
-    names = [r.layer for r in table.rows]
-    x = range(len(names))
+    rows = list(architecture_table(image_size, include_pools=False).values())
+    x = range(len(rows))
     fig, ax = plt.subplots(figsize=(9, 3.8))
-    ax.plot(x, [r.n for r in table.rows], "o-", label=_("N_l (feature maps)"))
-    ax.plot(x, [r.m for r in table.rows], "s-", label=_("M_l (positions per map)"))
-    ax.plot(x, [r.receptive_field for r in table.rows], "^-", label=_("receptive field side (px)"))
+    ax.plot(x, [r.n for r in rows], "o-", label=_("N_l (feature maps)"))
+    ax.plot(x, [r.m for r in rows], "s-", label=_("M_l (positions per map)"))
+    ax.plot(x, [r.receptive_field for r in rows], "^-", label=_("receptive field side (px)"))
     ax.set_yscale("log")
-    ax.set_xticks(list(x), names, rotation=60, fontsize=8)
+    ax.set_xticks(list(x), [r.layer for r in rows], rotation=60, fontsize=8)
     ax.set_xlabel(_("layer (paper's name)"))
     ax.set_ylabel(_("count (log scale)"))
-    h, w = table.image_size
-    ax.set_title(
-        _("VGG19 for a {h} × {w} input: more maps, smaller maps, wider view").format(h=h, w=w)
-    )
+    title = _("VGG19 for a {h} × {w} input: more maps, smaller maps, wider view")
+    ax.set_title(title.format(h=rows[0].height, w=rows[0].width))
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -316,18 +282,17 @@ def flatten_features(activation: torch.Tensor) -> torch.Tensor:
 def strongest_channels(activation: torch.Tensor, k: int = 4) -> list[int]:
     """The ``k`` feature maps with the largest mean activation (most "on" for this image)."""
     means = flatten_features(activation).mean(dim=1)
-    k = max(0, min(int(k), means.numel()))
-    return means.topk(k).indices.tolist()
+    return means.topk(max(0, min(int(k), means.numel()))).indices.tolist()
 
 
-def _map_panel(ax: Any, fmap: torch.Tensor, title: str, symmetric: bool = False) -> Any:
-    """Draw one feature map with a colour scale; ``symmetric`` centres it on 0 (pre-ReLU)."""
-    values = fmap.detach().float().cpu()
-    if symmetric:
-        limit = float(values.abs().max()) or 1.0
-        shown = ax.imshow(values.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
+def _map_panel(ax: Any, fmap: torch.Tensor, title: str, limit: float | None = None) -> Any:
+    """Draw one feature map: from 0 (viridis), or with ``limit`` on a scale ±limit centred on 0
+    (blue < 0 < red, for pre-ReLU values)."""
+    values = fmap.detach().float().cpu().numpy()
+    if limit is None:
+        shown = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=float(values.max()) or 1.0)
     else:
-        shown = ax.imshow(values.numpy(), cmap="viridis", vmin=0.0, vmax=float(values.max()) or 1.0)
+        shown = ax.imshow(values, cmap="RdBu_r", vmin=-(limit or 1.0), vmax=limit or 1.0)
     ax.set_title(title, fontsize=9)
     ax.axis("off")
     return shown
@@ -339,11 +304,9 @@ def show_layer_overview(
     layers: Sequence[str] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
     per_layer: int = 4,
 ) -> Figure:
-    """One row per layer: the image, then the layer's ``per_layer`` most active feature maps.
-
-    Each panel is titled with the map's index, its size H_l × W_l, and the layer; maps keep the
-    image's aspect ratio, so deeper rows look blockier (fewer, larger pixels).
-    """
+    """One row per layer: the image, then the layer's ``per_layer`` most active feature maps,
+    each titled with its index and size H_l × W_l (at the image's aspect ratio, so deeper rows
+    look blockier)."""
     layers = check_layers(layers)
     use_language_font()
     with torch.no_grad():
@@ -355,54 +318,18 @@ def show_layer_overview(
         squeeze=False,
     )
     for row, name in zip(axes, layers, strict=True):
-        act = feats[name]
-        row[0].imshow(np.asarray(to_pil(image)))
+        act = feats[name].cpu()
+        row[0].imshow(to_pil(image))
         row[0].set_title(_("input, for {layer}").format(layer=layer_label(name)), fontsize=9)
         row[0].axis("off")
         channels = strongest_channels(act, per_layer)
+        title = _("{layer} map {c} ({h}×{w})")
         for ax, c in zip(row[1:], channels, strict=False):
-            title = _("{layer} map {c} ({h}×{w})").format(
-                layer=paper_name(name), c=c, h=act.shape[2], w=act.shape[3]
-            )
-            _map_panel(ax, act[0, c], title)
+            h, w = act.shape[2:]
+            _map_panel(ax, act[0, c], title.format(layer=paper_name(name), c=c, h=h, w=w))
         for ax in row[1 + len(channels) :]:
             ax.axis("off")
     fig.suptitle(_("The most active feature maps of each layer (bright = strong response)"))
-    fig.tight_layout()
-    return fig
-
-
-def show_receptive_fields(
-    image: torch.Tensor,
-    layers: Sequence[str] = ("relu1_1", "relu2_1", "relu3_1", "relu4_2", "relu5_1"),
-    centre: tuple[int, int] | None = None,
-) -> Figure:
-    """The square of the image that one value at the centre of each layer depends on."""
-    layers = check_layers(layers)
-    use_language_font()
-    h, w = int(image.shape[-2]), int(image.shape[-1])
-    cy, cx = centre if centre is not None else (h // 2, w // 2)
-    fig, ax = plt.subplots(figsize=(6, 6 * h / w))
-    ax.imshow(np.asarray(to_pil(image)))
-    colours = plt.get_cmap("autumn")([i / max(1, len(layers) - 1) for i in range(len(layers))])
-    for name, colour in zip(layers, colours, strict=True):
-        r = receptive_field(name)
-        ax.add_patch(
-            Rectangle(
-                (cx - r / 2, cy - r / 2),
-                r,
-                r,
-                fill=False,
-                edgecolor=colour,
-                linewidth=2,
-                label=f"{paper_name(name)}: {r} × {r} px",
-            )
-        )
-    ax.set_xlim(0, w)
-    ax.set_ylim(h, 0)
-    ax.set_title(_("What one value at the centre sees (image {h} × {w} px)").format(h=h, w=w))
-    ax.axis("off")
-    ax.legend(loc="lower left", fontsize=8, framealpha=0.8)
     fig.tight_layout()
     return fig
 
@@ -430,7 +357,7 @@ class ReluComparison:
 
 
 def compare_relu(vgg: VGG19Features, image: torch.Tensor, conv: str = "conv4_2") -> ReluComparison:
-    """The activations of ``conv`` (pre-ReLU) and of its ReLU for ``image``."""
+    """The activations of ``conv`` (pre-ReLU) and of its ReLU for ``image`` (lesson 02)."""
     if layer_kind(conv) != "conv":
         raise ParameterError(f"compare_relu needs a convolution such as 'conv4_2', not {conv!r}")
     relu = "relu" + conv[4:]
@@ -440,10 +367,7 @@ def compare_relu(vgg: VGG19Features, image: torch.Tensor, conv: str = "conv4_2")
 
 
 def mixed_sign_channel(pre: torch.Tensor) -> int:
-    """The pre-ReLU map whose values are closest to half negative, half positive.
-
-    The map where the ReLU changes the most: a good one to show what it throws away.
-    """
+    """The pre-ReLU map closest to half negative, half positive: where the ReLU changes most."""
     negative = (flatten_features(pre) < 0).float().mean(dim=1)
     return int((negative - 0.5).abs().argmin())
 
@@ -455,38 +379,26 @@ def plot_relu_comparison(comparison: ReluComparison, channel: int | None = None)
     to 0 turn white. ``channel=None`` picks the map with the most mixed signs.
     """
     use_language_font()
-    pre, post = comparison.pre, comparison.post
+    pre, post, conv = comparison.pre, comparison.post, comparison.conv
     c = mixed_sign_channel(pre) if channel is None else int(channel)
     fig, axes = plt.subplots(
         1, 3, figsize=(12, 3.4), gridspec_kw={"width_ratios": [1.4, 1, 1]}, layout="constrained"
     )
-    values = pre.flatten().numpy()
-    axes[0].hist(values, bins=80, color="#888", log=True)
+    axes[0].hist(pre.flatten().numpy(), bins=80, color="#888", log=True)
     axes[0].axvline(0.0, color="#b00", linewidth=1.5)
-    axes[0].set_xlabel(_("{conv} value before the ReLU").format(conv=comparison.conv))
+    axes[0].set_xlabel(_("{conv} value before the ReLU").format(conv=conv))
     axes[0].set_ylabel(_("number of values (log scale)"))
-    axes[0].set_title(
-        _(
-            "{conv}: {share:.0%} of values are < 0\n(left of the red line: the ReLU sets them to 0)"
-        ).format(conv=comparison.conv, share=comparison.fraction_negative),
-        fontsize=10,
+    title = _(
+        "{conv}: {share:.0%} of values are < 0\n(left of the red line: the ReLU sets them to 0)"
     )
-    name = comparison.conv
-    relu = "relu" + name[4:]
-    limit = float(pre[0, c].abs().max()) or 1.0
-    for ax, fmap, title in (
-        (axes[1], pre[0, c], _("map {c} before the ReLU\n({name})").format(c=c, name=name)),
-        (
-            axes[2],
-            post[0, c],
-            _("map {c} after the ReLU\n({relu} = the paper's {name})").format(
-                c=c, relu=relu, name=name
-            ),
-        ),
-    ):
-        shown = ax.imshow(fmap.float().numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
+    axes[0].set_title(title.format(conv=conv, share=comparison.fraction_negative), fontsize=10)
+    limit = float(pre[0, c].abs().max())
+    before = _("map {c} before the ReLU\n({name})").format(c=c, name=conv)
+    after = _("map {c} after the ReLU\n({relu} = the paper's {name})")
+    _map_panel(axes[1], pre[0, c], before, limit)
+    shown = _map_panel(
+        axes[2], post[0, c], after.format(c=c, relu="relu" + conv[4:], name=conv), limit
+    )
     fig.colorbar(shown, ax=list(axes[1:]), fraction=0.03, pad=0.02, label=_("activation"))
     return fig
 
@@ -494,20 +406,18 @@ def plot_relu_comparison(comparison: ReluComparison, channel: int | None = None)
 # --------------------------------------------------------------------------- Gram heatmaps
 
 
-def plot_grams(grams: dict[str, torch.Tensor], suptitle: str | None = None) -> Figure:
-    """Gram matrices as heatmaps side by side, each titled with its key and its N × N shape.
+def plot_grams(grams: Mapping[str, torch.Tensor], suptitle: str | None = None) -> Figure:
+    """Gram matrices ([N, N] or [1, N, N]) as heatmaps side by side, each titled with its key
+    (looked up in the catalog) and its N × N shape (lesson 03).
 
     All panels share one colour scale, clipped at the 99th percentile of the entries so that a few
     very large ones (energetic maps on the diagonal) do not wash out the rest.
     """
     use_language_font()
-    mats = []
-    for gram in grams.values():
-        g = gram.detach().float().cpu()
-        mats.append(g[0] if g.dim() == 3 else g)
+    mats = [g.detach().float().cpu().reshape(g.shape[-2:]) for g in grams.values()]
     top = max(float(torch.quantile(g.flatten(), 0.99)) for g in mats) or 1.0
     fig, axes = plt.subplots(
-        1, len(grams), figsize=(4.2 * len(grams), 3.9), squeeze=False, layout="constrained"
+        1, len(mats), figsize=(4.2 * len(mats), 3.9), squeeze=False, layout="constrained"
     )
     for ax, title, g in zip(axes[0], grams, mats, strict=True):
         shown = ax.imshow(g.numpy(), cmap="magma", vmin=min(0.0, float(g.min())), vmax=top)
@@ -525,28 +435,21 @@ def plot_grams(grams: dict[str, torch.Tensor], suptitle: str | None = None) -> F
 
 
 def _map_figure(image: torch.Tensor, activation: torch.Tensor, layer: str, channel: int) -> Figure:
-    """The input beside one feature map, both at the image's aspect ratio."""
+    """The input beside one feature map of ``activation`` [1, N, H, W], at the image's aspect
+    ratio (a pre-ReLU map on a scale centred on 0)."""
     use_language_font()
-    h, w = int(image.shape[-2]), int(image.shape[-1])
+    h, w = _hw(image)
     fig = Figure(figsize=(8, 4 * h / w + 0.6))  # not pyplot: drawn into a widget, never inline
     axes = fig.subplots(1, 2)
-    axes[0].imshow(np.asarray(to_pil(image)))
+    axes[0].imshow(to_pil(image))
     axes[0].set_title(_("input ({h} × {w} px)").format(h=h, w=w), fontsize=10)
     axes[0].axis("off")
     fmap = activation[0, channel]
-    symmetric = layer_kind(layer) == "conv"
-    shown = _map_panel(
-        axes[1],
-        fmap,
-        _("{layer}: map {c} of {n} ({h} × {w})").format(
-            layer=layer_label(layer),
-            c=channel,
-            n=activation.shape[1],
-            h=fmap.shape[0],
-            w=fmap.shape[1],
-        ),
-        symmetric=symmetric,
+    title = _("{layer}: map {c} of {n} ({h} × {w})").format(
+        layer=layer_label(layer), c=channel, n=activation.shape[1], h=fmap.shape[0], w=fmap.shape[1]
     )
+    limit = float(fmap.abs().max()) if layer_kind(layer) == "conv" else None
+    shown = _map_panel(axes[1], fmap, title, limit)
     fig.colorbar(shown, ax=axes[1], fraction=0.046, pad=0.04, label=_("activation"))
     fig.tight_layout()
     return fig
@@ -556,7 +459,7 @@ class FeatureMapViewer:
     """A layer dropdown, a channel slider and an image picker; shows the input and one map.
 
     ``widget`` is what the notebook displays. The activation of the chosen layer is computed once
-    per (image, layer) and cached, so moving the channel slider only redraws.
+    per (image, layer) and cached, so moving the channel slider only redraws. Lesson 01.
     """
 
     def __init__(
@@ -570,12 +473,9 @@ class FeatureMapViewer:
     ) -> None:
         import ipywidgets as w
 
-        from .plots import figure_png
         from .widgets import ImagePicker
 
-        self._figure_png = figure_png
-        self.vgg = vgg
-        self.size = int(size)
+        self.vgg, self.size = vgg, int(size)
         names = check_layers(layers if layers is not None else LAYER_NAMES)
         self.picker = ImagePicker(_("image"), default_image, fallback)
         maps = _("{layer} · {n} maps")
@@ -585,14 +485,9 @@ class FeatureMapViewer:
             description=_("layer"),
         )
         self.channel = w.IntSlider(
-            value=0,
-            min=0,
-            max=filters(self.layer.value) - 1,
-            description=_("map (channel)"),
-            style={"description_width": "initial"},
-            continuous_update=False,
-            layout=w.Layout(width="32em"),
-        )
+            value=0, min=0, max=filters(self.layer.value) - 1, description=_("map (channel)"),
+            style={"description_width": "initial"}, continuous_update=False,
+            layout=w.Layout(width="32em"))  # fmt: skip
         self.strongest = w.Button(description=_("most active map"), tooltip=_("jump to the map"))
         self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.info = w.HTML()
@@ -601,62 +496,48 @@ class FeatureMapViewer:
         self.layer.observe(self._on_layer, names="value")
         self.channel.observe(lambda _: self.render(), names="value")
         self.picker.dropdown.observe(lambda _: self.render(), names="value")
-        self.strongest.on_click(self._on_strongest)
+        self.strongest.on_click(
+            lambda _: setattr(self.channel, "value", strongest_channels(self.activation(), 1)[0])
+        )
         self.widget = w.VBox(
             [self.picker, w.HBox([self.layer, self.strongest]), self.channel, self.image, self.info]
         )
         self.render()
 
     def _image(self) -> torch.Tensor:
-        key = self.picker.value
-        if self._input is None or self._input[0] != key:
-            self._input = (key, self.picker.image(self.size))
+        if self._input is None or self._input[0] != self.picker.value:
+            self._input = (self.picker.value, self.picker.image(self.size))
         return self._input[1]
 
     def activation(self, layer: str | None = None) -> torch.Tensor:
         """The chosen image's activation at ``layer`` (default: the dropdown's), [1, N, H, W]."""
         layer = layer or self.layer.value
-        image = self._image()
         key = (self.picker.value, layer)
         if key not in self._cache:
             with torch.no_grad():
-                self._cache[key] = self.vgg(image.to(self.vgg.device), [layer])[layer].cpu()
+                self._cache[key] = self.vgg(self._image().to(self.vgg.device), [layer])[layer].cpu()
         return self._cache[key]
 
     def _on_layer(self, change: dict[str, Any]) -> None:
-        n = filters(change["new"])
-        if self.channel.value > n - 1:
-            self.channel.value = 0  # triggers a render
-        self.channel.max = n - 1
+        self.channel.max = filters(change["new"]) - 1  # lowers the channel if needed
         self.render()
-
-    def _on_strongest(self, _: Any) -> None:
-        self.channel.value = strongest_channels(self.activation(), 1)[0]
 
     def render(self) -> None:
         """Redraw the input and the chosen map (errors are shown, never raised)."""
+        from .plots import figure_png
+
         try:
-            act = self.activation()
-            image = self._image()
+            act, image = self.activation(), self._image()
         except NSTError as exc:
             self.info.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
             return
-        layer, c = self.layer.value, min(self.channel.value, act.shape[1] - 1)
+        (n, h, w), layer = act.shape[1:], self.layer.value
+        c = min(self.channel.value, n - 1)
         fmap = act[0, c]
-        self.image.value = self._figure_png(_map_figure(image, act, layer, c))
-        r = receptive_field(layer)
+        self.image.value = figure_png(_map_figure(image, act, layer, c))
         self.info.value = _(
             "{layer}: N_l = {n} maps of {h} × {w} (M_l = {m:,}); each value sees {r} × {r} px "
             "of the input. Map {c}: mean {mean:.3g}, max {max:.3g}, {zero:.0%} of positions ≤ 0."
-        ).format(
-            layer=layer_label(layer),
-            n=act.shape[1],
-            h=act.shape[2],
-            w=act.shape[3],
-            m=act.shape[2] * act.shape[3],
-            r=r,
-            c=c,
-            mean=float(fmap.mean()),
-            max=float(fmap.max()),
-            zero=float((fmap <= 0).float().mean()),
-        )
+        ).format(layer=layer_label(layer), n=n, h=h, w=w, m=h * w, r=receptive_field(layer), c=c,
+                 mean=float(fmap.mean()), max=float(fmap.max()),
+                 zero=float((fmap <= 0).float().mean()))  # fmt: skip

@@ -26,11 +26,7 @@ from ..images import to_pil
 from .cjk_font import use_language_font
 
 #: The losses' names, in English (``loss_name`` translates).
-LOSS_NAMES = {
-    "total": N_("total loss"),
-    "content": N_("content loss"),
-    "style": N_("style loss"),
-}
+LOSS_NAMES = {"total": N_("total loss"), "content": N_("content loss"), "style": N_("style loss")}
 
 
 def short_loss_name(key: str) -> str:
@@ -57,13 +53,13 @@ def show_images(
     suptitle: str | None = None,
     size: float = 3.0,
 ) -> Figure:
-    """A grid of images at their aspect ratio, each titled (a mapping's keys are the titles)."""
+    """A grid of images [1, 3, H, W] at their aspect ratio, each titled (a mapping's keys are the
+    titles; every title is looked up in the catalog)."""
     use_language_font()
     if isinstance(images, Mapping):
         titles = list(images) if titles is None else titles
         images = list(images.values())
-    images = list(images)
-    n = len(images)
+    n, titles = len(images), list(titles or [])
     ncols = ncols or min(n, 5)
     nrows = max(1, math.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
@@ -71,7 +67,7 @@ def show_images(
         ax.axis("off")
         if i < n:
             ax.imshow(to_pil(images[i]))
-            if titles is not None and i < len(titles):
+            if i < len(titles):
                 ax.set_title(_(str(titles[i])), fontsize=10)
     if suptitle:
         fig.suptitle(_(suptitle))
@@ -79,18 +75,26 @@ def show_images(
     return fig
 
 
-def _loss_curves(
-    runs: Any, keys: Sequence[str] | None, x: str
-) -> tuple[list[tuple[str, list[float], list[float], float]], str]:
+def _loss_of(record: Mapping[str, Any], key: str) -> float:
+    """A record's ``key``: "total", "content", "style" or a style layer's E_l."""
+    layers = record.get("style_layers", {})
+    return layers[key] if key in layers else record[key]
+
+
+def _loss_curves(runs: Any, keys: Sequence[str] | None, x: str) -> tuple[list, str]:
     """(label, xs, ys, line width) of each curve ``plot_losses`` draws, and what the y axis is."""
     if isinstance(runs, Mapping):  # several runs: one curve each, of one loss
         key = keys[0] if keys else "total"
-        curves = []
-        for label, result in runs.items():
-            history = list(result.history)
-            if history:
-                ys = [_loss_of(r, key) for r in history]
-                curves.append((_(str(label)), [r[x] for r in history], ys, 1.5))
+        curves = [
+            (
+                _(str(label)),
+                [r[x] for r in run.history],
+                [_loss_of(r, key) for r in run.history],
+                1.5,
+            )
+            for label, run in runs.items()
+            if run.history
+        ]
         return curves, loss_name(key)
     history = list(getattr(runs, "history", runs))  # one run: a Result or its history
     if not history:
@@ -98,7 +102,7 @@ def _loss_curves(
     layers = list(history[0].get("style_layers", {}))
     keys = list(keys) if keys is not None else ["total", "content", *layers]
     xs = [r[x] for r in history]
-    curves = [
+    return [
         (
             f"E_l {key}" if key in layers else short_loss_name(key),
             xs,
@@ -106,13 +110,7 @@ def _loss_curves(
             2.0 if key == "total" else 1.2,
         )
         for key in keys
-    ]
-    return curves, _("loss")
-
-
-def _loss_of(record: Mapping[str, Any], key: str) -> float:
-    layers = record.get("style_layers", {})
-    return layers[key] if key in layers else record[key]
+    ], _("loss")
 
 
 def plot_losses(
@@ -134,8 +132,7 @@ def plot_losses(
     runs whose losses live on very different scales (different layers) can be compared.
     """
     use_language_font()
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(7, 4))
+    ax = plt.subplots(figsize=(7, 4))[1] if ax is None else ax
     title = _(title)
     curves, what = _loss_curves(runs, keys, x)
     if not curves:
@@ -144,16 +141,14 @@ def plot_losses(
     for label, xs, ys, width in curves:
         if relative and ys and ys[0] > 0:
             ys = [y / ys[0] for y in ys]
-        if logy and not any(y > 0 for y in ys):
-            continue  # nothing to draw on a log scale (e.g. no content term)
-        ax.plot(xs, ys, label=label, linewidth=width)
+        if not logy or any(y > 0 for y in ys):  # a log scale cannot draw all zeros (no content)
+            ax.plot(xs, ys, label=label, linewidth=width)
     if logy:
         ax.set_yscale("log")
     if relative:
         what = _("{what} / {what} at evaluation 1").format(what=what)
-    ax.set_xlabel(
-        _("evaluations (forward + backward passes)") if x == "evaluation" else _("seconds")
-    )
+    evaluations = _("evaluations (forward + backward passes)")
+    ax.set_xlabel(evaluations if x == "evaluation" else _("seconds"))
     ax.set_ylabel(_("{what} (log scale)").format(what=what) if logy else what)
     ax.set_title(title)
     ax.legend(fontsize=8)
@@ -170,27 +165,9 @@ def plot_history(
     ax: Axes | None = None,
     title: str = N_("Loss during the optimisation"),
 ) -> Axes:
-    """Loss curves of one run's history: ``plot_losses(history, keys, …)``.
-
-    By default total, content and each style layer's E_l; ``keys`` may name ``total``,
-    ``content``, ``style`` or style layers; ``x`` is ``"evaluation"`` or ``"seconds"``.
-    """
+    """Loss curves of one run's history (``Result.history``): ``plot_losses(history, keys, …)``;
+    ``keys`` may name ``total``, ``content``, ``style`` or style layers."""
     return plot_losses(history, keys, x=x, logy=logy, ax=ax, title=title)
-
-
-def png_bytes(image: torch.Tensor) -> bytes:
-    """An image tensor as PNG bytes (for an ``ipywidgets.Image``)."""
-    buffer = io.BytesIO()
-    to_pil(image).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def figure_png(fig: Figure, dpi: int = 80) -> bytes:
-    """A matplotlib figure as PNG bytes, closing the figure (for live plots in widgets)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def plot_runs(
@@ -217,9 +194,24 @@ def plot_series(
     use_language_font()
     fig, axes = plt.subplots(1, len(against), figsize=(6.2 * len(against), 4), squeeze=False)
     for ax, x in zip(axes[0], against, strict=True):
-        against_what = (
+        panel = (
             _("{title}, against evaluations") if x == "evaluation" else _("{title}, against time")
         )
-        plot_losses(results, [key], x=x, ax=ax, title=against_what.format(title=_(title)))
+        plot_losses(results, [key], x=x, ax=ax, title=panel.format(title=_(title)))
     fig.tight_layout()
     return fig
+
+
+def png_bytes(image: torch.Tensor) -> bytes:
+    """An image tensor as PNG bytes (for an ``ipywidgets.Image``)."""
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """A matplotlib figure as PNG bytes, closing the figure (for live plots in widgets)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()

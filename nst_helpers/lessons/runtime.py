@@ -22,21 +22,10 @@ from ..errors import ParameterError
 ENV_PANEL_MODE = "NST_PANEL_MODE"
 PANEL_MODES = ("thread", "foreground")
 
-__all__ = [
-    "ENV_PANEL_MODE",
-    "PANEL_MODES",
-    "background_runs_supported",
-    "panel_mode",
-    "running_in_colab",
-]
-
 
 def running_in_colab() -> bool:
-    """True in a Google Colab runtime: its ``google.colab`` module is loaded or importable.
-
-    Colab's kernel imports ``google.colab`` when it starts, so the first test is enough there;
-    elsewhere the import fails (the ``google`` namespace of other packages has no ``colab``).
-    """
+    """True in a Google Colab runtime: its ``google.colab`` module is loaded (Colab's kernel
+    imports it when it starts) or importable (elsewhere the import fails)."""
     if "google.colab" in sys.modules:
         return True
     try:

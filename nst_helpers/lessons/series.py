@@ -2,8 +2,8 @@
 
 Notebook 02's reconstructions (one per layer), 03's textures (one per set of style layers), 04's
 starts and the paper's α/β × layers grid, 05's optimisers, 06's seeds and 07's options are all
-``run_series(configs, content, style, vgg=…, steps=…)``: one run per entry of ``configs`` (a key →
-``StyleTransfer`` options), one progress bar for the whole series, the results by key.
+``run_series(configs, content, style, vgg=…, steps=…)``: one ``StyleTransfer`` per entry of
+``configs``, one progress bar for the whole series, the results by key.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..engine import Result
 from ..i18n import _
-from ..transfer import Result, StyleTransfer
+from ..transfer import StyleTransfer
 from ..vgg import VGG19Features
 
 
@@ -30,22 +31,25 @@ def run_series(
     desc: str = "runs",
     **common: Any,
 ) -> dict[Any, Result]:
-    """One run per entry of ``configs`` (key → ``StyleTransfer`` options), one progress bar.
+    """One run per entry of ``configs`` (key → ``Options`` fields, or ``options=`` an
+    ``Options``), each ``StyleTransfer(content, style, vgg=vgg, **common, **config).run()``.
 
-    ``common`` options apply to every run; a config's own options win. Each run has ``steps``
+    ``common`` applies to every run and a config's own values win; each run has ``steps``
     evaluations unless its config says otherwise. Keys may be anything hashable (a label, a layer,
-    a tuple of layers, a (ratio, depth) pair); the bar shows each key as its run starts.
+    a tuple of layers, a (ratio, depth) pair); the one bar counts every evaluation of the series
+    and shows each key as its run starts. Errors (``ParameterError`` …) come before that run's
+    first evaluation; a run that ends early (Stop, non-finite) keeps its ``Result``.
     """
-    plans = {key: {"steps": steps, **common, **dict(opts)} for key, opts in configs.items()}
-    total = sum(int(p["steps"]) for p in plans.values())
-    bar = tqdm(total=total, desc=desc, unit="eval") if progress else None
+    plans = {key: {"steps": steps, **common, **config} for key, config in configs.items()}
+    total = sum(p["steps"] for p in plans.values())
+    bar = tqdm(total=total, desc=desc, unit="eval") if progress and total else None
     results: dict[Any, Result] = {}
     try:
-        for key, options in plans.items():
+        for key, plan in plans.items():
             if bar is not None:
                 bar.set_description(str(key))
-            options.setdefault("progress", bar if bar is not None else False)
-            results[key] = StyleTransfer(content, style, vgg=vgg, **options).run()
+            run = StyleTransfer(content, style, vgg=vgg, progress=bar or False, **plan)
+            results[key] = run.run()
     finally:
         if bar is not None:
             bar.close()

@@ -1,4 +1,6 @@
-"""The setup check (notebook 00): versions, device, weights, and a measured time estimate."""
+"""The setup check (lesson 00): versions, device, where the weights come from, and a measured time
+estimate of every lesson's runs (``profiles.LESSONS``) at the profile's sizes. It works offline and
+with ``NST_WEIGHTS=random``: it reads no weights and downloads nothing."""
 
 from __future__ import annotations
 
@@ -10,12 +12,11 @@ import unicodedata
 
 import torch
 
-from ..devices import resolve_device
+from .. import profiles
 from ..i18n import N_, _
-from ..profiles import LESSONS, Profile
 from ..transfer import StyleTransfer
-from ..vgg import VGG19Features
-from ..weights import weights_status
+from ..vgg import VGG19Features, resolve_device
+from ..weights import caffe_available, hub_path, torchvision_url, weights_status
 
 PACKAGES = ("torch", "torchvision", "jupyterlab", "ipywidgets", "matplotlib", "pillow", "tqdm")
 #: The lessons of ``profiles.LESSONS`` by name, in English (``estimates_report`` translates).
@@ -53,21 +54,26 @@ def device_report() -> str:
     )
 
 
-def weights_advice() -> str:
-    """Where the VGG19 weights will come from, or what to do if they cannot be found."""
-    status = weights_status()
-    if status["found"]:
-        return _("VGG19 weights found: {path}").format(path=status["found"])
-    return _(
-        "VGG19 weights are not on this machine yet. With a network they are downloaded on first "
-        "use from {url} (548 MB once; an 80 MB copy is kept in {cache}). "
-        "Without a network: run `python -m nst_helpers fetch-weights --out FILE` elsewhere, copy "
-        "FILE here and set NST_VGG19_WEIGHTS=FILE (see the README, 'Offline labs')."
-    ).format(url=status["url"], cache=status["features_cache"])
+def weights_advice(weights: str | None = None) -> str:
+    """Where ``load_vgg19(weights)`` will read VGG19's weights from (default: the profile's,
+    ``$NST_WEIGHTS`` or "imagenet"), and what to do offline when they are not here yet."""
+    weights = profiles.profile().weights if weights is None else weights
+    text = _("VGG19 weights ({weights}): {status}").format(
+        weights=weights, status=weights_status(weights)
+    )
+    here = {"imagenet": lambda: hub_path(torchvision_url()).is_file(), "caffe": caffe_available}
+    if weights in here and not here[weights]():
+        text += "\n" + _(
+            "Without a network: run `python -m nst_helpers fetch-weights --out vgg19.pth` where "
+            "there is one, copy vgg19.pth here and set NST_WEIGHTS=/path/to/vgg19.pth (see the "
+            "README, 'Offline labs')."
+        )
+    return text
 
 
 def seconds_per_evaluation(vgg: VGG19Features, size: int, repeats: int = 3) -> float:
-    """Median time of one evaluation (forward + backward, the paper's layers) at size × size px."""
+    """Median seconds of one evaluation (forward + backward, the paper's layers) at size × size px,
+    after one warm-up evaluation."""
     image = torch.rand(1, 3, size, size)
     transfer = StyleTransfer(image, image, vgg=vgg, steps=repeats + 1, snapshot_at=())
     transfer.step()  # warm-up (memory allocation, kernel selection)
@@ -79,7 +85,7 @@ def seconds_per_evaluation(vgg: VGG19Features, size: int, repeats: int = 3) -> f
     return statistics.median(times)
 
 
-def estimate_lessons(vgg: VGG19Features, profile: Profile) -> dict[str, float]:
+def estimate_lessons(vgg: VGG19Features, profile: profiles.Profile) -> dict[str, float]:
     """Seconds each lesson's optimisation runs should take here, measured at the profile's sizes."""
     per_eval = {
         "size": seconds_per_evaluation(vgg, profile.size),
@@ -87,7 +93,7 @@ def estimate_lessons(vgg: VGG19Features, profile: Profile) -> dict[str, float]:
         "tile_size": seconds_per_evaluation(vgg, profile.tile_size),
     }
     estimates = {}
-    for lesson, runs in LESSONS.items():
+    for lesson, runs in profiles.LESSONS.items():
         total = 0.0
         for count, size_key, steps_key in runs:
             if steps_key == "grid":
@@ -110,14 +116,9 @@ def estimates_report(estimates: dict[str, float]) -> str:
     lines = []
     for lesson, seconds in estimates.items():
         name = _padded(_(LESSON_NAMES.get(lesson, lesson)))
-        if seconds:
-            lines.append(
-                _("{lesson} ~{minutes:5.1f} min").format(lesson=name, minutes=seconds / 60)
-            )
-        else:
-            lines.append(_("{lesson}  (no optimisation)").format(lesson=name))
+        line = _("{lesson} ~{minutes:5.1f} min") if seconds else _("{lesson}  (no optimisation)")
+        lines.append(line.format(lesson=name, minutes=seconds / 60))
     total = sum(estimates.values()) / 60
-    lines.append(
-        _("{lesson} ~{minutes:5.1f} min").format(lesson=_padded(_("all lessons")), minutes=total)
-    )
+    all_lessons = _padded(_("all lessons"))
+    lines.append(_("{lesson} ~{minutes:5.1f} min").format(lesson=all_lessons, minutes=total))
     return "\n".join(lines)

@@ -1,16 +1,16 @@
-"""How much content against how much style: α/β (Gatys et al. 2016, Eq. 7).
+"""How much content against how much style: α/β (Gatys et al. 2016, Eq. 7). Lesson 04.
 
 L_total = α L_content + β L_style. Multiplying both weights by c > 0 multiplies the loss by c: the
 minimisers, and the iterates of L-BFGS and Adam, stay the same. Only α/β matters, and only in the
 units of one loss normalisation and one set of network weights. This module converts other
-normalisations into the paper's form (notebook 04, section 2), re-exports ``defaults.ratio_for`` and
-``defaults.paper_equivalent`` (the paper's ratios for torchvision's or the Caffe weights, section 3;
-each network's default and its conversion live in ``defaults``) and runs the paper's
-α/β × style-layers grid (section 6).
+normalisations into the paper's form (notebook 04, section 2) and runs the paper's
+α/β × style-layers grid (section 6); each network's default α/β and the translation of the
+paper's ratios (section 3) are ``options.default_ratio`` and ``options.ratio_for``.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,12 +19,11 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
 
-from ..defaults import PAPER_RATIO, paper_equivalent, ratio_for
-from ..defaults import default_ratio as network_default_ratio
+from ..engine import Result
 from ..i18n import N_, _
 from ..images import to_pil
 from ..layers import PAPER_STYLE_LAYERS, check_layers
-from ..transfer import DEFAULT_ALPHA, Result
+from ..options import ratio_for
 from ..vgg import VGG19Features, layer_shapes
 from .cjk_font import use_language_font
 from .series import run_series
@@ -45,33 +44,6 @@ PYTORCH_TUTORIAL: dict[str, Any] = {
     "style_layers": ("conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1"),
     "image_hw": (128, 128),
 }
-
-
-def default_ratio(network: str = "torchvision") -> float:
-    """The package's default α/β for ``network``'s weights at 256 px (``defaults.DEFAULT_BETAS``);
-    for torchvision's, ``DEFAULT_ALPHA / DEFAULT_BETA``."""
-    return network_default_ratio(network)
-
-
-def torchvision_ratio(paper_ratio: float, image_hw: Sequence[int]) -> float:
-    """The paper's α/β translated for torchvision's weights: ``ratio_for(…, "torchvision")``."""
-    return ratio_for(paper_ratio, image_hw, "torchvision")
-
-
-__all__ = [
-    "PAPER_GRID_RATIOS",
-    "PAPER_RATIO",
-    "PYTORCH_TUTORIAL",
-    "STYLE_DEPTHS",
-    "PaperForm",
-    "default_ratio",
-    "mse_gram_to_paper",
-    "paper_equivalent",
-    "plot_ratio_grid",
-    "ratio_for",
-    "ratio_layer_grid",
-    "torchvision_ratio",
-]
 
 
 @dataclass(frozen=True)
@@ -133,24 +105,15 @@ def ratio_layer_grid(
     hw = tuple(content.shape[-2:])
     configs = {
         (paper_ratio, depth): {
-            "alpha": DEFAULT_ALPHA,
-            "beta": DEFAULT_ALPHA / ratio_for(paper_ratio, hw, vgg),
+            "beta": 1.0 / ratio_for(paper_ratio, hw, vgg),  # α = 1
             "style_layers": STYLE_DEPTHS[depth],
         }
         for depth in depths
         for paper_ratio in paper_ratios
     }
     options.setdefault("snapshot_at", ())
-    return run_series(
-        configs,
-        content,
-        style,
-        vgg=vgg,
-        steps=steps,
-        progress=progress,
-        desc="α/β × layers grid",
-        **options,
-    )
+    return run_series(configs, content, style, vgg=vgg, steps=steps, progress=progress,
+                      desc="α/β × layers grid", **options)  # fmt: skip
 
 
 def plot_ratio_grid(
@@ -165,30 +128,20 @@ def plot_ratio_grid(
     depths = list(dict.fromkeys(d for _, d in results))
     first = next(iter(results.values())).image
     aspect = first.shape[-1] / first.shape[-2]
-    fig, axes = plt.subplots(
-        len(depths),
-        len(ratios),
-        figsize=(size * aspect * len(ratios) + 1.0, size * len(depths) + 0.8),
-        squeeze=False,
-    )
-    for i, depth in enumerate(depths):
-        for j, paper_ratio in enumerate(ratios):
-            ax = axes[i][j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            result = results.get((paper_ratio, depth))
-            if result is not None:
-                ax.imshow(to_pil(result.image))
-                used = result.settings["alpha"] / result.settings["beta"]
-                if i == 0:
-                    ax.set_title(
-                        _("paper α/β {paper:.0e}\nhere {used:.1e}").format(
-                            paper=paper_ratio, used=used
-                        ),
-                        fontsize=9,
-                    )
-            if j == 0:
-                ax.set_ylabel(f"conv1_1 … {depth}", fontsize=9)
+    figsize = (size * aspect * len(ratios) + 1.0, size * len(depths) + 0.8)
+    fig, axes = plt.subplots(len(depths), len(ratios), figsize=figsize, squeeze=False)
+    for (i, depth), (j, paper_ratio) in itertools.product(enumerate(depths), enumerate(ratios)):
+        ax, result = axes[i][j], results.get((paper_ratio, depth))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if result is not None:
+            ax.imshow(to_pil(result.image))
+        if i == 0 and result is not None:
+            used = result.settings["alpha"] / result.settings["beta"]
+            label = _("paper α/β {paper:.0e}\nhere {used:.1e}")
+            ax.set_title(label.format(paper=paper_ratio, used=used), fontsize=9)
+        if j == 0:
+            ax.set_ylabel(f"conv1_1 … {depth}", fontsize=9)
     fig.suptitle(_(title))
     fig.supxlabel(_("α/β: more style ←   → more content"))
     fig.supylabel(_("style layers used"))

@@ -6,7 +6,7 @@ parameter the engine would refuse; a bad upload shows its error message, not a t
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -16,7 +16,7 @@ from ..errors import DownloadError, ImageError
 from ..i18n import _
 from ..images import load_image
 from ..layers import LAYER_NAMES, PAPER_STYLE_LAYERS
-from ..samples import available_offline, list_samples, load_sample_or_fallback
+from ..samples import SAMPLES, list_samples, load_sample_or_fallback
 
 UPLOAD_PREFIX = "upload: "
 
@@ -47,10 +47,8 @@ class ImagePicker(w.VBox):
     def __init__(
         self, description: str, default: str, fallback: str, kind: str | None = None
     ) -> None:
-        names = [s.name for s in list_samples(kind)]
-        for name in available_offline():
-            if name not in names:
-                names.append(name)
+        offline = [n for n, s in SAMPLES.items() if s.offline]  # always there, kind or not
+        names = list(dict.fromkeys([*list_samples(kind), *offline]))
         self.fallback = fallback
         self._uploads: dict[str, bytes] = {}
         self.dropdown = w.Dropdown(
@@ -88,9 +86,8 @@ class ImagePicker(w.VBox):
         if key not in self.dropdown.options:
             self.dropdown.options = [*self.dropdown.options, key]
         self.dropdown.value = key
-        self.message.value = _("Uploaded {name} ({kb:.0f} kB).").format(
-            name=name, kb=len(data) / 1024
-        )
+        kb = len(data) / 1024
+        self.message.value = _("Uploaded {name} ({kb:.0f} kB).").format(name=name, kb=kb)
 
     def image(self, size: int | tuple[int, int] | None = None) -> torch.Tensor:
         """The chosen image as [1, 3, H, W] in [0, 1], long side ``size``."""
@@ -100,13 +97,10 @@ class ImagePicker(w.VBox):
         try:
             image, used = load_sample_or_fallback(choice, self.fallback, size=size)
         except (DownloadError, ImageError) as exc:  # pragma: no cover - fallback is offline
-            self.message.value = f"<span style='color:#b00'>{exc}</span>"
+            self.message.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
             raise
-        self.message.value = (
-            ""
-            if used == choice
-            else _("No network: showing the offline image '{used}' instead.").format(used=used)
-        )
+        note = _("No network: showing the offline image '{used}' instead.").format(used=used)
+        self.message.value = "" if used == choice else note
         return image
 
 
@@ -154,11 +148,6 @@ class LayerWeights(w.VBox):
         if total == 0:
             return {n: 1.0 / len(raw) for n in raw} if raw else {}
         return {n: v / total for n, v in raw.items()}
-
-    def observe_all(self, handler: Callable[[dict[str, Any]], None]) -> None:
-        """Call ``handler`` whenever a checkbox or slider changes."""
-        for widget in (*self.boxes.values(), *self.sliders.values()):
-            widget.observe(handler, names="value")
 
 
 def log_slider(description: str, value: float, min_exp: float, max_exp: float) -> w.FloatLogSlider:

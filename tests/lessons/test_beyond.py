@@ -13,7 +13,9 @@ import torch
 
 import nst_helpers as nst
 from nst_helpers.cli import build_parser
+from nst_helpers.coarse_to_fine import run_coarse_to_fine
 from nst_helpers.errors import ParameterError
+from nst_helpers.extensions.tv import total_variation
 from nst_helpers.lessons import beyond
 
 from ..conftest import smooth_image
@@ -32,7 +34,7 @@ def noisy_run(vgg):
 
 def test_the_tv_weight_makes_tv_that_share_of_the_runs_loss(noisy_run):
     loss = noisy_run.history[noisy_run.best_evaluation - 1]["total"]
-    tv = float(nst.total_variation(noisy_run.image))
+    tv = float(total_variation(noisy_run.image))
     for share in (0.1, 1.0, 0.0):
         weight = beyond.tv_weight_for(noisy_run, share)
         assert weight * tv == pytest.approx(share * loss, rel=1e-9)
@@ -59,11 +61,11 @@ def test_a_flat_image_has_no_tv_weight(vgg):
 
 def test_the_scale_table_has_a_row_per_scale_and_a_total_per_run(vgg):
     content, style = smooth_image(32, 40, 1), smooth_image(48, 32, 2)
-    direct = nst.run_coarse_to_fine(content, style, [40], steps=4, vgg=vgg)
-    c2f = nst.run_coarse_to_fine(content, style, [24, 40], steps=[2, 2], vgg=vgg)
+    direct = run_coarse_to_fine(content, style, [40], steps=4, vgg=vgg, progress=False)
+    c2f = run_coarse_to_fine(content, style, [24, 40], steps=[2, 2], vgg=vgg, progress=False)
     table = beyond.scale_table({"direct": direct, "coarse to fine": c2f})
     lines = table.splitlines()
-    assert lines[0].startswith("| run | scale (px) | evaluations | seconds")
+    assert lines[0].startswith("| run | scale (px) | evaluations | seconds | peak memory")
     rows = [line for line in lines[2:] if line.startswith("| ")]
     assert len(rows) == (1 + 1) + (2 + 1)  # scales, then one total per run
     assert rows[0].startswith("| direct | 32 × 40 | 4 |")
@@ -72,7 +74,7 @@ def test_the_scale_table_has_a_row_per_scale_and_a_total_per_run(vgg):
     best = c2f.history[c2f.best_evaluation - 1]["total"]
     assert rows[4].startswith("| **coarse to fine: all** | | **4** |")
     assert rows[4].endswith(f"| **{best:.4g}** |")
-    assert table.endswith(".") and "Memory: " in table
+    assert table.endswith("peak resident memory.")  # says what was measured (a CPU run)
 
 
 def test_the_scale_table_needs_per_scale_records(vgg):
@@ -83,14 +85,18 @@ def test_the_scale_table_needs_per_scale_records(vgg):
         beyond.scale_table({"plain": plain})
 
 
-def test_networks_without_weights_here_are_skipped_with_a_note(capsys):
+def test_networks_without_weights_here_are_skipped_with_a_note(capsys, monkeypatch):
+    def no_download(*args, **kwargs):
+        raise AssertionError("compare_networks downloaded a Caffe file")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
     content, style = smooth_image(32, 32, 1), smooth_image(32, 32, 2)
-    results = beyond.compare_networks(content, style, ("random", "caffe"), steps=2)
+    results = beyond.compare_networks(content, style, ("random", "caffe"), steps=2, progress=False)
     assert list(results) == ["torchvision (β = 1e+09)"]  # random weights, torchvision's scale
     result = results["torchvision (β = 1e+09)"]
     assert result.evaluations == 2 and result.snapshots == {}
     assert result.settings["pooling"] == "avg" and result.settings["init"] == "noise"
-    assert "skipped 'caffe': Caffe VGG19 weights not found" in capsys.readouterr().out
+    assert "skipped 'caffe': no Caffe VGG19 file" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- lesson 07's text

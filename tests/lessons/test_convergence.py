@@ -11,8 +11,11 @@ import torch
 from PIL import Image
 
 import nst_helpers as nst
+from nst_helpers.engine import Result
+from nst_helpers.errors import OutputError, ParameterError
 from nst_helpers.lessons import convergence as conv
 from nst_helpers.lessons.plots import png_bytes
+from nst_helpers.lessons.series import run_series
 from nst_helpers.runs import load_run, save_run
 
 from ..conftest import smooth_image
@@ -21,7 +24,7 @@ matplotlib.use("agg")
 
 
 @pytest.fixture(scope="module")
-def run(vgg) -> nst.Result:
+def run(vgg) -> Result:
     """One short run with snapshots at 1, 2, 3, 6, 9, 10 and 12 (made once: tests only read it)."""
     content, style = smooth_image(32, 40, seed=1), smooth_image(48, 32, seed=2)
     return nst.StyleTransfer(
@@ -29,7 +32,7 @@ def run(vgg) -> nst.Result:
     ).run()
 
 
-def fake_result(snapshots: dict[int, torch.Tensor]) -> nst.Result:
+def fake_result(snapshots: dict[int, torch.Tensor]) -> Result:
     last = max(snapshots)
     history = [
         {"evaluation": k, "total": 1.0 / k, "content": 0.5 / k, "style": 0.5 / k, "seconds": k}
@@ -37,12 +40,12 @@ def fake_result(snapshots: dict[int, torch.Tensor]) -> nst.Result:
     ]
     for r in history:
         r["style_layers"], r["content_layers"] = {}, {}
-    return nst.Result(snapshots[last], history, snapshots, last, best_evaluation=last)
+    return Result(snapshots[last], history, snapshots, last, best_evaluation=last)
 
 
 def test_dense_marks_hold_the_seed_reports_marks_and_the_last_evaluation():
     marks = conv.dense_marks(300, frames=30)
-    assert {1, 2, 3, 10, 20, 100, 300} <= set(marks)
+    assert {1, 2, 3, 10, 20, 100, 300, 200} <= set(marks)  # both of the report's experiments
     assert marks == sorted(set(marks)) and marks[-1] == 300 and 30 <= len(marks) <= 40
     assert conv.dense_marks(4) == [1, 2, 3, 4]
 
@@ -53,6 +56,9 @@ def test_the_gallery_shows_content_style_and_the_marks_up_to_the_run_length(run,
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == ["content", "style"] + [f"evaluation {k}" for k in (1, 2, 3, 10)]
     assert fig._suptitle is not None
+    assert conv.gallery_marks(run, conv.SECOND_RUN_MARKS) == [10]
+    with pytest.raises(ParameterError, match="no snapshots"):
+        conv.snapshot_grid(run, [500, 1000])
 
 
 def test_the_scrubber_shows_the_snapshot_the_slider_points_at(run):
@@ -82,27 +88,16 @@ def test_visible_change_finds_where_the_image_settles():
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
 
 
-def test_run_series_runs_each_config_and_plot_series_compares_them(vgg, content, style):
-    results = conv.run_series(
-        {"L-BFGS": {"optimizer": "lbfgs"}, "Adam": {"optimizer": "adam", "steps": 3}},
-        content,
-        style,
-        vgg=vgg,
-        steps=4,
-        progress=False,
-        snapshot_at=(),
+def test_the_optimisers_compared_run_and_their_final_losses_are_their_best(vgg, content, style):
+    assert {c["optimizer"] for c in conv.OPTIMIZERS_COMPARED.values()} == {"lbfgs", "adam"}
+    results = run_series(
+        conv.OPTIMIZERS_COMPARED, content, style, vgg=vgg, steps=4, progress=False, snapshot_at=()
     )
-    assert [r.evaluations for r in results.values()] == [4, 3]
-    assert [r.settings["optimizer"] for r in results.values()] == ["lbfgs", "adam"]
+    assert [r.settings["optimizer"] for r in results.values()] == ["lbfgs", "adam", "adam"]
+    assert [r.settings["lr"] for r in results.values()] == [1.0, 0.02, 0.1]
     losses = conv.final_losses(results)
     for label, result in results.items():
         assert losses[label] == min(result.losses("total"))
-    fig = conv.plot_series(results)
-    assert [ax.get_xlabel() for ax in fig.axes] == [
-        "evaluations (forward + backward passes)",
-        "seconds",
-    ]
-    assert all(ax.get_yscale() == "log" and ax.get_title() for ax in fig.axes)
 
 
 def test_the_gif_has_one_labelled_frame_per_snapshot(run, tmp_path):
@@ -128,22 +123,22 @@ def test_the_gif_has_one_labelled_frame_per_snapshot(run, tmp_path):
 def test_the_gif_export_never_overwrites_unless_asked(run, tmp_path):
     path = conv.export_gif(run, tmp_path / "run.gif")
     before = path.read_bytes()
-    with pytest.raises(FileExistsError):
+    with pytest.raises(OutputError, match="run.gif"):
         conv.export_gif(run, path, marks=[1, 2])
     assert path.read_bytes() == before
     conv.export_gif(run, path, marks=[1, 2], overwrite=True)
     with Image.open(path) as gif:
         assert gif.n_frames == 2
-    with pytest.raises(nst.ParameterError, match=r"\.gif"):
+    with pytest.raises(ParameterError, match=r"\.gif"):
         conv.export_gif(run, tmp_path / "run.png")
-    assert not list(tmp_path.glob(".*tmp*"))
+    assert not (tmp_path / "run.png").exists() and not list(tmp_path.glob(".*tmp*"))
 
 
 def test_a_saved_run_is_found_and_replays_with_its_snapshots_and_history(run, tmp_path):
-    assert conv.find_saved_run(tmp_path / "runs", tmp_path / "missing") is None
+    assert conv.find_saved_run(tmp_path / "runs" / "demo") is None
     folder = save_run(run, tmp_path / "runs" / "demo")
-    assert conv.find_saved_run(tmp_path / "missing", tmp_path / "runs") == folder
     assert conv.find_saved_run(folder) == folder
+    assert conv.find_saved_run(tmp_path / "runs") is None  # a run's own folder, not its parent
     replay = load_run(folder)
     assert replay.history == run.history
     assert sorted(replay.snapshots) == sorted(run.snapshots)

@@ -12,8 +12,11 @@ import pytest
 import torch
 
 import nst_helpers as nst
+from nst_helpers.errors import ImageError, ParameterError
 from nst_helpers.lessons.dashboard import StyleDashboard
 from nst_helpers.lessons.plots import png_bytes
+from nst_helpers.options import DEFAULT_BETAS, paper_equivalent
+from nst_helpers.vgg import VGG19Features
 
 
 def make(vgg, **options) -> StyleDashboard:
@@ -53,7 +56,7 @@ def test_the_dom_contract_the_browser_tests_rely_on(vgg):
     assert bytes(dash.loss_plot.value).startswith(b"\x89PNG")
 
 
-def test_the_controls_describe_the_run(vgg):
+def test_the_controls_describe_the_run_as_options(vgg):
     dash = make(vgg, size=48, steps=9)
     dash.content_layer.value = "relu2_2"
     dash.ratio.value = 1e-6
@@ -61,14 +64,25 @@ def test_the_controls_describe_the_run(vgg):
     dash.init.value = "noise"
     dash.seed.value = 3
     dash.pooling.value = "avg"
-    s = dash.settings()
-    assert s["content_layers"] == ["relu2_2"]
-    assert s["style_layers"] == ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
-    assert sum(s["style_weights"].values()) == pytest.approx(1.0)
-    assert s["alpha"] / s["beta"] == pytest.approx(1e-6)
-    assert (s["init"], s["seed"], s["pooling"], s["size"], s["steps"]) == ("noise", 3, "avg", 48, 9)
+    o = dash.settings()
+    assert isinstance(o, nst.Options) and o.content_layers == ("relu2_2",)
+    assert o.style_layers == ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+    assert sum(o.style_weights.values()) == pytest.approx(1.0)
+    assert o.alpha / o.beta == pytest.approx(1e-6)
+    assert (o.init, o.seed, o.pooling, o.size, o.steps) == ("noise", 3, "avg", 48, 9)
     dash.optimizer.value = "adam"  # choosing Adam proposes Adam's learning rate
-    assert dash.settings()["lr"] == pytest.approx(0.02)
+    assert dash.settings().lr == pytest.approx(0.02)
+
+
+def test_no_style_layer_ticked_is_refused_before_a_run_and_shown_from_the_button(vgg):
+    dash = make(vgg)
+    for box in dash.style_layers.boxes.values():
+        box.value = False
+    with pytest.raises(ParameterError, match="style"):
+        dash.run(wait=True)
+    dash.run_button.click()  # from the button: shown on the status line, not raised
+    assert "cannot start" in dash.status.value and not dash.running
+    assert not dash.run_button.disabled and dash.result is None
 
 
 def test_a_headless_run_joins_the_thread_and_reports_finished(vgg):
@@ -133,10 +147,10 @@ def test_an_error_in_the_thread_is_shown_and_raised_to_a_waiting_caller(vgg, mon
     dash = make(vgg)
 
     def broken(size=None):
-        raise nst.ImageError("cannot read that file")
+        raise ImageError("cannot read that file")
 
     monkeypatch.setattr(dash.content_picker, "image", broken)
-    with pytest.raises(nst.ImageError, match="cannot read"):
+    with pytest.raises(ImageError, match="cannot read"):
         dash.run(wait=True)
     assert "failed" in dash.status.value
     assert not dash.run_button.disabled
@@ -191,26 +205,22 @@ def test_switching_the_pooling_keeps_the_caffe_network_and_its_beta():
     dash.pooling.value = "avg"
     dash.run(wait=True)
     other = dash._network("avg")
-    assert other.network == "caffe" and other.normalization == caffe.normalization
+    assert other.network == "caffe" and other.pooling == "avg"
     assert dash.result.settings["beta"] == pytest.approx(nst.default_beta(caffe), rel=1e-6)
 
 
 def caffe_vgg() -> nst.VGG19Features:
     """A VGG19 with random weights that says its weights are the authors' Caffe ones."""
-    from nst_helpers.vgg import CAFFE_NORMALIZATION
-
     torch.manual_seed(0)
-    return nst.VGG19Features(normalization=CAFFE_NORMALIZATION, network="caffe").eval()
+    return VGG19Features("max", network="caffe")
 
 
 def test_the_ratio_slider_starts_at_the_loaded_networks_default(vgg):
-    from nst_helpers.ratios import DEFAULT_BETAS, paper_equivalent
-
     caffe = caffe_vgg()
     dash = make(caffe)
     assert dash.ratio.value == pytest.approx(1 / DEFAULT_BETAS["caffe"], rel=1e-6)
     assert dash.ratio.min <= -5 < dash.ratio.max  # reaches the paper's own α/β region
-    assert dash.settings()["beta"] == pytest.approx(nst.default_beta(caffe), rel=1e-6)
+    assert dash.settings().beta == pytest.approx(nst.default_beta(caffe), rel=1e-6)
     # the note names the network and gives the paper's equivalent for it: 1e-3 at 256², here 32²
     side = int(dash.size.value)
     expected = paper_equivalent(dash.ratio.value, (side, side), "caffe")

@@ -15,6 +15,8 @@ import pytest
 import torch
 
 import nst_helpers as nst
+from nst_helpers.errors import ParameterError
+from nst_helpers.layers import LAYER_NAMES
 from nst_helpers.lessons import features
 
 from ..conftest import smooth_image
@@ -34,7 +36,7 @@ def test_paper_names_are_the_post_relu_activations():
     assert "pre-ReLU" in features.layer_label("conv4_2")
     assert features.layers_label(["relu1_1", "relu2_1"]) == "conv1_1 + conv2_1"
     assert features.layers_label(nst.PAPER_STYLE_LAYERS).startswith("conv1_1 … conv5_1")
-    with pytest.raises(nst.ParameterError):
+    with pytest.raises(ParameterError):
         features.paper_name("conv9_9")
 
 
@@ -47,7 +49,7 @@ def test_the_paper_series_are_its_figure_1_layers():
 
 def test_receptive_fields_follow_the_recursion():
     fields = features.receptive_fields()
-    assert list(fields) == list(nst.LAYER_NAMES)
+    assert list(fields) == list(LAYER_NAMES)
     # Known values for VGG: conv1_1 3, conv1_2 5, pool1 6, conv2_1 10, conv3_1 24, conv4_2 84,
     # conv5_1 156, conv5_4 252, pool5 268; the stride doubles at each pool.
     expected = {
@@ -79,23 +81,24 @@ def test_the_measured_gradient_footprint_is_the_receptive_field(vgg):
 
 def test_the_architecture_table_has_n_m_and_shapes_for_the_image():
     table = features.architecture_table((96, 128))
-    assert len(table) == 16 + 5
+    assert len(table) == 16 + 5 and list(table)[:3] == ["conv1_1", "conv1_2", "pool1"]
     assert len(features.architecture_table((96, 128), include_pools=False)) == 16
     conv1 = table["conv1_1"]
     assert (conv1.n, conv1.height, conv1.width, conv1.m) == (64, 96, 128, 96 * 128)
     assert conv1.package == "conv1_1 / relu1_1"
-    row = table["relu4_2"]  # looked up by either name
-    assert row.layer == "conv4_2"
+    row = table["conv4_2"]  # the paper's name: the row of relu4_2 too
     assert (row.n, row.height, row.width, row.m, row.values) == (512, 12, 16, 192, 512 * 192)
     assert row.receptive_field == 84 and row.stride == 8
     assert table["pool5"].m == 3 * 4
-    for r in table.rows:  # the same shapes as nst.layer_shapes
+    for r in table.values():  # the same shapes as nst.layer_shapes
         assert (r.n, r.height, r.width) == nst.layer_shapes((96, 128), [r.layer])[r.layer]
-    with pytest.raises(KeyError):
-        table["conv6_1"]
-    html = table._repr_html_()
+
+
+def test_the_table_shows_as_html_captioned_with_the_input_size():
+    html = features.table_html(features.architecture_table((96, 128))).data
     assert html.count("<tr") == 1 + 21 and "96 × 128" in html
-    assert "conv4_2" in str(table) and "84 × 84 px" in str(table)
+    assert "conv4_2 / relu4_2" in html and "84 × 84 px" in html
+    assert html.count("background") == 5  # the pools are shaded
 
 
 def test_the_table_matches_the_network(vgg):
@@ -104,7 +107,7 @@ def test_the_table_matches_the_network(vgg):
     with torch.no_grad():
         acts = vgg(image, ["relu1_2", "pool2", "relu4_2", "relu5_1"])
     for name, act in acts.items():
-        row = table[name]
+        row = table[features.paper_name(name)]
         assert list(act.shape) == [1, row.n, row.height, row.width]
 
 
@@ -117,7 +120,7 @@ def test_flatten_and_strongest_channels():
     assert torch.equal(F[2], torch.full((4,), 5.0))
     assert features.strongest_channels(act, 2) == [2, 0]
     assert features.strongest_channels(act, 10) == [2, 0, 1]
-    with pytest.raises(nst.ParameterError):
+    with pytest.raises(ParameterError):
         features.flatten_features(torch.zeros(3, 2, 2))
 
 
@@ -127,7 +130,7 @@ def test_relu_comparison_is_max_zero(vgg):
     assert comparison.relu_is_max0
     assert 0.0 < comparison.fraction_negative < 1.0
     assert comparison.pre.shape == comparison.post.shape == (1, 128, 16, 20)
-    with pytest.raises(nst.ParameterError, match="convolution"):
+    with pytest.raises(ParameterError, match="convolution"):
         features.compare_relu(vgg, image, "relu2_2")
     fig = features.plot_relu_comparison(comparison)
     assert len(fig.axes) >= 3
@@ -165,6 +168,9 @@ def test_the_feature_map_viewer_updates_on_every_control(vgg):
     assert viewer.image.value != first and "Map 5" in viewer.info.value
     viewer.layer.value = "relu1_1"  # fewer maps: the slider follows
     assert viewer.channel.max == 63 and "N_l = 64" in viewer.info.value
+    viewer.channel.value = 63
+    viewer.layer.value = "relu2_1"  # more maps: the slider keeps the channel
+    assert viewer.channel.max == 127 and viewer.channel.value == 63
     viewer.layer.value = "conv5_1"  # pre-ReLU, 512 maps
     assert viewer.channel.max == 511 and "pre-ReLU" in viewer.info.value
     viewer.strongest.click()

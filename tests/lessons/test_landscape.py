@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import nst_helpers as nst
+from nst_helpers.errors import ParameterError
 from nst_helpers.lessons import landscape as ls
 
 matplotlib.use("agg")
@@ -28,9 +29,16 @@ def test_the_losses_of_a_batch_are_the_engines_losses_of_each_image(vgg, content
         record = nst.StyleTransfer(content, style, vgg=vgg, init=images[i : i + 1]).step()
         for term in ("total", "content", "style"):
             assert float(found[term][i]) == pytest.approx(record[term], rel=1e-4, abs=1e-6)
-    torch.testing.assert_close(
-        found["total"], loss.alpha * found["content"] + loss.beta * found["style"]
-    )
+    alpha, beta = loss.objective.alpha, loss.objective.beta
+    torch.testing.assert_close(found["total"], alpha * found["content"] + beta * found["style"])
+
+
+def test_the_targets_and_weights_are_the_options_given(vgg, content, style):
+    loss = ls.LossTerms(content, style, nst.Options(alpha=2.0), vgg=vgg, beta=5.0)
+    assert (loss.objective.alpha, loss.objective.beta) == (2.0, 5.0)
+    assert list(loss.objective.content_targets) == ["relu4_2"]
+    with pytest.raises(ParameterError, match="px"):
+        loss(torch.rand(1, 3, 16, 16))
 
 
 def test_losses_are_computed_without_gradients(content, style, loss):
@@ -56,10 +64,12 @@ def test_a_slice_has_the_grid_shape_and_its_centre_is_the_loss_at_x(content, sty
     assert s.centre["content"] == pytest.approx(0.0, abs=1e-6)  # x is the content image
 
 
-def test_the_slice_needs_an_odd_number_of_points(content, style, loss):
+def test_the_slice_needs_an_odd_number_of_points_and_a_positive_span(content, style, loss):
     d = ls.towards(content, style)
-    with pytest.raises(nst.ParameterError, match="odd"):
+    with pytest.raises(ParameterError, match="points"):
         ls.loss_slice(loss, content, d, d, points=4)
+    with pytest.raises(ParameterError, match="span"):
+        ls.loss_slice(loss, content, d, d, points=3, span=0.0)
 
 
 def test_the_directions_are_as_stated(content, style):
@@ -94,11 +104,11 @@ def test_the_explorer_recomputes_at_the_chosen_resolution(content, style, loss):
     explorer = ls.SliceExplorer({"pair": (loss, content, d1, d2, "d1", "d2")}, points=3)
     assert explorer.status.value == "press Compute"
     explorer.points.value = 5
-    explorer.button.click()  # in the panels' background-run helper: the kernel stays free
-    explorer.runner.wait()
+    explorer.run_button.click()  # in the panels' background run: the kernel stays free
+    explorer.wait()
     assert explorer.slices["pair"].points == 5 and "5×5" in explorer.status.value
     assert bytes(explorer.image.value).startswith(b"\x89PNG")
-    assert not explorer.button.disabled and explorer.stop_button.disabled
+    assert not explorer.run_button.disabled and explorer.stop_button.disabled
 
 
 def test_the_explorer_stops_between_rows_and_reports_errors_on_its_status_line(
@@ -110,10 +120,9 @@ def test_the_explorer_stops_between_rows_and_reports_errors_on_its_status_line(
 
     def stopping(batch):  # Stop pressed while the first row is computed
         calls.append(1)
-        explorer.runner.stop()
+        explorer.stop()
         return loss(batch)
 
-    stopping.device = loss.device
     explorer = ls.SliceExplorer({"pair": (stopping, content, d1, d2, "d1", "d2")}, points=5)
     assert explorer.compute() is None and len(calls) == 1
     assert explorer.status.value == "stopped after 1 of 5 rows" and "pair" not in explorer.slices
@@ -121,12 +130,16 @@ def test_the_explorer_stops_between_rows_and_reports_errors_on_its_status_line(
     def broken(batch):
         raise RuntimeError("the network is gone")
 
-    broken.device = loss.device
     explorer = ls.SliceExplorer({"pair": (broken, content, d1, d2, "d1", "d2")}, points=3)
     with pytest.raises(RuntimeError):
         explorer.compute()
     assert explorer.status.value == "failed: RuntimeError: the network is gone"
-    assert not explorer.button.disabled
+    assert not explorer.run_button.disabled
+    explorer.status.value = ""
+    explorer.run_button.click()  # from the button: shown on the status line, kept for wait()
+    with pytest.raises(RuntimeError):
+        explorer.wait()
+    assert "the network is gone" in explorer.status.value
 
 
 def test_midpoint_convexity_accepts_a_convex_function_and_rejects_a_double_well():
@@ -139,7 +152,7 @@ def test_midpoint_convexity_accepts_a_convex_function_and_rejects_a_double_well(
     assert not ls.check_line(np.sin, 0.0, 2 * np.pi).convex_here
     assert ls.check_line(np.exp, -3.0, 3.0).convex_here
     assert ls.midpoint_convexity([1.0, 1.0, 1.0 + 1e-12]).convex_here  # rounding is not a bump
-    with pytest.raises(nst.ParameterError):
+    with pytest.raises(ParameterError):
         ls.midpoint_convexity([1.0, 2.0])
 
 

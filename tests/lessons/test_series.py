@@ -8,7 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from nst_helpers.lessons import plots, weighting
+from nst_helpers.errors import ParameterError
+from nst_helpers.lessons import plots
 from nst_helpers.lessons.series import run_series, series_summary
 
 
@@ -24,12 +25,28 @@ def test_a_series_keeps_its_keys_common_options_and_each_configs_own(vgg, conten
         snapshot_at=(),
     )
     assert list(results) == [("relu1_1",), "deep"]
-    assert [r.settings["content_layers"] for r in results.values()] == [["relu1_1"], ["relu2_2"]]
+    assert [r.settings["content_layers"] for r in results.values()] == [("relu1_1",), ("relu2_2",)]
     assert all(r.evaluations == 2 and r.settings["init"] == "noise" for r in results.values())
     assert series_summary(results).startswith("2 runs, 4 evaluations in ")
 
 
+def test_one_progress_bar_counts_every_evaluation_of_the_series(vgg, content, style, capsys):
+    results = run_series(
+        {"short": {"steps": 1}, "long": {}}, content, style, vgg=vgg, steps=3, desc="series"
+    )
+    assert [r.evaluations for r in results.values()] == [1, 3]
+    bar = capsys.readouterr().err
+    assert "4/4" in bar and bar.count("\n") == 1  # one bar for the whole series, closed once
+
+
+def test_a_bad_option_is_refused_before_its_run(vgg, content, style):
+    with pytest.raises(ParameterError, match="steps"):
+        run_series({"a": {"steps": 0}}, content, style, vgg=vgg, steps=2, progress=False)
+
+
 def test_the_ratio_grid_is_one_series_over_paper_ratios_and_depths(vgg, content, style):
+    from nst_helpers.lessons import weighting
+
     grid = weighting.ratio_layer_grid(
         content,
         style,
