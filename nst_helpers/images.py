@@ -1,4 +1,4 @@
-"""Images in and out: float32 tensors [1, 3, H, W] with values in [0, 1], read and written by Pillow.
+"""Images in and out: float32 tensors [1, 3, H, W] in [0, 1], read and written by Pillow.
 
 ``load_image`` takes a file path, an http(s) URL (downloaded once with pooch), raw bytes (an
 ipywidgets ``FileUpload``), a PIL image, a numpy array or a tensor. A file is judged from its
@@ -11,6 +11,7 @@ atomically. Anything unusable raises a one-line ``ImageError`` / ``OutputError``
 from __future__ import annotations
 
 import io
+import numbers
 import os
 import warnings
 from pathlib import Path
@@ -33,13 +34,14 @@ _HIGH_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 
 def target_size(height: int, width: int, size: Size) -> tuple[int, int]:
     """(H, W) for an image of height × width: an int ``size`` becomes the long side (aspect kept,
-    at least 1 px), a tuple is used as it is, None keeps the size."""
+    at least 1 px), a pair (H, W) is used as it is, None keeps the size; else ``ParameterError``."""
+    whole = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1  # noqa: E731
     if size is None:
         return height, width
-    if isinstance(size, tuple | list):
+    if isinstance(size, tuple | list) and len(size) == 2 and all(map(whole, size)):
         return int(size[0]), int(size[1])
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ParameterError(f"size must be a positive whole number, (H, W) or None, not {size!r}")
+    if not whole(size):
+        raise ParameterError(f"size must be a whole number ≥ 1 (px), (H, W) or None, not {size!r}")
     scale = size / max(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
 
@@ -89,34 +91,50 @@ def _open(source: Path | io.BytesIO, name: str, size: Size) -> Image.Image:
             img = Image.open(source)
     except Image.UnidentifiedImageError:
         raise ImageError(f"{name}: not an image Pillow can read{_what_it_is(source)}") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{name}: too large to decode ({exc}); make a smaller copy") from None
+    except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"{name}: cannot read the image ({exc})") from None
-    width, height = img.size
-    if width * height == 0:
-        raise ImageError(f"{name}: the image has no pixels ({width}x{height})")
-    if size is not None and img.format == "JPEG":  # libjpeg decodes at 1/2 … 1/8 scale
-        side = max(size) if isinstance(size, tuple | list) else None
-        h, w = (side, side) if side else target_size(height, width, size)
-        img.draft(img.mode, (w, h))
-    need = img.size[0] * img.size[1] * max(3, len(img.getbands())) / 2**20
-    if need > MAX_DECODE_MB:
-        raise ImageError(
-            f"{name}: {width}x{height} px would need {need:,.0f} MB to decode (the limit is "
-            f"{MAX_DECODE_MB} MB); make a smaller copy first"
-        )
     try:
+        _judge(img, name, size)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img.load()  # truncated files fail here
         ImageOps.exif_transpose(img, in_place=True)
         return img
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except BaseException as exc:
+        img.close()
+        if not isinstance(exc, OSError | ValueError | SyntaxError | EOFError) or isinstance(
+            exc, ImageError
+        ):
+            raise
         raise ImageError(f"{name}: the image is truncated or damaged ({exc})") from None
+
+
+def _judge(img: Image.Image, name: str, size: Size) -> None:
+    """Refuse, from the header alone, an image whose decoding would take more than
+    ``MAX_DECODE_MB``; ask libjpeg for a reduced decode (1/2 … 1/8) when a size is given."""
+    width, height = img.size
+    if width * height == 0:
+        raise ImageError(f"{name}: the image has no pixels ({width}x{height})")
+    if size is not None and img.format == "JPEG":
+        side = max(size) if isinstance(size, tuple | list) else None
+        h, w = (side, side) if side else target_size(height, width, size)
+        img.draft(img.mode, (w, h))
+    pixels = img.size[0] * img.size[1]  # after draft: what will really be decoded
+    need = (pixels * max(3, len(img.getbands())) + (pixels * 12 if size is None else 0)) / 2**20
+    if need > MAX_DECODE_MB:
+        raise ImageError(
+            f"{name}: {width}x{height} px would need {need:,.0f} MB to load (the limit is "
+            f"{MAX_DECODE_MB} MB); load it with a smaller size, or make a smaller copy first"
+        )
 
 
 def _what_it_is(source: Path | io.BytesIO) -> str:
     """': it is an HTML page …' for a file that is not an image, from its first bytes."""
-    head = source.getvalue()[:64] if isinstance(source, io.BytesIO) else source.read_bytes()[:64]
+    with source if isinstance(source, io.BytesIO) else open(source, "rb") as f:
+        f.seek(0)
+        head = f.read(64)
     text = head.lstrip().lower()
     if text.startswith((b"<!doctype html", b"<html")):
         return ": it is an HTML page (a failed download?)"
@@ -134,7 +152,8 @@ def _to_tensor(img: Image.Image, size: Size) -> torch.Tensor:
         values = np.asarray(img, dtype=np.float32)
         values = values / (65535.0 if img.mode != "F" else 255.0 if values.max() > 1 else 1.0)
         return as_image_tensor(np.clip(values, 0, 1), "image", size)
-    alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    img = img.convert("LA") if img.mode == "La" else img  # premultiplied: Pillow converts it so
+    alpha = img.mode in ("RGBA", "LA", "PA", "RGBa") or "transparency" in img.info
     mode = "RGBA" if alpha else "RGB"
     img = img if img.mode == mode else img.convert(mode)
     if (img.height, img.width) != hw:

@@ -56,6 +56,8 @@ def style_loss(
     """L_style = Σ_l w_l E_l (Eq. 5) over the layers of ``targets`` (name → A^l); ``features``
     maps names to F^l; ``weights`` maps names to w_l or lists them in order (None: 1/|L| each,
     the paper's 1/5). Lesson 03."""
+    if not targets:
+        raise ParameterError("style_loss: no style layers (targets is empty)")
     w = resolve_style_weights(list(targets), weights)
     if missing := [name for name in targets if name not in features]:
         raise ParameterError(f"style_loss: no features given for {', '.join(missing)}")
@@ -75,9 +77,7 @@ def resolve_style_weights(
     """w_l as a dict over ``layers`` (None: 1/|L| each); ``ParameterError`` for unknown layers,
     a wrong count, or a weight that is not finite and ≥ 0."""
     layers = list(layers)
-    if not layers:
-        raise ParameterError("no style layers")
-    if weights is None:
+    if weights is None or not layers and not weights:
         return {name: 1.0 / len(layers) for name in layers}
     if isinstance(weights, Mapping):
         if unknown := [repr(k) for k in weights if k not in layers]:
