@@ -54,8 +54,9 @@ def run_coarse_to_fine(
     Returns the last scale's ``Result`` with every scale's records (``evaluation`` numbered on
     across scales, ``seconds`` too, each with its ``scale``) and snapshots (``snapshot_at``
     counts the same way), and ``settings["per_scale"]``: each scale's ``long_side``,
-    ``evaluations``, ``seconds`` (set-up included) and ``peak_memory_mb`` (the process's peak
-    resident memory during it on a CPU under Linux; CUDA's peak tensor memory on a GPU). A scale
+    ``evaluations``, ``seconds`` (set-up included), ``start_memory_mb`` and ``peak_memory_mb``
+    (the process's resident memory at its start and its peak during it, on a CPU under Linux;
+    CUDA's peak tensor memory on a GPU). ``callback`` gets records numbered the same way. A scale
     that ends early (stop, Ctrl-C, a non-finite loss, out of memory) ends the run there.
     """
     sides = [int(s) for s in scales]
@@ -63,12 +64,15 @@ def run_coarse_to_fine(
         raise ParameterError(f"scales must be increasing long sides ≥ 16 px, not {list(scales)}")
     if changes.get("size") is not None:
         raise ParameterError("size and scales: give only scales (the last is the result's size)")
-    run = {k: changes.pop(k) for k in ("vgg", "progress", "callback", "stop_event") if k in changes}
+    run = {k: changes.pop(k) for k in ("vgg", "progress", "stop_event") if k in changes}
+    callback = changes.pop("callback", None)
     o = (options or Options()).replace(**changes)
     counts = [o.steps] * len(sides) if steps is None else steps
     counts = [counts] * len(sides) if isinstance(counts, int) else list(counts)
     if len(counts) != len(sides):
         raise ParameterError(f"steps: {len(counts)} numbers for {len(sides)} scales")
+    for n in counts:  # each checked now, before the first scale runs
+        o.replace(steps=n)
     o = o.replace(style_scale=o.style_scale or 1.0)
     history: list[Record] = []
     snapshots: dict[int, torch.Tensor] = {}
@@ -80,6 +84,10 @@ def run_coarse_to_fine(
         if isinstance(init, torch.Tensor):
             init = upsample(as_image_tensor(init, "init"), shape)
         marks = [m - offset for m in o.snapshot_at if offset < m <= offset + n]
+        if callback is not None:  # records numbered over all scales, as in the history
+            run["callback"] = lambda t, r, k=offset, s=side: callback(
+                t, {**r, "evaluation": r["evaluation"] + k, "scale": s}
+            )
         start = time.perf_counter()
         try:
             with PeakRss() as rss:
@@ -92,8 +100,8 @@ def run_coarse_to_fine(
             break
         peak = _peak_mb(result.settings["device"]) or rss.peak_mb
         per_scale.append({"long_side": side, "size": list(result.image.shape[-2:]),
-                          "evaluations": result.evaluations, "peak_memory_mb": peak,
-                          "seconds": time.perf_counter() - start})  # fmt: skip
+                          "evaluations": result.evaluations, "seconds": time.perf_counter() - start,
+                          "start_memory_mb": rss.start_mb, "peak_memory_mb": peak})  # fmt: skip
         history += [{**r, "evaluation": r["evaluation"] + offset, "seconds": r["seconds"] + seconds,
                      "scale": side} for r in result.history]  # fmt: skip
         snapshots |= {m + offset: img for m, img in result.snapshots.items()}

@@ -85,7 +85,7 @@ def prepare(content: Any, style: Any, o: Options, vgg: VGG19Features | None = No
     targets = [style_targets(vgg, img.to(vgg.device), s_layers, shape) for img in styles]
     objective = Objective(
         content_targets=content_targets(vgg, content_img, c_layers),
-        style_targets=targets[0] if len(targets) == 1 else _blend(targets, o.style_blend),
+        style_targets=_blend(targets, o.style_blend) if len(targets) > 1 else (targets or [{}])[0],
         style_weights=o.style_weights or {name: 1 / len(s_layers) for name in s_layers},
         alpha=o.alpha,
         beta=default_beta(vgg) if o.beta is None else o.beta,
@@ -183,9 +183,12 @@ class StyleTransfer(Engine):
         super().__init__(p.x0, p.vgg, p.objective, o, callback=callback, stop_event=stop_event,
                          progress=progress)  # fmt: skip
         self.to_rgb, self.content_image, self.style_images = p.to_rgb, p.content_image, p.styles
+        n = len(p.styles)  # the settings as used, JSON-ready (saved with a run)
         self.settings = {f.name: getattr(o, f.name) for f in fields(o)} | {
             "init": "tensor" if isinstance(o.init, torch.Tensor) else o.init, "size": list(p.x0.shape[-2:]),
-            "beta": p.objective.beta, "lr": o.lr or DEFAULT_LR[o.optimizer], "device": str(p.vgg.device)}  # fmt: skip
+            "beta": p.objective.beta, "lr": o.lr or DEFAULT_LR[o.optimizer], "device": str(p.vgg.device),
+            "styles": n, "style_blend": list(o.style_blend or [1 / n] * n) if n > 1 else None}  # fmt: skip
+        self.settings = {k: list(v) if isinstance(v, tuple) else v for k, v in self.settings.items()}
 
     @property
     def style_image(self) -> torch.Tensor | None:

@@ -87,6 +87,6 @@ def test_notebook_05_replays_a_run_precomputed_with_the_command_line(tmp_path, m
         if cell.cell_type == "code"
         for out in cell.get("outputs", [])
     )
-    assert "replaying" in text and "12 evaluations" in text
+    assert "replaying" in text and "12 evaluations" in text and "computed" not in text
     assert "marks in this run: [1, 2, 3, 10]" in text
     assert "identical history and marks: True" in text

@@ -116,8 +116,8 @@ def test_values_that_do_not_fit_the_images_are_refused_before_any_work(
 
 def test_the_options_beyond_the_paper_run_together(vgg):
     content, styles = mid(32, 40, 1), [smooth_image(48, 32, 2), smooth_image(40, 40, 3)]
-    result = nst.StyleTransfer(content, styles, vgg=vgg, preserve_color="luminance",
-                               style_blend=[2, 1], style_scale=1.5, tv_weight=0.01, steps=4).run()  # fmt: skip
+    options = {"preserve_color": "luminance", "style_blend": [2, 1], "style_scale": 1.5}
+    result = nst.StyleTransfer(content, styles, vgg=vgg, tv_weight=0.01, steps=4, **options).run()
     assert result.stop_reason == "completed" and result.evaluations == 4
     assert result.image.shape == (1, 3, 32, 40) and "tv" in result.history[-1]
 

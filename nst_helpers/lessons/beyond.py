@@ -111,7 +111,7 @@ def compare_networks(
         except WeightsError as exc:
             print(_("skipped {name!r}: {error}").format(name=name, error=exc))
             continue
-        result = run_style_transfer(content, style, vgg=vgg, steps=steps, init=init, pooling=pooling,
-                                    **{"snapshot_at": (), **options})  # fmt: skip
+        settings = {"steps": steps, "init": init, "pooling": pooling, "snapshot_at": (), **options}
+        result = run_style_transfer(content, style, vgg=vgg, **settings)
         results[f"{vgg.network} (β = {result.settings['beta']:.0e})"] = result
     return results

@@ -28,6 +28,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..engine import Record, Result
+from ..errors import ParameterError
 from ..i18n import _
 from ..images import save_image, unique_path
 from ..layers import LAYER_NAMES, PAPER_CONTENT_LAYERS
@@ -222,6 +223,8 @@ class StyleDashboard(PanelRuns, w.VBox):
         """The run the controls describe (α = 1, β = 1/(α/β)); ``ParameterError`` when one is
         impossible (no style layer ticked)."""
         weights = self.style_layers.weights
+        if not weights:
+            raise ParameterError(_("tick at least one style layer"))
         return Options(
             content_layers=(self.content_layer.value,),
             style_layers=tuple(weights),

@@ -349,20 +349,21 @@ HINTS = {
     "content_loss": (
         N_("L_content = ½ Σ_ij (F_ij − P_ij)²: subtract, square every entry, add them all up (a "
            "sum, not a mean), then halve. Return a tensor, not a Python float."),
-        N_("return 0.5 * (…).sum()   where … squares the difference of F and P, entry by entry"),
+        N_("`return 0.5 * (…).sum()`, where … squares the difference of F and P, entry by entry"),
         "return 0.5 * ((F - P) ** 2).sum()",
     ),
     "gram_matrix": (
         N_("F arrives as [1, N, H, W]: reshape it into the paper's N × M matrix (N = F.shape[1], "
            "M = H·W), then multiply it by its own transpose, so that G is N × N. No division."),
-        N_("F = F.reshape(F.shape[1], -1), then return F @ …   where … makes the product N × N"),
+        N_("`F = F.reshape(F.shape[1], -1)`, then `return F @ …`, where … makes the product "
+           "N × N"),
         "F = F.reshape(F.shape[1], -1); return F @ F.T",
     ),
     "style_layer_loss": (
         N_("Read N and M from F ([1, N, H, W]: M = H·W), compute G = F Fᵀ as in the previous "
            "exercise, then add up the squared differences to A and divide by 4 N² M²."),
-        N_("_, N, H, W = F.shape; M = H * W; G = my_gram_matrix(F); "
-           "return ((G - A) ** 2).sum() / …   where … is the paper's normalisation"),
+        N_("`_, N, H, W = F.shape; M = H * W; G = my_gram_matrix(F)`, then "
+           "`return ((G - A) ** 2).sum() / …`, where … is the paper's normalisation"),
         "return ((G - A) ** 2).sum() / (4 * N**2 * M**2)",
     ),
 }
@@ -401,7 +402,8 @@ def show_hint(exercise: str, level: int = 1) -> None:
     more = _("More: exercises.show_hint({exercise!r}, {level})") if level < 3 else ""
     more = more.format(exercise=exercise, level=level + 1)
     _show(
-        f"{heading} {text}\n{more}", f"**{heading}** {f'`{text}`' if level > 1 else text}  \n{more}"
+        f"{heading} {text}\n{more}",
+        f"**{heading}** {f'`{text}`' if level == 3 else text}  \n{more}",
     )
 
 

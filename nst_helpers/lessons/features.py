@@ -119,10 +119,6 @@ def footprint_extent(footprint: torch.Tensor) -> tuple[int, int]:
     return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
 
 
-def _hw(image: torch.Tensor) -> tuple[int, int]:
-    return int(image.shape[-2]), int(image.shape[-1])
-
-
 def show_gradient_footprints(
     vgg: VGG19Features,
     image: torch.Tensor,
@@ -132,21 +128,17 @@ def show_gradient_footprints(
     titled with r_l from the formula and the measured extent."""
     layers = check_layers(layers)
     use_language_font()
-    h, w = _hw(image)
-    n = len(layers)
-    fig, axes = plt.subplots(
-        1, n, figsize=(2.8 * n, 2.8 * h / w + 0.9), squeeze=False, layout="constrained"
-    )
+    (h, w), n = image.shape[-2:], len(layers)
+    size = (2.8 * n, 2.8 * h / w + 0.9)
+    fig, axes = plt.subplots(1, n, figsize=size, squeeze=False, layout="constrained")
     for ax, name in zip(axes[0], layers, strict=True):
         fp = gradient_footprint(vgg, image, name)
         rows, cols = footprint_extent(fp)
         ax.imshow(to_pil(image), alpha=0.35)
         ax.imshow((fp > 0).float().numpy(), cmap="Reds", alpha=0.65, vmin=0, vmax=1)
         title = _("{layer}: formula {r} px\nmeasured {rows} × {cols} px")
-        ax.set_title(
-            title.format(layer=paper_name(name), r=receptive_field(name), rows=rows, cols=cols),
-            fontsize=9,
-        )
+        r = receptive_field(name)
+        ax.set_title(title.format(layer=paper_name(name), r=r, rows=rows, cols=cols), fontsize=9)
         ax.axis("off")
     fig.suptitle(_("Pixels that one value at the centre depends on (red): the receptive field"))
     return fig
@@ -159,7 +151,7 @@ def show_receptive_fields(
     """The r_l × r_l square of the image that one value at the centre of each layer depends on."""
     layers = check_layers(layers)
     use_language_font()
-    h, w = _hw(image)
+    h, w = image.shape[-2:]
     fig, ax = plt.subplots(figsize=(6, 6 * h / w))
     ax.imshow(to_pil(image))
     colours = plt.get_cmap("autumn")([i / max(1, len(layers) - 1) for i in range(len(layers))])
@@ -311,12 +303,8 @@ def show_layer_overview(
     use_language_font()
     with torch.no_grad():
         feats = vgg(image.to(vgg.device), layers)
-    fig, axes = plt.subplots(
-        len(layers),
-        per_layer + 1,
-        figsize=(2.2 * (per_layer + 1), 2.0 * len(layers)),
-        squeeze=False,
-    )
+    size = (2.2 * (per_layer + 1), 2.0 * len(layers))
+    fig, axes = plt.subplots(len(layers), per_layer + 1, figsize=size, squeeze=False)
     for row, name in zip(axes, layers, strict=True):
         act = feats[name].cpu()
         row[0].imshow(to_pil(image))
@@ -438,7 +426,7 @@ def _map_figure(image: torch.Tensor, activation: torch.Tensor, layer: str, chann
     """The input beside one feature map of ``activation`` [1, N, H, W], at the image's aspect
     ratio (a pre-ReLU map on a scale centred on 0)."""
     use_language_font()
-    h, w = _hw(image)
+    h, w = image.shape[-2:]
     fig = Figure(figsize=(8, 4 * h / w + 0.6))  # not pyplot: drawn into a widget, never inline
     axes = fig.subplots(1, 2)
     axes[0].imshow(to_pil(image))

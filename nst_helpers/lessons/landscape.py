@@ -51,7 +51,8 @@ class LossTerms:
     same ``Options`` (or keyword changes to the defaults): the losses the optimisation reports.
 
     Calling it on a batch [B, 3, H, W] (H, W: the content's) returns {"total", "content",
-    "style": float64 tensor [B]}; the network sees ``batch_size`` images at a time. Lesson 06.
+    "style": float64 tensor [B]}; the network sees ``batch_size`` images at a time. The
+    extensions of lesson 07 (``preserve_color``, ``tv_weight``) are refused. Lesson 06.
     """
 
     def __init__(
@@ -65,6 +66,8 @@ class LossTerms:
         **changes: Any,
     ) -> None:
         o = Options(**changes) if options is None else options.replace(**changes)
+        if o.preserve_color or o.tv_weight:
+            raise ParameterError("LossTerms: the paper's losses only; no preserve_color, tv_weight")
         prepared = prepare(content, style, o, vgg)
         self.vgg, self.objective = prepared.vgg, prepared.objective
         self.shape = tuple(prepared.x0.shape[-2:])

@@ -75,42 +75,18 @@ def show_images(
     return fig
 
 
-def _loss_of(record: Mapping[str, Any], key: str) -> float:
-    """A record's ``key``: "total", "content", "style" or a style layer's E_l."""
-    layers = record.get("style_layers", {})
-    return layers[key] if key in layers else record[key]
-
-
-def _loss_curves(runs: Any, keys: Sequence[str] | None, x: str) -> tuple[list, str]:
-    """(label, xs, ys, line width) of each curve ``plot_losses`` draws, and what the y axis is."""
+def _loss_curves(runs: Any, keys: Sequence[str] | None) -> tuple[list, str]:
+    """(label, history, key, line width) of each curve ``plot_losses`` draws, and the y axis."""
     if isinstance(runs, Mapping):  # several runs: one curve each, of one loss
         key = keys[0] if keys else "total"
-        curves = [
-            (
-                _(str(label)),
-                [r[x] for r in run.history],
-                [_loss_of(r, key) for r in run.history],
-                1.5,
-            )
-            for label, run in runs.items()
-            if run.history
-        ]
-        return curves, loss_name(key)
+        curves = [(_(str(label)), run.history, key, 1.5) for label, run in runs.items()]
+        return [c for c in curves if c[1]], loss_name(key)
     history = list(getattr(runs, "history", runs))  # one run: a Result or its history
-    if not history:
-        return [], _("loss")
-    layers = list(history[0].get("style_layers", {}))
+    layers = list(history[0].get("style_layers", {})) if history else []
     keys = list(keys) if keys is not None else ["total", "content", *layers]
-    xs = [r[x] for r in history]
-    return [
-        (
-            f"E_l {key}" if key in layers else short_loss_name(key),
-            xs,
-            [_loss_of(r, key) for r in history],
-            2.0 if key == "total" else 1.2,
-        )
-        for key in keys
-    ], _("loss")
+    labels = {k: f"E_l {k}" if k in layers else short_loss_name(k) for k in keys}
+    curves = [(labels[k], history, k, 2.0 if k == "total" else 1.2) for k in keys]
+    return (curves if history else []), _("loss")
 
 
 def plot_losses(
@@ -134,13 +110,13 @@ def plot_losses(
     use_language_font()
     ax = plt.subplots(figsize=(7, 4))[1] if ax is None else ax
     title = _(title)
-    curves, what = _loss_curves(runs, keys, x)
+    curves, what = _loss_curves(runs, keys)
     if not curves:
         ax.set_title(_("{title} (no evaluations yet)").format(title=title))
         return ax
-    for label, xs, ys, width in curves:
-        if relative and ys and ys[0] > 0:
-            ys = [y / ys[0] for y in ys]
+    for label, history, key, width in curves:  # a record's key, or a style layer's E_l
+        ys = [r[key] if key in r else r["style_layers"][key] for r in history]
+        xs, ys = [r[x] for r in history], [y / ys[0] for y in ys] if relative and ys[0] > 0 else ys
         if not logy or any(y > 0 for y in ys):  # a log scale cannot draw all zeros (no content)
             ax.plot(xs, ys, label=label, linewidth=width)
     if logy:

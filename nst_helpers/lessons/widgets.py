@@ -120,17 +120,10 @@ class LayerWeights(w.VBox):
             for name in layers
         }
         self.sliders = {
-            name: w.FloatSlider(
-                value=1.0,
-                min=0.0,
-                max=1.0,
-                step=0.05,
-                description="w",
-                style={"description_width": "1.5em"},
-                readout_format=".2f",
-            )
+            name: w.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="w",
+                                style={"description_width": "1.5em"}, readout_format=".2f")
             for name in layers
-        }
+        }  # fmt: skip
         rows = [w.HBox([self.boxes[n], self.sliders[n]]) for n in layers]
         super().__init__([w.HTML(f"<b>{description}</b>"), *rows])
         self.add_class("nst-layer-weights")
@@ -153,13 +146,6 @@ class LayerWeights(w.VBox):
 def log_slider(description: str, value: float, min_exp: float, max_exp: float) -> w.FloatLogSlider:
     """A slider over 10**min_exp … 10**max_exp (for α/β, learning rates)."""
     return w.FloatLogSlider(
-        value=value,
-        base=10,
-        min=min_exp,
-        max=max_exp,
-        step=0.25,
-        description=description,
-        readout_format=".1e",
-        style={"description_width": "initial"},
-        layout=w.Layout(width="28em"),
-    )
+        value=value, base=10, min=min_exp, max=max_exp, step=0.25, description=description,
+        readout_format=".1e", style={"description_width": "initial"}, layout=w.Layout(width="28em"),
+    )  # fmt: skip

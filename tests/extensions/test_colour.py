@@ -8,7 +8,15 @@ import torch
 
 import nst_helpers as nst
 from nst_helpers.errors import ParameterError
-from nst_helpers.extensions.colour import MAX_GAIN, color_statistics, luminance
+from nst_helpers.extensions.colour import (
+    MAX_GAIN,
+    color_statistics,
+    luminance,
+    match_color_histogram,
+    match_luminance,
+    rgb_to_yiq,
+    yiq_to_rgb,
+)
 
 from ..conftest import smooth_image
 from . import make, mid
@@ -16,18 +24,18 @@ from . import make, mid
 
 def test_yiq_is_the_ntsc_transform_and_its_exact_inverse():
     rgb = torch.rand(2, 3, 5, 7)
-    torch.testing.assert_close(nst.yiq_to_rgb(nst.rgb_to_yiq(rgb)), rgb, rtol=0, atol=1e-6)
+    torch.testing.assert_close(yiq_to_rgb(rgb_to_yiq(rgb)), rgb, rtol=0, atol=1e-6)
     red = torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1)
-    assert nst.rgb_to_yiq(red).flatten().tolist() == pytest.approx([0.299, 0.595716, 0.211456])
+    assert rgb_to_yiq(red).flatten().tolist() == pytest.approx([0.299, 0.595716, 0.211456])
     grey = torch.full((1, 3, 4, 4), 0.4)
-    yiq = nst.rgb_to_yiq(grey)
+    yiq = rgb_to_yiq(grey)
     torch.testing.assert_close(yiq[:, 0], torch.full((1, 4, 4), 0.4))  # Y of grey is its value
     assert yiq[:, 1:].abs().max() < 1e-7  # and it has no chrominance
 
 
 def test_match_luminance_gives_the_style_the_contents_mean_and_deviation():
     style_y, content_y = luminance(smooth_image(20, 30, 1)), 0.3 * luminance(mid(16, 16, 2))
-    matched = nst.match_luminance(style_y, content_y)
+    matched = match_luminance(style_y, content_y)
     assert matched.shape == style_y.shape
     assert matched.mean().item() == pytest.approx(content_y.mean().item(), abs=1e-6)
     assert matched.std(unbiased=False).item() == pytest.approx(
@@ -41,12 +49,12 @@ def test_match_luminance_gives_the_style_the_contents_mean_and_deviation():
 @pytest.mark.parametrize("method", ["eigen", "cholesky"])
 def test_histogram_matching_gives_the_style_the_contents_colour_mean_and_covariance(method):
     style, content = smooth_image(24, 36, 3), mid(30, 20, 4)
-    matched = nst.match_color_histogram(style, content, method=method, eps=0.0)
+    matched = match_color_histogram(style, content, method=method, eps=0.0)
     mu, cov = color_statistics(matched)
     mu_c, cov_c = color_statistics(content)
     torch.testing.assert_close(mu, mu_c, rtol=0, atol=1e-6)
     torch.testing.assert_close(cov, cov_c, rtol=1e-4, atol=1e-7)
-    default = nst.match_color_histogram(style, content, method=method)  # eps = 1e-5
+    default = match_color_histogram(style, content, method=method)  # eps = 1e-5
     torch.testing.assert_close(color_statistics(default)[1], cov_c, rtol=5e-3, atol=1e-5)
 
 
@@ -66,17 +74,17 @@ def test_histogram_matching_does_not_turn_invisible_colour_noise_into_speckle(me
     change moved the result by up to ~50/255); the exact-grey image gave a smooth result."""
     content = smooth_image(48, 48, seed=1)  # colourful
     exact, noisy = _near_grey_style(False), _near_grey_style(True)
-    a = nst.match_color_histogram(exact, content, method=method).clamp(0, 1)
-    b = nst.match_color_histogram(noisy, content, method=method).clamp(0, 1)
+    a = match_color_histogram(exact, content, method=method).clamp(0, 1)
+    b = match_color_histogram(noisy, content, method=method).clamp(0, 1)
     change = (a - b).abs() * 255
     assert change.max() <= 6 and change.mean() <= 3  # a few /255, not speckle
-    unregularised = nst.match_color_histogram(noisy, content, method=method, max_gain=None)
+    unregularised = match_color_histogram(noisy, content, method=method, max_gain=None)
     assert (unregularised.clamp(0, 1) - a).abs().max() * 255 > 30  # what it was: speckle
     # a style that spreads in every colour direction is still matched exactly
     style = smooth_image(24, 36, 3)
     torch.testing.assert_close(
-        nst.match_color_histogram(style, mid(30, 20, 4), method=method, eps=0.0),
-        nst.match_color_histogram(style, mid(30, 20, 4), method=method, eps=0.0, max_gain=None),
+        match_color_histogram(style, mid(30, 20, 4), method=method, eps=0.0),
+        match_color_histogram(style, mid(30, 20, 4), method=method, eps=0.0, max_gain=None),
     )
 
 
@@ -84,11 +92,11 @@ def test_luminance_matching_stretches_a_flat_style_at_most_max_gain_times():
     content_y = luminance(smooth_image(40, 40, 1))
     g = torch.Generator().manual_seed(0)
     flat = 0.5 + torch.randint(-1, 2, (1, 1, 40, 40), generator=g) / 255  # noise only
-    matched = nst.match_luminance(flat, content_y)
+    matched = match_luminance(flat, content_y)
     gain = matched.std(unbiased=False) / flat.std(unbiased=False)
     assert gain.item() == pytest.approx(MAX_GAIN, rel=1e-4)
     assert (matched - content_y.mean()).abs().max() * 255 < 5  # ±1/255 stays a few /255
-    exact = nst.match_luminance(flat, content_y, max_gain=None)
+    exact = match_luminance(flat, content_y, max_gain=None)
     assert exact.std(unbiased=False).item() == pytest.approx(
         content_y.std(unbiased=False).item(), rel=1e-5
     )
@@ -96,26 +104,26 @@ def test_luminance_matching_stretches_a_flat_style_at_most_max_gain_times():
 
 def test_the_two_histogram_methods_differ_but_the_eigen_one_ignores_channel_order():
     style, content = smooth_image(24, 24, 5), mid(24, 24, 6)
-    eigen = nst.match_color_histogram(style, content, method="eigen", eps=0.0)
-    chol = nst.match_color_histogram(style, content, method="cholesky", eps=0.0)
+    eigen = match_color_histogram(style, content, method="eigen", eps=0.0)
+    chol = match_color_histogram(style, content, method="cholesky", eps=0.0)
     assert (eigen - chol).abs().max() > 1e-3
     order = [2, 0, 1]
-    permuted = nst.match_color_histogram(style[:, order], content[:, order], eps=0.0)
+    permuted = match_color_histogram(style[:, order], content[:, order], eps=0.0)
     torch.testing.assert_close(permuted, eigen[:, order], rtol=0, atol=1e-5)
 
 
 def test_colour_functions_refuse_bad_input():
     with pytest.raises(ParameterError, match="method must be one of eigen, cholesky"):
-        nst.match_color_histogram(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), method="pca")
+        match_color_histogram(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4), method="pca")
     flat, colourful = torch.full((1, 3, 4, 4), 0.5), torch.rand(1, 3, 4, 4)
     with pytest.raises(ParameterError, match="singular"):
-        nst.match_color_histogram(flat, colourful, eps=0, max_gain=None)
-    shifted = nst.match_color_histogram(flat, colourful, eps=0)  # regularised: only shifted
+        match_color_histogram(flat, colourful, eps=0, max_gain=None)
+    shifted = match_color_histogram(flat, colourful, eps=0)  # regularised: only shifted
     torch.testing.assert_close(shifted, colourful.mean((2, 3), keepdim=True).expand_as(flat))
     with pytest.raises(ParameterError, match="max_gain must be None or a finite number ≥ 1"):
-        nst.match_color_histogram(flat, colourful, max_gain=0.5)
+        match_color_histogram(flat, colourful, max_gain=0.5)
     with pytest.raises(ParameterError, match=r"rgb_to_yiq: expected a float image tensor"):
-        nst.rgb_to_yiq(torch.rand(1, 4, 4, 4))
+        rgb_to_yiq(torch.rand(1, 4, 4, 4))
 
 
 # --------------------------------------------------------------------------- preserve_color
@@ -128,12 +136,12 @@ def test_luminance_only_transfer_keeps_the_contents_chrominance(vgg):
     )
     assert transfer.x.shape == (1, 1, 32, 40)  # only the luminance is optimised
     result = transfer.run()
-    content_yiq = nst.rgb_to_yiq(content)
+    content_yiq = rgb_to_yiq(content)
     for image in (result.image, transfer.image, *result.snapshots.values()):
         assert image.shape == content.shape
-        yiq = nst.rgb_to_yiq(image)
+        yiq = rgb_to_yiq(image)
         torch.testing.assert_close(yiq[:, 1:], content_yiq[:, 1:], rtol=0, atol=1e-5)
-    change = (nst.rgb_to_yiq(result.image)[:, 0] - content_yiq[:, 0]).abs().max()
+    change = (rgb_to_yiq(result.image)[:, 0] - content_yiq[:, 0]).abs().max()
     assert change > 1e-3  # while the luminance did change
     torch.testing.assert_close(result.snapshots[1], content, rtol=0, atol=1e-5)  # init: content
 
@@ -160,7 +168,7 @@ def test_histogram_preserve_color_recolours_the_style_and_nothing_else(vgg):
     content, style = mid(32, 40, 1), smooth_image(48, 32, 2)
     plain = make(content, style, vgg)
     matched = make(content, style, vgg, preserve_color="histogram")
-    expected = nst.match_color_histogram(style, content).clamp(0, 1)
+    expected = match_color_histogram(style, content).clamp(0, 1)
     torch.testing.assert_close(matched.style_image, expected, rtol=0, atol=0)
     with torch.no_grad():
         a = nst.gram_matrix(vgg(expected, ["relu2_1"])["relu2_1"]) * (16 * 20) / (24 * 16)

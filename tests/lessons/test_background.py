@@ -1,5 +1,6 @@
-"""One background-run helper for every panel: a thread with a Stop event, or (Colab) the calling
-cell; an error becomes one line in the panel and is re-raised, with its traceback, by wait()."""
+"""One way for every panel to run an optimisation (background.PanelRuns over a BackgroundRun): a
+thread with a Stop event, or (Colab) the calling cell; an error becomes one line in the panel and
+is re-raised, with its traceback, by wait()."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ def test_no_style_layer_ticked_is_refused_before_a_run_and_shown_from_the_button
     dash = make(vgg)
     for box in dash.style_layers.boxes.values():
         box.value = False
-    with pytest.raises(ParameterError, match="style"):
+    with pytest.raises(ParameterError, match="tick at least one style layer"):
         dash.run(wait=True)
     dash.run_button.click()  # from the button: shown on the status line, not raised
     assert "cannot start" in dash.status.value and not dash.running

@@ -39,6 +39,8 @@ def test_the_targets_and_weights_are_the_options_given(vgg, content, style):
     assert list(loss.objective.content_targets) == ["relu4_2"]
     with pytest.raises(ParameterError, match="px"):
         loss(torch.rand(1, 3, 16, 16))
+    with pytest.raises(ParameterError, match="tv_weight"):
+        ls.LossTerms(content, style, vgg=vgg, tv_weight=1.0)
 
 
 def test_losses_are_computed_without_gradients(content, style, loss):
@@ -98,13 +100,16 @@ def test_plot_slice_draws_surfaces_and_contours_with_labelled_axes(content, styl
     assert all("along random" in ax.get_ylabel() for ax in titled)
 
 
-def test_the_explorer_recomputes_at_the_chosen_resolution(content, style, loss):
+@pytest.mark.parametrize("mode", ["thread", "foreground"])
+def test_the_explorer_recomputes_at_the_chosen_resolution(content, style, loss, mode):
     d1 = ls.towards(content, style)
     d2 = ls.random_direction(content, orthogonal_to=d1)
-    explorer = ls.SliceExplorer({"pair": (loss, content, d1, d2, "d1", "d2")}, points=3)
+    problems = {"pair": (loss, content, d1, d2, "d1", "d2")}
+    explorer = ls.SliceExplorer(problems, points=3, mode=mode)
     assert explorer.status.value == "press Compute"
+    assert (explorer.stop_button in explorer.children[0].children) == (mode == "thread")
     explorer.points.value = 5
-    explorer.run_button.click()  # in the panels' background run: the kernel stays free
+    explorer.run_button.click()  # a thread (the kernel stays free), or this cell (foreground)
     explorer.wait()
     assert explorer.slices["pair"].points == 5 and "5×5" in explorer.status.value
     assert bytes(explorer.image.value).startswith(b"\x89PNG")

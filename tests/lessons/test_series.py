@@ -1,4 +1,5 @@
-"""The one runner of series of runs (notebooks 02–07, the α/β grid) and the one loss-curve plot."""
+"""The one runner of series of runs (notebooks 02–07) and the one loss-curve plot (the α/β grid,
+another series: test_weighting.py)."""
 
 from __future__ import annotations
 
@@ -42,33 +43,6 @@ def test_one_progress_bar_counts_every_evaluation_of_the_series(vgg, content, st
 def test_a_bad_option_is_refused_before_its_run(vgg, content, style):
     with pytest.raises(ParameterError, match="steps"):
         run_series({"a": {"steps": 0}}, content, style, vgg=vgg, steps=2, progress=False)
-
-
-def test_the_ratio_grid_is_one_series_over_paper_ratios_and_depths(vgg, content, style):
-    from nst_helpers.lessons import weighting
-
-    grid = weighting.ratio_layer_grid(
-        content,
-        style,
-        vgg=vgg,
-        steps=1,
-        paper_ratios=(1e-4, 1e-3),
-        depths=("conv1_1", "conv2_1"),
-        progress=False,
-    )
-    assert list(grid) == [
-        (1e-4, "conv1_1"),
-        (1e-3, "conv1_1"),
-        (1e-4, "conv2_1"),
-        (1e-3, "conv2_1"),
-    ]
-    for (paper, depth), result in grid.items():
-        used = result.settings["alpha"] / result.settings["beta"]
-        assert used == pytest.approx(weighting.ratio_for(paper, content.shape[-2:], vgg))
-        assert len(result.settings["style_layers"]) == int(depth[4])
-    fig = weighting.plot_ratio_grid(grid)
-    assert len(fig.axes) == 4
-    plt.close("all")
 
 
 def test_one_loss_plot_for_a_run_and_for_a_series(vgg, content, style):

@@ -1,4 +1,5 @@
-"""The setup check's time estimate: every lesson's runs, priced at the profile's sizes."""
+"""The setup check (lesson 00): versions, device, where the weights come from, and the time
+estimate: every lesson's runs (profiles.LESSONS), priced at the profile's sizes."""
 
 from __future__ import annotations
 
@@ -32,3 +33,29 @@ def test_estimate_prices_each_run_at_its_size(monkeypatch: pytest.MonkeyPatch) -
     # 06: a loss-landscape grid costs a third of an evaluation per point (forward only)
     expected_06 = 2 * lab.grid**2 * 0.1 / 3 + 3 * lab.small_steps * 0.1
     assert estimates["06 loss landscape"] == pytest.approx(expected_06)
+
+
+def test_the_weights_line_says_where_they_come_from_without_reading_them(monkeypatch):
+    from nst_helpers.weights import hub_path, torchvision_url
+
+    monkeypatch.setenv("NST_WEIGHTS", "random")
+    assert "random" in setup_check.weights_advice()  # the profile's weights: $NST_WEIGHTS
+    missing = setup_check.weights_advice("imagenet")  # TORCH_HOME is empty here
+    assert str(hub_path(torchvision_url())) in missing
+    assert "fetch-weights" in missing and "NST_WEIGHTS=" in missing  # what to do offline
+    hub_path(torchvision_url()).parent.mkdir(parents=True)
+    hub_path(torchvision_url()).write_bytes(b"PK not really weights")  # never read as weights
+    assert "fetch-weights" not in setup_check.weights_advice("imagenet")
+
+
+def test_one_evaluation_is_timed_and_the_report_sums_the_lessons(vgg):
+    assert setup_check.seconds_per_evaluation(vgg, 32, repeats=1) > 0
+    report = setup_check.estimates_report({"01 VGG19 features": 0.0, "04 style transfer": 90.0})
+    assert report.splitlines()[0].endswith("(no optimisation)")
+    assert "1.5 min" in report.splitlines()[1] and report.splitlines()[-1].endswith("1.5 min")
+
+
+def test_versions_and_device_are_reported():
+    found = setup_check.versions()
+    assert found["python"] and found["torch"] != "missing"
+    assert setup_check.device_report()
