@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .coarse_to_fine import run_coarse_to_fine
 from .engine import Result
 from .errors import NSTError
 from .images import check_output_path, save_image, unique_path
@@ -26,6 +27,7 @@ from .options import Options
 from .profiles import ENV_WEIGHTS
 from .runs import check_run_dir, save_run
 from .samples import SAMPLES, load_sample
+from .transfer import run_style_transfer
 from .vgg import resolve_device
 
 
@@ -150,12 +152,8 @@ def _stylize(args: argparse.Namespace) -> int:
     content, styles = _image(args.content), [_image(s) for s in args.style]
     style = styles[0] if len(styles) == 1 else styles
     if args.scales:
-        from .coarse_to_fine import run_coarse_to_fine
-
         result = run_coarse_to_fine(content, style, args.scales, options, progress=not args.quiet)
     else:
-        from .transfer import run_style_transfer
-
         result = run_style_transfer(content, style, options, progress=not args.quiet)
     summary = f"{result.evaluations} evaluations in {result.seconds:.1f} s"
     if result.evaluations == 0:
@@ -227,6 +225,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:  # outside a run (a run catches it and keeps its result)
         print("error: interrupted (Ctrl-C) before the run began; nothing written", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # a GPU driver's failure is the machine's, not a bug here
+        if not any(m in str(exc) for m in ("CUDA error", "cuDNN", "CUDNN", "MPS backend")):
+            raise  # a bug: the traceback, exit 1
+        print(
+            f"error: the device failed ({str(exc).splitlines()[0]}); try --device cpu",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -9,6 +9,7 @@ Lesson 07 measures both.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -59,20 +60,10 @@ def run_coarse_to_fine(
     CUDA's peak tensor memory on a GPU). ``callback`` gets records numbered the same way. A scale
     that ends early (stop, Ctrl-C, a non-finite loss, out of memory) ends the run there.
     """
-    sides = [int(s) for s in scales]
-    if not sides or sides[0] < 16 or any(b <= a for a, b in zip(sides, sides[1:], strict=False)):
-        raise ParameterError(f"scales must be increasing long sides ≥ 16 px, not {list(scales)}")
-    if changes.get("size") is not None:
-        raise ParameterError("size and scales: give only scales (the last is the result's size)")
     run = {k: changes.pop(k) for k in ("vgg", "progress", "stop_event") if k in changes}
     callback = changes.pop("callback", None)
     o = (options or Options()).replace(**changes)
-    counts = [o.steps] * len(sides) if steps is None else steps
-    counts = [counts] * len(sides) if isinstance(counts, int) else list(counts)
-    if len(counts) != len(sides):
-        raise ParameterError(f"steps: {len(counts)} numbers for {len(sides)} scales")
-    for n in counts:  # each checked now, before the first scale runs
-        o.replace(steps=n)
+    sides, counts = _check(scales, steps, o)
     o = o.replace(style_scale=o.style_scale or 1.0)
     history: list[Record] = []
     snapshots: dict[int, torch.Tensor] = {}
@@ -89,6 +80,8 @@ def run_coarse_to_fine(
                 t, {**r, "evaluation": r["evaluation"] + k, "scale": s}
             )
         start = time.perf_counter()
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()  # this scale's own peak
         try:
             with PeakRss() as rss:
                 scale_options = o.replace(size=side, steps=n, init=init, snapshot_at=marks)
@@ -108,13 +101,28 @@ def run_coarse_to_fine(
         if result.stop_reason != "completed":
             break
         offset, seconds, init = offset + result.evaluations, seconds + result.seconds, result.image
+    init = o.init if isinstance(o.init, str) else "tensor"
     settings = {**result.settings, "scales": sides, "scale_steps": counts, "steps": sum(counts),
-                "per_scale": per_scale, "init": o.init if isinstance(o.init, str) else "tensor"}  # fmt: skip
+                "per_scale": per_scale, "init": init}  # fmt: skip
     return dataclasses.replace(
         result, history=history, snapshots=snapshots, settings=settings, evaluations=len(history),
         best_evaluation=result.best_evaluation + base if result.best_evaluation else 0,
         ended_at=result.ended_at + base,
     )  # fmt: skip
+
+
+def _check(scales: Any, steps: Any, o: Options) -> tuple[list[int], list[int]]:
+    """The scales and each scale's evaluations, checked before the first scale runs."""
+    sides = [int(s) for s in scales] if isinstance(scales, list | tuple) else []
+    if not sides or sides[0] < 16 or any(b <= a for a, b in itertools.pairwise(sides)):
+        raise ParameterError(f"scales must be increasing long sides ≥ 16 px, not {scales!r}")
+    if o.size is not None:
+        raise ParameterError("size and scales: give only scales (the last is the result's size)")
+    counts = [o.steps] * len(sides) if steps is None else steps
+    counts = [counts] * len(sides) if isinstance(counts, int) else list(counts)
+    if len(counts) != len(sides):
+        raise ParameterError(f"steps: {len(counts)} numbers for {len(sides)} scales")
+    return sides, [o.replace(steps=n).steps for n in counts]
 
 
 def _content(content: Any, side: int) -> torch.Tensor:

@@ -104,6 +104,11 @@ class Engine:
     (None: clamp to [0, 1]); ``settings`` go into the ``Result``.
     """
 
+    to_rgb: Callable[[torch.Tensor], torch.Tensor] | None
+    settings: dict[str, Any]
+    stop_reason: str | None
+    ending: dict[str, Any]
+
     def __init__(
         self,
         x0: torch.Tensor,
@@ -120,14 +125,12 @@ class Engine:
         self.x = x0.to(device).contiguous().requires_grad_(True)
         self.optimizer = make_optimizer(options.optimizer, self.x, options.lr)
         self.callback, self.stop_event, self._progress = callback, stop_event, progress
-        self.to_rgb: Callable[[torch.Tensor], torch.Tensor] | None = None  # None: clamp to [0, 1]
-        self.settings: dict[str, Any] = {}  # what the run was, for the Result
+        self.to_rgb, self.settings = None, {}  # variable → RGB (None: clamp); for the Result
         self.history: list[Record] = []
         self.snapshots: dict[int, torch.Tensor] = {}
         self.evaluations, self.best_loss, self.best_evaluation = 0, math.inf, 0
         self._best_image, self._seconds = self.x.detach().clone(), 0.0
-        self.stop_reason: str | None = None  # how the run ended (ENDINGS), None while it goes on
-        self.ending: dict[str, Any] = {}  # the details of an early ending (see Result)
+        self.stop_reason, self.ending = None, {}  # how it ended (ENDINGS) and details (Result)
 
     def _rgb(self, x: torch.Tensor) -> torch.Tensor:
         return x.clamp(0, 1).cpu() if self.to_rgb is None else self.to_rgb(x).cpu()

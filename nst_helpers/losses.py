@@ -67,7 +67,7 @@ def style_loss(
 def total_loss(
     content: torch.Tensor, style: torch.Tensor, alpha: float, beta: float
 ) -> torch.Tensor:
-    """L_total = α L_content + β L_style (Eq. 7): only the ratio α/β shapes the result. Lesson 04."""
+    """L_total = α L_content + β L_style (Eq. 7): only α/β shapes the result. Lesson 04."""
     return alpha * content + beta * style
 
 
@@ -77,7 +77,7 @@ def resolve_style_weights(
     """w_l as a dict over ``layers`` (None: 1/|L| each); ``ParameterError`` for unknown layers,
     a wrong count, or a weight that is not finite and ≥ 0."""
     layers = list(layers)
-    if weights is None or not layers and not weights:
+    if weights is None or (not layers and not weights):
         return {name: 1.0 / len(layers) for name in layers}
     if isinstance(weights, Mapping):
         if unknown := [repr(k) for k in weights if k not in layers]:

@@ -79,7 +79,7 @@ def load_run(folder: str | os.PathLike[str]) -> Result:
         history=payload["history"],
         snapshots={
             int(k): load_image(path.parent / f"eval-{int(k):06d}.png") for k in payload["snapshots"]
-        },  # fmt: skip
+        },
         evaluations=payload["evaluations"],
         stop_reason=payload["stop_reason"],
         best_evaluation=payload.get("best_evaluation", 0),

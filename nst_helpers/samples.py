@@ -63,7 +63,7 @@ SAMPLES: dict[str, Sample] = {
     "grace_hopper": Sample("grace_hopper.jpg", "content", "Grace Hopper",
                            "U.S. Navy photo, public domain (matplotlib's sample data)"),
     "waves": Sample("waves.png", "style", "Waves (a generated texture)", "nst_helpers, CC0"),
-    "mosaic": Sample("mosaic.png", "style", "Mosaic (a generated stained glass)", "nst_helpers, CC0"),
+    "mosaic": Sample("mosaic.png", "style", "Mosaic (generated stained glass)", "nst_helpers, CC0"),
 }  # fmt: skip
 
 

@@ -2,12 +2,12 @@
 
 The targets are computed once, without gradients: P^l, the content image's activations at each
 content layer (``content_targets``, lesson 02), and A^l, the style image's Gram matrix at each
-style layer (``style_targets``, lesson 03). The image x is the only variable. One *evaluation* is one forward pass of x through VGG19, the
-total loss L_total = α L_content + β L_style (Eq. 7) built from ``content_loss`` (Eq. 1) and
-``style_layer_loss`` (Eq. 4), and one backward pass by autograd to ∂L_total/∂x (Eqs. 2 and 6);
-one *step* lets the optimiser move x using exactly one evaluation. Every style transfer of the
-package — ``run_style_transfer``, the command line, the lessons' panels — calls
-``optimisation_step`` once per evaluation, and nothing else computes the losses.
+style layer (``style_targets``, lesson 03). The image x is the only variable. One *evaluation*
+is one forward pass of x through VGG19, the total loss L_total = α L_content + β L_style (Eq. 7)
+built from ``content_loss`` (Eq. 1) and ``style_layer_loss`` (Eq. 4), and one backward pass by
+autograd to ∂L_total/∂x (Eqs. 2 and 6); one *step* lets the optimiser move x using exactly one
+evaluation. Every style transfer of the package — ``run_style_transfer``, the command line, the
+lessons' panels — calls ``optimisation_step`` once per evaluation; nothing else computes losses.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .losses import content_loss, gram_matrix, style_layer_loss, total_loss
 from .layers import downsampling
+from .losses import content_loss, gram_matrix, style_layer_loss, total_loss
 
 # --------------------------------------------------------------------------- targets
 
@@ -27,7 +27,7 @@ from .layers import downsampling
 def content_targets(
     vgg: torch.nn.Module, content: torch.Tensor | None, layers: Sequence[str]
 ) -> dict[str, torch.Tensor]:
-    """P^l = F^l(content) at each layer: {name: [1, N_l, H_l, W_l]}, without gradients. Lesson 02."""
+    """P^l = F^l(content) at each layer: {name: [1, N_l, H_l, W_l]}, no gradients. Lesson 02."""
     with torch.no_grad():
         return dict(vgg(content, layers)) if layers else {}
 
@@ -118,8 +118,8 @@ def evaluate(x: torch.Tensor, vgg: torch.nn.Module, objective: Objective) -> Eva
     x.grad = None
     L_total.backward()  # ∂L_total/∂x through VGG19 (Eqs. 2 and 6 at each layer)
     f = lambda t: torch.as_tensor(t).item()  # noqa: E731  (a Python float; L_content may be 0)
-    ev = Evaluation(f(L_total), f(L_content), f(L_style), {k: f(t) for k, t in content.items()},
-                    {k: f(t) for k, t in style.items()}, {k: f(t) for k, t in extra.items()})  # fmt: skip
+    d = lambda terms: {k: f(t) for k, t in terms.items()}  # noqa: E731
+    ev = Evaluation(f(L_total), f(L_content), f(L_style), d(content), d(style), d(extra))
     if not math.isfinite(ev.total):
         x.grad = torch.zeros_like(x)
         ev.nonfinite, ev.nonfinite_value = _nonfinite_term(ev, objective)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .engine import Engine, Record, Result
+from .engine import Engine, Result
 from .errors import ImageError, ParameterError, translate_oom
 from .images import as_image_tensor, load_image
 from .layers import min_input_side
@@ -24,7 +24,6 @@ from .step import Objective, content_targets, style_targets
 from .vgg import VGG19Features, load_vgg19, resolve_device
 
 if TYPE_CHECKING:
-    import threading
     from collections.abc import Callable
 
 
@@ -42,8 +41,9 @@ def _image(source: Any, size: Any, what: str, min_side: int) -> torch.Tensor:
         else load_image(source, size)
     )
     if min(image.shape[-2:]) < min_side:
-        raise ImageError(f"{what} is {image.shape[-2]}x{image.shape[-1]} px; the layers used need "
-                         f"≥ {min_side} px on each side (a larger size, or shallower layers)")  # fmt: skip
+        h, w = image.shape[-2:]
+        raise ImageError(f"{what} is {h}x{w} px; the layers used need ≥ {min_side} px on each side "
+                         "(a larger size, or shallower layers)")  # fmt: skip
     return image
 
 
@@ -101,11 +101,11 @@ def prepare(content: Any, style: Any, o: Options, vgg: VGG19Features | None = No
 
 def _check_terms(o: Options, c_layers: tuple, s_layers: tuple, styles: list, style: Any) -> None:
     """Refuse images and layers that leave nothing to optimise (before any work)."""
-    if any(s is None for s in styles) or isinstance(style, list | tuple) and not styles:
+    if any(s is None for s in styles) or (isinstance(style, list | tuple) and not styles):
         raise ParameterError("style: give one style image, or a list of them (no None)")
     if o.style_blend and len(o.style_blend) != len(styles):
         raise ParameterError(f"style_blend: {len(o.style_blend)} weights for {len(styles)} styles")
-    if not (o.alpha and c_layers or (o.beta is None or o.beta) and s_layers or o.tv_weight):
+    if not ((o.alpha and c_layers) or ((o.beta is None or o.beta) and s_layers) or o.tv_weight):
         raise ParameterError("nothing to optimise: no content or style term with a weight > 0")
     if isinstance(o.init, str) and not {"content": c_layers, "style": styles}.get(o.init, True):
         raise ParameterError(f"init={o.init!r} needs a {o.init} image; use init='noise'")
@@ -158,37 +158,31 @@ class StyleTransfer(Engine):
 
     ``StyleTransfer(content, style, options, vgg=…, **changes)``: the images (tensors in [0, 1],
     files, URLs, PIL images, arrays; ``None`` for one of them, a list for several styles), the
-    ``Options`` (or keyword changes to the defaults), the network (default: ``options.weights``,
-    loaded once per process), and the engine's ``callback``, ``stop_event`` and ``progress``.
+    ``Options`` (or keyword changes to the defaults), the network ``vgg`` (default:
+    ``options.weights``, loaded once per process), and the ``engine.Engine``'s ``callback``,
+    ``stop_event`` and ``progress`` (default False).
     ``content_image``, ``style_images`` and ``style_image`` are the images as the network sees
     them; ``content_targets`` and ``style_targets`` are P^l and A^l. Lesson 04.
     """
 
     def __init__(
-        self,
-        content: Any,
-        style: Any,
-        options: Options | None = None,
-        *,
-        vgg: VGG19Features | None = None,
-        callback: Callable[[StyleTransfer, Record], Any] | None = None,
-        stop_event: threading.Event | None = None,
-        progress: Any = False,
-        **changes: Any,
+        self, content: Any, style: Any, options: Options | None = None, **changes: Any
     ) -> None:
+        run = {k: changes.pop(k) for k in ("callback", "stop_event", "progress") if k in changes}
+        vgg: VGG19Features | None = changes.pop("vgg", None)
         o = Options(**changes) if options is None else options.replace(**changes)
         release_free_memory()  # earlier runs' leftovers back to the system first (memory.py)
         with translate_oom(size=o.size, device=o.device):
             p = prepare(content, style, o, vgg)
-        super().__init__(p.x0, p.vgg, p.objective, o, callback=callback, stop_event=stop_event,
-                         progress=progress)  # fmt: skip
+        super().__init__(p.x0, p.vgg, p.objective, o, **run)
         self.to_rgb, self.content_image, self.style_images = p.to_rgb, p.content_image, p.styles
-        n = len(p.styles)  # the settings as used, JSON-ready (saved with a run)
+        n, vgg = len(p.styles), p.vgg  # the settings as used (saved with a run)
         self.settings = {f.name: getattr(o, f.name) for f in fields(o)} | {
-            "init": "tensor" if isinstance(o.init, torch.Tensor) else o.init, "size": list(p.x0.shape[-2:]),
-            "beta": p.objective.beta, "lr": o.lr or DEFAULT_LR[o.optimizer], "device": str(p.vgg.device),
-            "styles": n, "style_blend": list(o.style_blend or [1 / n] * n) if n > 1 else None}  # fmt: skip
-        self.settings = {k: list(v) if isinstance(v, tuple) else v for k, v in self.settings.items()}
+            "init": o.init if isinstance(o.init, str) else "tensor", "size": list(p.x0.shape[-2:]),
+            "beta": p.objective.beta, "lr": o.lr or DEFAULT_LR[o.optimizer], "styles": n,
+            "style_blend": list(o.style_blend or [1 / n] * n) if n > 1 else None,
+            "device": str(vgg.device), "pooling": vgg.pooling,
+            "network": getattr(vgg, "network", None)}  # fmt: skip
 
     @property
     def style_image(self) -> torch.Tensor | None:

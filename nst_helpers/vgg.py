@@ -73,7 +73,7 @@ class VGG19Features(nn.Module):
         return self.mean.device
 
     def with_pooling(self, pooling: str) -> VGG19Features:
-        """The same weights with ``pooling`` ("max" or "avg", the paper's); ``self`` if it has it."""
+        """The same weights with ``pooling`` ("max", or "avg": the paper's); or ``self``."""
         if pooling == self.pooling:
             return self
         other = VGG19Features(pooling, self.network)

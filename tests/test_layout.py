@@ -1,8 +1,8 @@
-"""The package's layout as a specification: its layers import one way (files, downloads and
-devices; the paper; the engine; the extensions; the options; then the command line and the
-lessons), nothing but the lessons imports
-the notebook libraries, importing the package loads none of them, and moved modules keep their
-old import paths."""
+"""The package's layout as a specification: its layers import one way (errors, files, memory;
+the paper; the options and the engine; the extensions; the transfer; then coarse to fine, runs,
+the command line and the lessons), nothing but the lessons imports the notebook libraries,
+importing the package loads none of them, no function is too long to read, and the package stays
+small (≤ 7,000 lines)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "nst_helpers"
 
 #: Each module's layer; a module may import only from its own layer or lower ones.
 LAYERS = {
-    0: {"errors", "paths", "devices", "memory", "download"},
-    1: {"layers", "weights", "caffe_weights", "vgg", "losses", "targets", "step", "fused"},
-    2: {"engine", "images", "samples", "profiles", "defaults", "i18n"},
+    0: {"errors", "files", "memory"},
+    1: {"layers", "weights", "vgg", "losses", "step"},
+    2: {"options", "engine", "images", "samples", "profiles", "i18n"},
     3: {"extensions"},
-    4: {"transfer", "multiscale"},
-    5: {"cli", "__main__", "runs", "lessons"},
+    4: {"transfer"},
+    5: {"coarse_to_fine", "runs", "cli", "__main__", "lessons"},
 }  # fmt: skip
 NOTEBOOK_LIBRARIES = ("ipywidgets", "matplotlib", "IPython", "threading")
 
@@ -102,7 +102,7 @@ def test_the_engine_never_imports_an_extension_and_the_paper_never_the_engine():
     [
         "import nst_helpers",
         "import nst_helpers.cli",
-        "import nst_helpers.transfer, nst_helpers.extensions.coarse_to_fine",
+        "import nst_helpers.transfer, nst_helpers.coarse_to_fine",
     ],
 )
 def test_importing_the_package_or_the_command_line_loads_no_notebook_library(statement):
@@ -114,18 +114,6 @@ def test_importing_the_package_or_the_command_line_loads_no_notebook_library(sta
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
-
-
-@pytest.mark.parametrize("old", ["colour", "ratios"])
-def test_moved_modules_keep_their_old_import_paths(old):
-    import importlib
-
-    import nst_helpers
-
-    new = nst_helpers.MOVED_MODULES[old]
-    moved = importlib.import_module(f"nst_helpers.{old}")
-    assert moved is importlib.import_module(f"nst_helpers.{new}")
-    assert getattr(nst_helpers, old) is moved  # ``from nst_helpers import colour`` too
 
 
 MAX_FUNCTION, MAX_CLASS = 80, 300
@@ -143,9 +131,6 @@ def test_no_function_over_80_lines_and_no_class_over_300(path):
     assert not too_long
 
 
-def test_the_old_multiscale_module_still_offers_run_coarse_to_fine():
-    import nst_helpers as nst
-    from nst_helpers.multiscale import RssSampler, run_coarse_to_fine, upsample
-
-    assert run_coarse_to_fine is nst.run_coarse_to_fine and callable(upsample)
-    assert RssSampler is nst.memory.PeakRss
+def test_the_package_is_at_most_7000_lines():
+    lines = sum(len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py"))
+    assert lines <= 7000, lines
