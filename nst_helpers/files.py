@@ -55,9 +55,12 @@ def make_readable(path: str | os.PathLike[str]) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
-def fetch(url: str, sha256: str | None, folder: Path, *, progress: bool = False) -> Path:
-    """The file at ``url``, downloaded once into ``folder`` by pooch (checked against ``sha256``
-    when given; readable by others); ``DownloadError`` naming the address when that fails."""
+def fetch(
+    url: str, sha256: str | None, folder: Path, name: str | None = None, *, progress: bool = False
+) -> Path:
+    """The file at ``url``, downloaded once into ``folder`` by pooch as ``name`` (default: named
+    after the address), checked against ``sha256`` when given, readable by others; a file of that
+    name already there with that hash is used as it is. ``DownloadError`` naming the address."""
     import pooch
 
     from .errors import DownloadError
@@ -65,7 +68,7 @@ def fetch(url: str, sha256: str | None, folder: Path, *, progress: bool = False)
     pooch.get_logger().setLevel("WARNING")  # no "Downloading data from …" line per file
     try:
         path = pooch.retrieve(
-            url, known_hash=sha256 and f"sha256:{sha256}", path=folder, progressbar=progress
+            url, sha256 and f"sha256:{sha256}", fname=name, path=folder, progressbar=progress
         )
         make_readable(path)
         return Path(path)

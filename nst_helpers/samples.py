@@ -97,7 +97,8 @@ def sample_path(name: str, *, progress: bool = False) -> Path:
         raise DownloadError("matplotlib's sample grace_hopper.jpg was not found")
     if sample.offline:
         raise ParameterError(f"sample {name!r} is drawn by code, not a file: use load_sample")
-    return fetch(sample_url(name), sample.sha256, cache_dir() / "images", progress=progress)
+    folder = cache_dir() / "images"
+    return fetch(sample_url(name), sample.sha256, folder, sample.filename, progress=progress)
 
 
 def load_sample(name: str, size: Size = None) -> torch.Tensor:

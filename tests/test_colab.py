@@ -73,10 +73,11 @@ def test_a_gpu_runtime_chooses_the_paper_profile(monkeypatch):
     run_setup_cell(EN_CELL, monkeypatch, colab=True, installed=True, cuda=True)
     assert os.environ["NST_PROFILE"] == "paper"
     import nst_helpers as nst
+    from nst_helpers.vgg import resolve_device
 
     P = nst.profile()
     assert (P.name, P.size) == ("paper", 512)
-    assert nst.resolve_device().type == "cuda"  # the lessons use the GPU without being told
+    assert resolve_device().type == "cuda"  # the lessons use the GPU without being told
 
 
 def test_a_profile_the_learner_chose_is_kept(monkeypatch):

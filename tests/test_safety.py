@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 import nst_helpers as nst
+from nst_helpers import errors as nst_errors
 from nst_helpers.lessons.dashboard import StyleDashboard
 from nst_helpers.lessons.widgets import ImagePicker, LayerWeights, log_slider
 from nst_helpers.weights import weights_status
@@ -152,26 +153,12 @@ def test_the_dashboard_controls_only_give_values_the_engine_accepts(vgg):
     ]:
         control.value = typed
         assert control.value == pytest.approx(kept), control.description
-    for box in dash.style_layers.boxes.values():  # no style layer at all: content only
+    for box in dash.style_layers.boxes.values():  # no style layer at all: said, not crashed
         box.value = False
+    with pytest.raises(nst_errors.ParameterError, match="style layer"):
+        dash.settings()
+    dash.style_layers.boxes["relu1_1"].value = True
     dash.size.value, dash.steps.value = 32, 1  # the smallest run the controls allow
-    settings = dash.settings()
-    size, _ = settings.pop("size"), settings.pop("pooling")
-    image = dash.content_picker.image(size)
-    nst.StyleTransfer(image, dash.style_picker.image(size), vgg=vgg, **settings)  # accepted
-
-
-def test_an_upload_in_ipywidgets_7s_format_colabs_is_read_too():
-    """Colab ships ipywidgets 7, whose FileUpload value is {file name: {"content": bytes, …}}."""
-    from nst_helpers.lessons.widgets import first_upload
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 20), (10, 200, 10)).save(buffer, format="PNG")
-    data = buffer.getvalue()
-    v7 = {"green.png": {"metadata": {"name": "green.png", "size": len(data)}, "content": data}}
-    v8 = ({"name": "green.png", "content": memoryview(data)},)
-    assert first_upload(v7) == first_upload(v8) == ("green.png", data)
-    assert first_upload({}) is None and first_upload(()) is None
-    picker = ImagePicker("style", "waves", "waves", kind="style")
-    picker._on_upload({"new": v7})  # what ipywidgets 7 hands the observer
-    assert picker.value == "upload: green.png" and picker.image(size=20)[0, 1].mean() > 0.7
+    options = dash.settings()
+    image = dash.content_picker.image(options.size)
+    nst.StyleTransfer(image, dash.style_picker.image(options.size), options, vgg=vgg)  # accepted

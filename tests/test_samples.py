@@ -136,3 +136,9 @@ def test_fetch_samples_downloads_every_paper_sample(mirror, capsys):
     assert sorted(mirror) == sorted(f"/{SAMPLES[n].filename}" for n in PAPER)
     out = capsys.readouterr().out
     assert all(name in out for name in PAPER), out
+
+
+def test_a_cached_sample_is_used_whatever_the_mirror_says_later(mirror, monkeypatch):
+    path = sample_path("shipwreck")
+    monkeypatch.setenv("NST_SAMPLES_URL", closed_port_url())  # offline, or another mirror
+    assert sample_path("shipwreck") == path and mirror == ["/shipwreck.jpg"]

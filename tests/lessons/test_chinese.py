@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 import nst_helpers as nst
+from nst_helpers.engine import Result
 from nst_helpers.lessons import (
     cjk_font,
     convergence,
@@ -48,7 +49,7 @@ def chinese(monkeypatch):
     plt.close("all")
 
 
-def fake_result(last: int = 12, seed: int = 0) -> nst.Result:
+def fake_result(last: int = 12, seed: int = 0) -> Result:
     history = [
         {
             "evaluation": k,
@@ -63,7 +64,7 @@ def fake_result(last: int = 12, seed: int = 0) -> nst.Result:
     ]
     snapshots = {k: smooth_image(24, 32, seed + k) for k in (1, 2, 3, 6, 10, last)}
     settings = {"alpha": 1.0, "beta": 1e9}
-    return nst.Result(snapshots[last], history, snapshots, last, "completed", "", last, settings)
+    return Result(snapshots[last], history, snapshots, last, "completed", last, settings)
 
 
 def texts_of(fig: Figure) -> list[str]:
@@ -149,7 +150,7 @@ def test_feature_figures(vgg):
     assert_chinese(features.plot_grams(grams, suptitle="Total loss from each start"))
     activation = vgg(image, ["relu2_1"])["relu2_1"].detach()
     assert_chinese(features._map_figure(image, activation, "relu2_1", 0))
-    html = features.architecture_table((64, 80))._repr_html_()
+    html = features.table_html(features.architecture_table((64, 80))).data
     assert "感受野" in html
 
 
@@ -163,7 +164,7 @@ def test_the_dashboards_loss_plot_and_status_lines():
     assert_png_has_no_missing_glyph(lambda: dashboard.loss_png(fake_result().history))
     # the words the browser tests read in the Chinese dashboard's status line
     stopped = dashboard.result_text(
-        nst.Result(torch.zeros(1, 3, 4, 4), fake_result(7).history, {}, 7, "stopped", "", 5), 5000
+        Result(torch.zeros(1, 3, 4, 4), fake_result(7).history, {}, 7, "stopped", 5), 5000
     )
     finished = dashboard.result_text(fake_result(), 12)
     assert stopped.startswith("已停止：第 7 次评估") and "完成" not in stopped
@@ -173,7 +174,7 @@ def test_the_dashboards_loss_plot_and_status_lines():
 # --------------------------------------------------------------------------- texts
 
 
-def test_the_exercises_feedback_hints_and_solutions_are_chinese():
+def test_the_exercises_feedback_hints_and_solutions_are_chinese(capsys):
     feedback = exercises.check_content_loss(lambda F, P: ((F - P) ** 2).sum())
     assert feedback.status == "wrong" and "你忘了 ½" in feedback.message
     assert "✘ 还不对" in str(feedback) and "还不对" in feedback._repr_html_()
@@ -181,9 +182,8 @@ def test_the_exercises_feedback_hints_and_solutions_are_chinese():
     unfinished = exercises.check_style_layer_loss(lambda F, A: None)
     assert "还是那个空的函数框架" in unfinished.message
     assert CJK.search(exercises.hint("gram_matrix"))
-    assert "# 上面用到的，来自 nst_helpers.losses：" in exercises.solution_source(
-        "style_layer_loss"
-    )
+    exercises.show_solution("style_layer_loss")
+    assert "参考答案（style_layer_loss）" in capsys.readouterr().out
 
 
 def test_the_setup_checks_advice_and_estimates_are_chinese():
