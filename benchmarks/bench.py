@@ -373,13 +373,14 @@ def subnormal_check(
     transfer = nst.StyleTransfer(
         smooth_image(size, seed=2), smooth_image(size, seed=3), vgg=vgg, steps=3, snapshot_at=None
     )
-    layers = transfer.content_layers + transfer.style_layers
+    objective = transfer.objective
+    layers = [*objective.content_targets, *objective.style_targets]
     image = transfer.x.detach().clone().requires_grad_(True)
     feats = vgg(image, layers)
     pkg_grads: list[int] = []
-    loss = transfer.alpha * nst.content_loss(
-        feats["relu4_2"], transfer.content_targets["relu4_2"]
-    ) + transfer.beta * nst.style_loss(feats, transfer.style_targets)
+    loss = objective.alpha * nst.content_loss(
+        feats["relu4_2"], objective.content_targets["relu4_2"]
+    ) + objective.beta * nst.style_loss(feats, objective.style_targets)
     for name in layers:
         feats[name].register_hook(lambda g: pkg_grads.append(count(g)))
     loss.backward()
@@ -437,40 +438,25 @@ def child(code: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 def weight_loading() -> dict[str, Any]:
-    """Time and peak RSS of ``load_vgg19("imagenet")`` from the features-only cache (random
-    weights written with ``save_features_state_dict`` into a temporary ``NST_CACHE_DIR``)."""
-    from nst_helpers.weights import random_state_dict, save_features_state_dict
-
+    """Time and peak RSS of ``load_vgg19(FILE)`` for a features-only weights file (random
+    weights, the real file's keys and shapes) in a fresh process: what a lesson's first cell
+    costs (torch.hub's full file is memory-mapped, so it reads about the same)."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            "NST_CACHE_DIR": tmp,
-            "TORCH_HOME": str(Path(tmp) / "torch"),
-            "NST_VGG19_URL": "http://127.0.0.1:9/unreachable.pth",
-            "NST_VGG19_WEIGHTS": "",
-            "NST_WEIGHTS": "",
-        }
-        saved = os.environ.get("NST_CACHE_DIR")
-        os.environ["NST_CACHE_DIR"] = tmp
-        try:
-            from nst_helpers.weights import features_cache_path
-
-            path = save_features_state_dict(random_state_dict(), features_cache_path())
-        finally:
-            if saved is None:
-                del os.environ["NST_CACHE_DIR"]
-            else:
-                os.environ["NST_CACHE_DIR"] = saved
-        code = """
+        path = Path(tmp) / "vgg19-features.pth"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.save(nst.load_vgg19("random", device="cpu").features.state_dict(), path)
+        code = f"""
             import json, time
             import torch, nst_helpers as nst
             before = peak_mb()
             start = time.perf_counter()
-            vgg = nst.load_vgg19("imagenet", device="cpu", progress=False)
+            vgg = nst.load_vgg19({str(path)!r}, device="cpu")
             seconds = time.perf_counter() - start
-            print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_mb(),
-                              "rss_after_imports_mb": before}))
+            print(json.dumps({{"seconds": seconds, "peak_rss_mb": peak_mb(),
+                              "rss_after_imports_mb": before}}))
         """
-        runs = [child(code, env) for _ in range(3)]
+        runs = [child(code, {}) for _ in range(3)]
         file_mb = path.stat().st_size / 2**20
     best = min(runs, key=lambda r: r["seconds"])
     return {

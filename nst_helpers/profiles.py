@@ -76,6 +76,16 @@ PROFILES: dict[str, Profile] = {
         tile_size=96,
         tile_steps=100,
     ),
+    "quick": Profile(
+        "quick",
+        size=128,
+        steps=150,
+        small_size=96,
+        small_steps=80,
+        grid=9,
+        tile_size=64,
+        tile_steps=50,
+    ),
     "smoke": Profile(
         "smoke",
         size=48,

@@ -105,14 +105,22 @@ def layer_terms(
     return content, style
 
 
+def objective_losses(
+    content: dict[str, torch.Tensor], style: dict[str, torch.Tensor], objective: Objective
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(L_total, L_content, L_style) from the per-layer terms: L_content summed over the content
+    layers, L_style = Σ_l w_l E_l (Eq. 5), L_total = α L_content + β L_style (Eq. 7)."""
+    L_content = sum(content.values())
+    L_style = sum(objective.style_weights[layer] * E for layer, E in style.items())
+    return total_loss(L_content, L_style, objective.alpha, objective.beta), L_content, L_style
+
+
 def evaluate(x: torch.Tensor, vgg: torch.nn.Module, objective: Objective) -> Evaluation:
     """One evaluation at x ([1, C, H, W], ``requires_grad``): the losses, and ∂L_total/∂x left in
     ``x.grad`` (zero when a loss is not finite, so no optimiser steps into NaN). Lesson 04."""
     image = x if objective.network_input is None else objective.network_input(x)
     content, style = layer_terms(vgg, image, objective)
-    L_content = sum(content.values())  # Σ over the content layers of Eq. 1
-    L_style = sum(objective.style_weights[layer] * E for layer, E in style.items())  # Eq. 5
-    L_total = total_loss(L_content, L_style, objective.alpha, objective.beta)  # Eq. 7
+    L_total, L_content, L_style = objective_losses(content, style, objective)
     extra = {name: term(x) for name, (_, term) in objective.extra_terms.items()}
     L_total = L_total + sum(objective.extra_terms[name][0] * v for name, v in extra.items())
     x.grad = None

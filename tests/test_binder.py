@@ -142,11 +142,11 @@ def test_postbuild_bakes_weights_and_samples_in_a_fresh_venv_offline(tmp_path, s
     # at launch, start points the package at them: no download, no network
     code = "import nst_helpers as nst; v = nst.load_vgg19(nst.profile().weights, device='cpu');"
     code += "print(v.network, nst.load_sample('tubingen').shape)"
+    offline = {**env, "NST_SAMPLES_URL": "http://127.0.0.1:9/", "TORCH_HOME": str(tmp_path / "e")}
+    start = ["bash", str(scratch_copy / "binder" / "start"), str(venv / "bin" / "python")]
     check = subprocess.run(
-        ["bash", str(scratch_copy / "binder" / "start"), str(venv / "bin" / "python"), "-c", code],
-        env={**env, "NST_SAMPLES_URL": "http://127.0.0.1:9/", "TORCH_HOME": str(tmp_path / "empty")},
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
+        [*start, "-c", code], env=offline, capture_output=True, text=True, cwd=tmp_path
+    )
     assert check.returncode == 0, check.stderr
     assert "torchvision torch.Size([1, 3, 768, 1024])" in check.stdout
 

@@ -8,7 +8,6 @@ import time
 import pytest
 import torch
 
-import nst_helpers as nst
 from nst_helpers.coarse_to_fine import run_coarse_to_fine, upsample
 from nst_helpers.errors import ImageError, ParameterError
 from nst_helpers.extensions.colour import rgb_to_yiq
@@ -163,6 +162,11 @@ def test_a_run_stopped_in_an_early_scale_keeps_that_scales_image(vgg, content, s
 
 def test_callbacks_see_evaluations_numbered_over_all_scales(vgg, content, style):
     seen = []
-    run_coarse_to_fine(content, style, [24, 40], steps=2, vgg=vgg, progress=False,
-                       callback=lambda t, r: seen.append((r["evaluation"], r["scale"])))  # fmt: skip
+
+    def callback(transfer, record):
+        seen.append((record["evaluation"], record["scale"]))
+
+    run_coarse_to_fine(
+        content, style, [24, 40], steps=2, vgg=vgg, progress=False, callback=callback
+    )
     assert seen == [(1, 24), (2, 24), (3, 40), (4, 40)]

@@ -365,7 +365,7 @@ README_HEADINGS = {
     "The notebooks": "各课 notebook",
     "The lessons in Chinese": "中文版课程",
     "VGG19 weights": "VGG19 的权重",
-    "The engine in five lines": "五行代码用上引擎",
+    "The default path, in a few lines": "默认路径，寥寥几行",
     "Inside `nst_helpers`: the paper first": "`nst_helpers` 的内部：论文在先",
     "Command line": "命令行",
     "Choosing α and β": "如何选择 α 和 β",

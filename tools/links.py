@@ -190,7 +190,8 @@ if "google.colab" in sys.modules:
         course = "{repo.pip_url()}"
         {deps}
         subprocess.run([*pip, "--no-deps", course], check=True)
-        subprocess.run([*pip, {packages}], check=True)
+        missing = [{packages}]
+        subprocess.run([*pip, *missing], check=True)
         subprocess.run([sys.executable, "-m", "nst_helpers", "fetch-samples", "--quiet"])
     from google.colab import output
 

@@ -30,8 +30,8 @@ from tqdm.auto import tqdm
 
 from ..errors import ParameterError
 from ..i18n import N_, _
-from ..losses import content_loss, style_layer_loss, total_loss
 from ..options import Options
+from ..step import layer_terms, objective_losses
 from ..transfer import prepare
 from ..vgg import VGG19Features
 from .background import PanelRuns, foreground_hint
@@ -51,7 +51,7 @@ class LossTerms:
     same ``Options`` (or keyword changes to the defaults): the losses the optimisation reports.
 
     Calling it on a batch [B, 3, H, W] (H, W: the content's) returns {"total", "content",
-    "style": float64 tensor [B]}; the network sees ``batch_size`` images at a time. The
+    "style": float64 tensor [B]}, computed image by image as the run computes them. The
     extensions of lesson 07 (``preserve_color``, ``tv_weight``) are refused. Lesson 06.
     """
 
@@ -62,7 +62,6 @@ class LossTerms:
         options: Options | None = None,
         *,
         vgg: VGG19Features,
-        batch_size: int = 8,
         **changes: Any,
     ) -> None:
         o = Options(**changes) if options is None else options.replace(**changes)
@@ -71,7 +70,6 @@ class LossTerms:
         prepared = prepare(content, style, o, vgg)
         self.vgg, self.objective = prepared.vgg, prepared.objective
         self.shape = tuple(prepared.x0.shape[-2:])
-        self.batch_size = max(1, int(batch_size))
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -79,17 +77,11 @@ class LossTerms:
         images = images.unsqueeze(0) if images.dim() == 3 else images
         if tuple(images.shape[-2:]) != self.shape:
             raise ParameterError(f"images are {tuple(images.shape[-2:])}, not {self.shape} px")
-        o, out = self.objective, {t: [] for t in TERMS}
-        P, A = o.content_targets, o.style_targets
-        for chunk in images.split(self.batch_size):
-            F = self.vgg(chunk.to(self.vgg.device), [*P, *A])
-            for i in range(len(chunk)):  # the package's formulas, image by image
-                f = {layer: F[layer][i : i + 1] for layer in F}
-                L_content = sum(content_loss(f[layer], P[layer]) for layer in P)  # Eq. 1
-                L_style = sum(o.style_weights[n] * style_layer_loss(f[n], A[n]) for n in A)  # 4, 5
-                L_total = total_loss(L_content, L_style, o.alpha, o.beta)  # Eq. 7
-                for term, value in zip(TERMS, (L_total, L_content, L_style), strict=True):
-                    out[term].append(float(value))
+        out: dict[str, list[float]] = {t: [] for t in TERMS}
+        for image in images.to(self.vgg.device).split(1):  # the run's own formulas (step.py)
+            losses = objective_losses(*layer_terms(self.vgg, image, self.objective), self.objective)
+            for term, value in zip(TERMS, losses, strict=True):
+                out[term].append(float(value))
         return {t: torch.tensor(v, dtype=torch.float64) for t, v in out.items()}
 
     def at(self, image: torch.Tensor) -> dict[str, float]:

@@ -18,7 +18,7 @@ matplotlib.use("agg")
 
 @pytest.fixture
 def loss(vgg, content, style) -> ls.LossTerms:
-    return ls.LossTerms(content, style, vgg=vgg, batch_size=4)
+    return ls.LossTerms(content, style, vgg=vgg)
 
 
 def test_the_losses_of_a_batch_are_the_engines_losses_of_each_image(vgg, content, style, loss):
