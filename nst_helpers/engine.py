@@ -105,6 +105,8 @@ class Engine:
     """
 
     to_rgb: Callable[[torch.Tensor], torch.Tensor] | None
+    history: list[Record]
+    snapshots: dict[int, torch.Tensor]
     settings: dict[str, Any]
     stop_reason: str | None
     ending: dict[str, Any]
@@ -126,8 +128,7 @@ class Engine:
         self.optimizer = make_optimizer(options.optimizer, self.x, options.lr)
         self.callback, self.stop_event, self._progress = callback, stop_event, progress
         self.to_rgb, self.settings = None, {}  # variable → RGB (None: clamp); for the Result
-        self.history: list[Record] = []
-        self.snapshots: dict[int, torch.Tensor] = {}
+        self.history, self.snapshots = [], {}
         self.evaluations, self.best_loss, self.best_evaluation = 0, math.inf, 0
         self._best_image, self._seconds = self.x.detach().clone(), 0.0
         self.stop_reason, self.ending = None, {}  # how it ended (ENDINGS) and details (Result)
@@ -151,8 +152,7 @@ class Engine:
         return self.stop_reason is not None or self.evaluations >= self.steps
 
     def step(self) -> Record:
-        """One optimiser step with exactly one evaluation (``step.optimisation_step``): records
-        it, keeps the snapshot and the best image; returns the record."""
+        """One ``step.optimisation_step``, recorded, with its snapshot and the best image."""
         if self.stop_reason == "non-finite":
             raise RuntimeError(f"this run cannot continue: {self.result().message}")
         start, x = time.perf_counter(), self.x.detach().clone()  # the image evaluated
@@ -183,8 +183,7 @@ class Engine:
         return record
 
     def run(self) -> Result:
-        """Step until ``steps`` evaluations, the stop event, Ctrl-C, a non-finite loss or out of
-        memory, keeping the best image (out of memory before any evaluation raises)."""
+        """Step to ``steps`` evaluations, a stop, Ctrl-C, a non-finite loss or out of memory."""
         bar = self._progress
         bar = tqdm(total=self.steps, desc="evaluations", unit="eval") if bar is True else bar
         try:

@@ -47,21 +47,16 @@ def target_size(height: int, width: int, size: Size) -> tuple[int, int]:
 
 
 def as_image_tensor(image: Any, what: str = "image", size: Size = None) -> torch.Tensor:
-    """A tensor or array as float32 [1, 3, H, W] in [0, 1] (a copy, resized to ``size``): tensors
-    [1, C, H, W], [C, H, W] or [H, W], arrays [H, W] or [H, W, C], C = 1, 3 or 4 (grey repeated,
-    alpha on white); uint8 ÷ 255, uint16 arrays ÷ 65535, floats in [0, 1]. Else ``ImageError``
-    naming ``what`` (with a hint for 0–255 and normalised images): the one value check."""
+    """A tensor [1, C, H, W], [C, H, W], [H, W] or array [H, W(, C)] (C = 1, 3, 4: grey repeated,
+    alpha on white; uint8 ÷ 255, uint16 ÷ 65535, floats in [0, 1]) as a float32 [1, 3, H, W] copy
+    at ``size``; else ``ImageError`` naming ``what``, with a hint for 0–255 or normalised values."""
     t = torch.from_numpy(_array(image)) if isinstance(image, np.ndarray) else image
     t = t.detach()[(None,) * (4 - t.dim())] if isinstance(t, torch.Tensor) else None
     if t is None or t.dim() != 4 or t.shape[0] != 1 or t.shape[1] not in (1, 3, 4) or 0 in t.shape:
-        raise ImageError(
-            f"{what}: expected an image [1, 3, H, W] or [H, W, 3], not {_shape(image)}"
-        )
+        raise ImageError(f"{what}: not an image [1, 3, H, W] or [H, W, 3]: {_shape(image)}")
     t = t.float() / 255 if t.dtype == torch.uint8 else t
     if not t.is_floating_point() or not torch.isfinite(t).all():
-        raise ImageError(
-            f"{what}: expected finite floats in [0, 1] or uint8, not {t.dtype} (or NaN)"
-        )
+        raise ImageError(f"{what}: not finite floats in [0, 1] or uint8: {t.dtype} (or NaN)")
     if t.min() < -1e-5 or t.max() > 1 + 1e-5:
         low, high = float(t.min()), float(t.max())
         hint = "divide it by 255" if low >= 0 and high <= 255 else "undo the normalisation"

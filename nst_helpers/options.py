@@ -28,6 +28,7 @@ DEFAULT_SNAPSHOTS: tuple[int, ...] = (1, 2, 3, 10, 20, 100, 300, 500, 1000, 2000
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 INITS = ("content", "style", "noise")
 PRESERVE_COLORS = ("luminance", "histogram")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 
 #: β for α = 1 at 256 × 256 px, by ``VGG19Features.network``: a calibrated estimate, good to about
 #: ×10. Each converts a working implementation's settings on that network into the paper's form
@@ -169,6 +170,14 @@ class Options:
         "keep the content's colours (Gatys et al. 2017, Sec. 5)",
         group="beyond",
         choices=PRESERVE_COLORS,
+    )
+    precision: str = _option(
+        "fp32",
+        "the network's pass in fp32, bf16 or fp16 (autocast; Grams and losses stay fp32); auto: "
+        "the fastest whose loss agrees, measured here (precision.py)",
+        None,
+        "run",
+        choices=PRECISIONS,
     )
     tv_weight: float = _option(0.0, "weight of the squared total variation (0: off)",
                                lambda n, v: _number(n, v), "beyond")  # fmt: skip

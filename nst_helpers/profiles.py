@@ -36,6 +36,8 @@ class Profile:
     tile_steps: int  # evaluations per run of a small-multiples figure
     pooling: str = "max"
     init: str = "content"
+    #: The network pass's precision (``Options.precision``): "auto" measures what is faster here.
+    precision: str = "auto"
     #: The ``load_vgg19`` weights this profile asks for (None: the default, torchvision's);
     #: read it through ``weights``, which lets ``$NST_WEIGHTS`` override it.
     preferred_weights: str | None = None
@@ -95,6 +97,7 @@ PROFILES: dict[str, Profile] = {
         grid=3,
         tile_size=32,
         tile_steps=2,
+        precision="fp32",
     ),
     "paper": Profile(
         "paper",

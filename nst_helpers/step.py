@@ -70,6 +70,13 @@ class Objective:
     beta: float
     extra_terms: Mapping[str, ExtraTerm] = field(default_factory=dict)
     network_input: Callable[[torch.Tensor], torch.Tensor] | None = None
+    precision: str = "fp32"  # of the network's pass only: "fp32", "bf16" or "fp16" (LOWER)
+    grad_scale: float | None = None  # fp16's loss scale, kept between evaluations
+    good_steps: int = 0  # evaluations since the loss scale last overflowed
+
+
+#: The lower precisions the network's pass may run in (autocast); everything else is float32.
+LOWER = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -97,9 +104,12 @@ class Evaluation:
 def layer_terms(
     vgg: torch.nn.Module, image: torch.Tensor, objective: Objective
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """L_content at each content layer (Eq. 1) and E_l at each style layer (Eq. 4)."""
-    P, A = objective.content_targets, objective.style_targets
-    F = vgg(image, [*P, *A])  # F^l: the activations, by the paper's layer names
+    """L_content at each content layer (Eq. 1) and E_l at each style layer (Eq. 4); with a lower
+    ``objective.precision`` only the network's pass runs in it (autocast), the losses in float32."""
+    P, A, low = objective.content_targets, objective.style_targets, LOWER.get(objective.precision)
+    with torch.autocast(image.device.type, dtype=low, enabled=low is not None):
+        F = vgg(image, [*P, *A])  # F^l: the activations, by the paper's layer names
+    F = {layer: f.float() for layer, f in F.items()}  # Grams and losses stay float32
     content = {layer: content_loss(F[layer], P[layer]) for layer in P}
     style = {layer: style_layer_loss(F[layer], A[layer]) for layer in A}
     return content, style
@@ -124,7 +134,10 @@ def evaluate(x: torch.Tensor, vgg: torch.nn.Module, objective: Objective) -> Eva
     extra = {name: term(x) for name, (_, term) in objective.extra_terms.items()}
     L_total = L_total + sum(objective.extra_terms[name][0] * v for name, v in extra.items())
     x.grad = None
-    L_total.backward()  # ∂L_total/∂x through VGG19 (Eqs. 2 and 6 at each layer)
+    if objective.precision != "fp16":
+        L_total.backward()  # ∂L_total/∂x through VGG19 (Eqs. 2 and 6 at each layer)
+    else:
+        _scaled_backward(L_total, x, objective)
     f = lambda t: torch.as_tensor(t).item()  # noqa: E731  (a Python float; L_content may be 0)
     d = lambda terms: {k: f(t) for k, t in terms.items()}  # noqa: E731
     ev = Evaluation(f(L_total), f(L_content), f(L_style), d(content), d(style), d(extra))
@@ -146,12 +159,32 @@ def _nonfinite_term(ev: Evaluation, objective: Objective) -> tuple[str, float]:
     return "total", ev.total
 
 
+def _scaled_backward(L_total: torch.Tensor, x: torch.Tensor, objective: Objective) -> None:
+    """The backward of a float16 pass with a loss scale, as ``torch.amp.GradScaler`` keeps one:
+    float16 holds at most 65504, so the gradients flowing back through the network are scaled to
+    stay in range, and x's gradient is unscaled. An overflow gives this evaluation a zero
+    gradient (no step) and halves the scale; the scale grows again after 100 good evaluations."""
+    loss = abs(L_total.item())
+    if objective.grad_scale is None:  # the loss near 2**10: gradients well inside float16
+        objective.grad_scale = (
+            2.0 ** (10 - math.ceil(math.log2(loss + 1))) if loss < math.inf else 1.0
+        )
+    (L_total * objective.grad_scale).backward()
+    x.grad /= objective.grad_scale
+    if not torch.isfinite(x.grad).all():
+        x.grad.zero_()
+        objective.grad_scale, objective.good_steps = objective.grad_scale / 2, 0
+        return
+    objective.good_steps += 1
+    if objective.good_steps % 100 == 0:
+        objective.grad_scale *= 2
+
+
 def optimisation_step(
     x: torch.Tensor, optimizer: torch.optim.Optimizer, vgg: torch.nn.Module, objective: Objective
 ) -> Evaluation:
-    """One optimiser step using exactly one evaluation; returns it. L-BFGS (``max_iter=1``, no
-    line search) calls the closure once; Adam steps on the gradient it left (not after a
-    non-finite loss). Lesson 04; ``engine.Engine.step`` calls it once per evaluation."""
+    """One optimiser step using exactly one evaluation (returned): L-BFGS (``max_iter=1``) calls
+    the closure once; Adam steps on its gradient unless the loss is not finite. Lesson 04."""
     done: list[Evaluation] = []
 
     def closure() -> float:

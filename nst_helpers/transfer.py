@@ -33,18 +33,15 @@ def default_vgg(weights: str, pooling: str, device: torch.device) -> VGG19Featur
     return load_vgg19(weights, pooling=pooling, device=device)
 
 
-def _image(source: Any, size: Any, what: str, min_side: int) -> torch.Tensor:
-    """An input image as float32 [1, 3, H, W] in [0, 1] at ``size``, at least ``min_side`` px."""
-    image = (
-        as_image_tensor(source, what, size)
-        if isinstance(source, torch.Tensor)
-        else load_image(source, size)
-    )
+def _image(source: Any, size: Any, what: str, min_side: int, device: Any) -> torch.Tensor:
+    """An input image: float32 [1, 3, H, W] in [0, 1] at ``size``, ≥ ``min_side`` px, on device."""
+    tensor = isinstance(source, torch.Tensor)
+    image = as_image_tensor(source, what, size) if tensor else load_image(source, size)
     if min(image.shape[-2:]) < min_side:
         h, w = image.shape[-2:]
         raise ImageError(f"{what} is {h}x{w} px; the layers used need ≥ {min_side} px on each side "
                          "(a larger size, or shallower layers)")  # fmt: skip
-    return image
+    return image.to(device)
 
 
 @dataclass
@@ -69,20 +66,20 @@ def prepare(content: Any, style: Any, o: Options, vgg: VGG19Features | None = No
     s_layers = o.style_layers if styles else ()
     _check_terms(o, c_layers, s_layers, styles, style)
     min_side = min_input_side(c_layers + s_layers)
-    content_img = None if content is None else _image(content, o.size, "content", min_side)
+    device = vgg.device if vgg is not None and o.device is None else resolve_device(o.device)
+    content_img = None if content is None else _image(content, o.size, "content", min_side, device)
     shape = _texture_shape(o, styles, min_side) if content is None else content_img.shape[-2:]
     if isinstance(o.init, torch.Tensor) and tuple(o.init.shape[-2:]) != tuple(shape):
         raise ParameterError(f"init: the tensor is {tuple(o.init.shape[-2:])}, the result {shape}")
     side = o.size if o.style_scale is None else max(1, round(o.style_scale * max(shape)))
     styles = [
-        _image(s, side, f"style[{k}]" if k else "style", min_side) for k, s in enumerate(styles)
+        _image(s, side, f"style[{k}]" if k else "style", min_side, device)
+        for k, s in enumerate(styles)
     ]
     colour = None if o.preserve_color is None else _colour(o, content_img, styles)
     content_img = colour.content_input() if colour is not None else content_img
-    device = vgg.device if vgg is not None and o.device is None else resolve_device(o.device)
     vgg = default_vgg(o.weights, o.pooling, device) if vgg is None else vgg.to(device)
-    content_img = None if content_img is None else content_img.to(vgg.device)
-    targets = [style_targets(vgg, img.to(vgg.device), s_layers, shape) for img in styles]
+    targets = [style_targets(vgg, img, s_layers, shape) for img in styles]
     objective = Objective(
         content_targets=content_targets(vgg, content_img, c_layers),
         style_targets=_blend(targets, o.style_blend) if len(targets) > 1 else (targets or [{}])[0],
@@ -90,9 +87,12 @@ def prepare(content: Any, style: Any, o: Options, vgg: VGG19Features | None = No
         alpha=o.alpha,
         beta=default_beta(vgg) if o.beta is None else o.beta,
         extra_terms=_tv_terms(o.tv_weight) if o.tv_weight else {},
+        precision=o.precision,
     )
     x0 = content_img if o.init == "content" and content_img is not None else None
-    x0 = x0.detach().clone() if x0 is not None else _initial_image(o, shape, styles).to(vgg.device)
+    x0 = x0.detach().clone() if x0 is not None else _initial_image(o, shape, styles).to(device)
+    if o.precision == "auto":  # measured on this machine, at this size: precision.py
+        objective.precision = _auto_precision(vgg, objective, x0)
     if colour is not None and colour.chroma is not None:  # luminance-only: x is Y
         objective.network_input = colour.to(vgg.device).network_input
         return Prepared(colour.variable(x0), objective, vgg, colour.to_rgb, content_img, styles)
@@ -115,7 +115,7 @@ def _texture_shape(o: Options, sources: list, min_side: int) -> tuple[int, int]:
     """The result's (H, W) without a content image: ``size``, else the first style image's."""
     if isinstance(o.size, int):
         return (o.size, o.size)
-    return o.size or tuple(_image(sources[0], None, "style", min_side).shape[-2:])
+    return o.size or tuple(_image(sources[0], None, "style", min_side, "cpu").shape[-2:])
 
 
 def _colour(o: Options, content: torch.Tensor | None, styles: list[torch.Tensor]) -> Any:
@@ -133,6 +133,12 @@ def _blend(targets: list[dict[str, torch.Tensor]], weights: Any) -> dict[str, to
     from .extensions.styles import blend_style_targets
 
     return blend_style_targets(targets, weights or [1 / len(targets)] * len(targets))
+
+
+def _auto_precision(vgg: VGG19Features, objective: Objective, x0: torch.Tensor) -> str:
+    from .precision import choose_precision
+
+    return choose_precision(vgg, objective, x0)
 
 
 def _tv_terms(weight: float) -> dict[str, Any]:
@@ -180,8 +186,8 @@ class StyleTransfer(Engine):
         self.settings = {f.name: getattr(o, f.name) for f in fields(o)} | {
             "init": o.init if isinstance(o.init, str) else "tensor", "size": list(p.x0.shape[-2:]),
             "beta": p.objective.beta, "lr": o.lr or DEFAULT_LR[o.optimizer], "styles": n,
-            "style_blend": list(o.style_blend or [1 / n] * n) if n > 1 else None,
-            "device": str(vgg.device), "pooling": vgg.pooling,
+            "style_blend": list(o.style_blend or [1 / n] * n) if n > 1 else None, "pooling":
+            vgg.pooling, "device": str(vgg.device), "precision": p.objective.precision,
             "network": getattr(vgg, "network", None)}  # fmt: skip
 
     @property
@@ -205,13 +211,12 @@ def run_style_transfer(
     style: Any,
     options: Options | None = None,
     *,
-    progress: Any = True,
+    progress: bool = True,
     **changes: Any,
 ) -> Result:
-    """``StyleTransfer(content, style, options, progress=progress, **changes).run()``: the whole
-    optimisation. ``changes``: ``vgg``, ``callback``, ``stop_event`` and any ``Options`` field
-    (listed below with their defaults). Errors come before the first evaluation
-    (``ParameterError``, ``ImageError``, ``WeightsError``; ``RunOutOfMemoryError``). Lesson 04."""
+    """The whole optimisation, ``StyleTransfer(…).run()``; ``changes``: ``vgg``, ``callback``,
+    ``stop_event`` and any ``Options`` field (listed below with their defaults). Errors come before
+    the first evaluation (``ParameterError``, ``ImageError``, ``WeightsError``). Lesson 04."""
     return StyleTransfer(content, style, options, progress=progress, **changes).run()
 
 

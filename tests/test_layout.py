@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "nst_helpers"
 LAYERS = {
     0: {"errors", "files", "memory"},
     1: {"layers", "weights", "vgg", "losses", "step"},
-    2: {"options", "engine", "images", "samples", "profiles", "i18n"},
+    2: {"options", "engine", "images", "samples", "profiles", "i18n", "precision"},
     3: {"extensions"},
     4: {"transfer"},
     5: {"coarse_to_fine", "runs", "cli", "__main__", "lessons"},

@@ -243,7 +243,7 @@ def test_non_finite_or_misshapen_images_are_refused_naming_them(vgg, content, st
     bad[0, 1, 2, 3] = math.inf
     with pytest.raises(ImageError, match=r"content.*NaN"):
         make(bad, style, vgg)
-    with pytest.raises(ImageError, match=r"style: expected an image"):
+    with pytest.raises(ImageError, match=r"style: not an image"):
         make(content, torch.rand(2, 3, 32, 32), vgg)
     with pytest.raises(ImageError, match=r"init.*NaN"):
         make(content, style, vgg, init=torch.full_like(content, math.nan))
