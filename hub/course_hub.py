@@ -80,11 +80,13 @@ def fill_cache(
 ) -> list[str]:
     """Fill the course cache once (what is there is kept): VGG19's weights into torch's hub cache
     plus a features-only copy (or a copy of ``weights``, ``$NST_HUB_WEIGHTS``), and the sample
-    images (from ``samples_url``, ``$NST_SAMPLES_URL`` or their pinned address); then make all of it readable by everybody and writable by its owner only (0644 files,
-    0755 folders). Returns what could not be had (the lessons then use their offline samples)."""
+    images (from ``samples_url``, ``$NST_SAMPLES_URL`` or their pinned address); then make all of
+    it readable by everybody and writable by its owner only (0644 files, 0755 folders). Returns
+    what could not be had (the lessons then use their offline samples)."""
     cache = cache or cache_dir()
     weights = weights or os.environ.get("NST_HUB_WEIGHTS")
-    env = {**os.environ, "TORCH_HOME": str(cache / TORCH_HOME), "NST_CACHE_DIR": str(cache / NST_CACHE)}
+    env = {**os.environ, "TORCH_HOME": str(cache / TORCH_HOME)}
+    env["NST_CACHE_DIR"] = str(cache / NST_CACHE)
     env.pop("NST_WEIGHTS", None)
     if samples_url:
         env["NST_SAMPLES_URL"] = samples_url
@@ -101,7 +103,7 @@ def fill_cache(
                 missing.append("VGG19 weights")
     if subprocess.run([*package, "fetch-samples", "--quiet"], env=env).returncode:
         missing.append("sample images")
-    for folder, dirs, files in os.walk(cache):
+    for folder, _, files in os.walk(cache):
         os.chmod(folder, 0o755)
         for name in files:
             os.chmod(os.path.join(folder, name), 0o644)
@@ -125,8 +127,9 @@ def passwords(state: Path) -> tuple[str, str]:
 
 class CourseSpawner(SimpleLocalProcessSpawner):
     """Each learner's server as a process of the hub's own account, in their own home
-    (``home_dir_template``, ``{username}`` expanded), with ``mem_limit`` enforced per process (the server and each of its
-    kernels) as ``RLIMIT_DATA``: an allocation past it fails in the kernel, which reports it and
+    (``home_dir_template``, ``{username}`` expanded), with ``mem_limit`` enforced per process
+    (the server and each of its kernels) as ``RLIMIT_DATA``: an allocation past it fails in the
+    kernel, which reports it and
     stays usable, instead of the machine running out. JupyterHub's LocalProcessSpawner and
     SimpleLocalProcessSpawner pass ``mem_limit`` on as ``$MEM_LIMIT`` only; they enforce nothing.
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import course_hub as course  # noqa: E402
+import course_hub as course
 
 c = get_config()  # noqa: F821
 state = course.hub_dir()

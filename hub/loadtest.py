@@ -42,14 +42,13 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import course_hub as course
 import nbformat
 import psutil
 from jupyter_client.jsonutil import json_default
 from jupyter_client.session import Session
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
-
-import course_hub as course
 
 SAMPLES = course.ROOT.parent / "shared" / "sample-images"  # test data beside the repository
 LESSONS = {p.name[:2]: p.name for p in (course.ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
@@ -82,7 +81,7 @@ _nst_model = _nst_load(_nst_file, device="cpu")
 try:
     _nst_where = str(_nst_sample("tubingen"))
 except Exception as e:
-    _nst_where = f"error: {e}"
+    _nst_where = f"error: {{e}}"
 try:
     _nst_t.empty({limit}, dtype=_nst_t.uint8) if {limit} else None
     _nst_refused = False
@@ -131,8 +130,12 @@ def serving(folder: Path | None) -> Iterator[str]:
     if folder is None:
         yield f"http://127.0.0.1:{free_port()}/"
         return
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     try:
@@ -250,11 +253,17 @@ def stop_all(processes) -> None:
 
 
 async def status(url: str) -> int:
-    return (await fetch("GET", url, timeout=5)).code
+    """The HTTP status of a GET (0: nothing answers)."""
+    try:
+        return (await fetch("GET", url, timeout=5)).code
+    except OSError:
+        return 0
 
 
-async def fetch(method: str, url: str, token: str | None = None, body: Any = None, **kwargs):
-    headers = {"Authorization": f"token {token}"} if token else {}
+async def fetch(
+    method: str, url: str, token: str | None = None, body: Any = None, headers=None, **kwargs
+):
+    headers = {**(headers or {}), **({"Authorization": f"token {token}"} if token else {})}
     if body is not None and not isinstance(body, str):
         body, headers["Content-Type"] = json.dumps(body, default=json_default), "application/json"
     if method in ("POST", "PUT") and body is None:
@@ -290,7 +299,8 @@ class Kernel:
         session = await api("POST", f"{server}/api/sessions", token, body)
         url = f"{server}/api/kernels/{session['kernel']['id']}/channels".replace("http", "ws", 1)
         request = HTTPRequest(url, headers={"Authorization": f"token {token}"})
-        kernel = cls(server, token, session, await websocket_connect(request, max_message_size=2**28))
+        ws = await websocket_connect(request, max_message_size=2**28)
+        kernel = cls(server, token, session, ws)
         await kernel.request("kernel_info_request", {}, timeout=120)
         return kernel
 
@@ -405,7 +415,8 @@ async def run_class(hub: Hub, opts: Options) -> dict:
     tokens = {}
     for name in names:  # each learner's own token, for their own server only
         body = {"note": "load test", "expires_in": 7200, "scopes": [f"access:servers!user={name}"]}
-        tokens[name] = (await api("POST", f"{hub_api}/users/{name}/tokens", hub.token, body))["token"]
+        made = await api("POST", f"{hub_api}/users/{name}/tokens", hub.token, body)
+        tokens[name] = made["token"]
 
     runs = await asyncio.gather(*(learner(hub, n, tokens[n], opts) for n in names))
     learners, kernels = [r[0] for r in runs], [r[1] for r in runs]
@@ -430,7 +441,7 @@ async def run_class(hub: Hub, opts: Options) -> dict:
             nb = (await api("GET", url, tokens[name]))["content"]
             outputs = [len(c["outputs"]) for c in nb["cells"] if c["cell_type"] == "code"]
             saved.append([name, nb["metadata"].get("nst_loadtest", {}).get("learner"), outputs])
-    other = f"{hub.url}/user/{names[-1]}/api/status"
+    other = f"{hub.url}/user/{names[-1]}/api/status"  # the last learner's server
     return {
         "learners": learners,
         "burst": burst,
@@ -438,7 +449,9 @@ async def run_class(hub: Hub, opts: Options) -> dict:
         "other_kernels_alive": alive,
         "saved": saved,
         "servers_rss_mb": servers_rss(names),
-        "token_on_another_server": (await fetch("GET", other, tokens[names[0]])).code,
+        "token_on_another_server": (await fetch("GET", other, tokens[names[0]])).code
+        if len(names) > 1
+        else 403,
         "token_on_own_server": (await fetch("GET", other, tokens[names[-1]])).code,
         "login_with_password": await logs_in(hub, names[0], hub.password),
         "login_with_wrong_password": await logs_in(hub, names[0], hub.password + "x"),
@@ -460,6 +473,18 @@ def servers_rss(names: list[str]) -> dict[str, float]:
 def _bytes(size: str) -> int:
     units = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
     return int(float(size[:-1]) * units[size[-1]]) if size[-1] in units else int(size)
+
+
+def weights_digests(path: Path) -> dict[str, str]:
+    """The SHA-256 of a weights file, and of the model ``load_vgg19`` makes of it (as PROBE)."""
+    from nst_helpers.vgg import load_vgg19
+
+    model = load_vgg19(str(path), device="cpu")
+    h = hashlib.sha256()
+    for key, value in model.state_dict().items():
+        h.update(key.encode())
+        h.update(value.detach().contiguous().numpy().tobytes())
+    return {"file": hashlib.sha256(path.read_bytes()).hexdigest(), "loaded": h.hexdigest()}
 
 
 def machine() -> dict:
@@ -489,20 +514,7 @@ def run(opts: Options) -> dict:
         report = {"machine": machine(), "options": {**vars(opts)}}
         with running_hub(opts, workdir) as hub:
             before = snapshot(hub.cache)
-            weights = course.learner_environment(hub.cache)["NST_WEIGHTS"]
-            from nst_helpers.vgg import load_vgg19
-
-            import warnings
-
-            expected = {"file": hashlib.sha256(Path(weights).read_bytes()).hexdigest()}
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = load_vgg19(weights, device="cpu")
-            h = hashlib.sha256()
-            for key, value in model.state_dict().items():
-                h.update(key.encode())
-                h.update(value.detach().contiguous().numpy().tobytes())
-            expected["loaded"] = h.hexdigest()
+            expected = weights_digests(Path(course.learner_environment(hub.cache)["NST_WEIGHTS"]))
             start = time.monotonic()
             report.update(asyncio.run(run_class(hub, opts)))
             report["class_wall_s"] = round(time.monotonic() - start, 1)
@@ -577,7 +589,8 @@ def cache_never_written(r: dict) -> list[str]:
 def cache_metadata_untouched(r: dict) -> list[str]:
     """Not even a file's metadata (ctime: chmod, chown) changed."""
     before, after = r["cache"]["before"], r["cache"]["after"]
-    return [f"{p}: ctime changed" for p in before.keys() & after.keys() if before[p] != after[p]]
+    both = before.keys() & after.keys()
+    return [f"{p}: ctime changed" for p in sorted(both) if before[p][3] != after[p][3]]
 
 
 def cache_readable_by_everyone(r: dict) -> list[str]:
@@ -638,7 +651,8 @@ def threads_and_memory_limit(r: dict) -> list[str]:
 
 def stopping_one_kernel_touches_no_other(r: dict) -> list[str]:
     wrong = [] if r["stopped_kernel_gone"] else ["the stopped kernel is still there"]
-    return wrong + [f"kernel {i + 2} died" for i, ok in enumerate(r["other_kernels_alive"]) if not ok]
+    alive = r["other_kernels_alive"]
+    return wrong + [f"learner {i + 2}'s kernel died" for i, ok in enumerate(alive) if not ok]
 
 
 def hub_access(r: dict) -> list[str]:

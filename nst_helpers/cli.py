@@ -21,6 +21,7 @@ from . import __version__
 from .coarse_to_fine import run_coarse_to_fine
 from .engine import Result
 from .errors import NSTError
+from .files import cache_dir
 from .images import check_output_path, save_image, unique_path
 from .layers import LAYER_NAMES
 from .options import Options
@@ -121,7 +122,7 @@ def _write(result: Result, args: argparse.Namespace) -> str:
     try:
         written.append(f"wrote {save_image(result.image, args.output, overwrite=args.overwrite)}")
     except (OSError, ValueError) as exc:
-        kept = save_image(result.image, unique_path(args.output.with_suffix(".png")))
+        kept = _keep(lambda p: save_image(result.image, p), args.output.with_suffix(".png"))
         written.append(f"could not write {args.output} ({exc}); kept the image as {kept}")
     if args.snapshots is not None:
         try:
@@ -129,11 +130,19 @@ def _write(result: Result, args: argparse.Namespace) -> str:
                 f"the run in {save_run(result, args.snapshots, overwrite=args.overwrite)}"
             )
         except (OSError, ValueError) as exc:
-            kept = save_run(
-                result, unique_path(args.snapshots.with_name(args.snapshots.name + "-1"))
-            )
+            beside = args.snapshots.with_name(args.snapshots.name + "-1")
+            kept = _keep(lambda p: save_run(result, p), beside)
             written.append(f"could not save the run in {args.snapshots} ({exc}); kept it in {kept}")
     return "; ".join(written)
+
+
+def _keep(write: Any, path: Path) -> Path:
+    """``write`` at a free name beside ``path``, else in ``cache_dir()/"unsaved"``: a result is
+    never lost because its folder stopped being writable during the run."""
+    try:
+        return write(unique_path(path))
+    except (OSError, ValueError):
+        return write(unique_path(cache_dir() / "unsaved" / path.name))
 
 
 def _stylize(args: argparse.Namespace) -> int:

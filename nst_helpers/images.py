@@ -26,7 +26,7 @@ from .files import atomic_write, cache_dir, fetch
 
 #: The most memory (MiB) decoding one image may take: larger images are refused from their header,
 #: with the size and the memory they would need (a 2 GB Binder pod must survive any upload).
-MAX_DECODE_MB = 400
+MAX_DECODE_MB = 200
 ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray | torch.Tensor
 Size = int | tuple[int, int] | None
 _HIGH_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
@@ -78,8 +78,8 @@ def _shape(image: Any) -> str:
     return str(list(image.shape)) if hasattr(image, "shape") else type(image).__name__
 
 
-def _open(source: Path | io.BytesIO, name: str, size: Size) -> Image.Image:
-    """Open an image file, judge it from its header and decode it (reduced when it may be)."""
+def _opened(source: Path | io.BytesIO, name: str) -> Image.Image:
+    """An image file opened by Pillow (its header read, nothing decoded), or ``ImageError``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -90,6 +90,12 @@ def _open(source: Path | io.BytesIO, name: str, size: Size) -> Image.Image:
         raise ImageError(f"{name}: too large to decode ({exc}); make a smaller copy") from None
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"{name}: cannot read the image ({exc})") from None
+    return img
+
+
+def _open(source: Path | io.BytesIO, name: str, size: Size) -> Image.Image:
+    """Open an image file, judge it from its header and decode it (reduced when it may be)."""
+    img = _opened(source, name)
     try:
         _judge(img, name, size)
         with warnings.catch_warnings():
@@ -104,6 +110,19 @@ def _open(source: Path | io.BytesIO, name: str, size: Size) -> Image.Image:
         ):
             raise
         raise ImageError(f"{name}: the image is truncated or damaged ({exc})") from None
+
+
+def check_image(data: bytes, name: str = "<bytes>") -> tuple[int, int]:
+    """(width, height) of an image file's bytes, judged from its header and its structure without
+    decoding its pixels (an upload is checked at the cost of its header, not of its pixels):
+    ``ImageError`` for what ``load_image`` would refuse, or a file Pillow finds damaged."""
+    with _opened(io.BytesIO(data), name) as img:
+        _judge(img, name, 1)
+        try:
+            img.verify()  # chunks and checksums, no pixels decoded
+        except Exception as exc:
+            raise ImageError(f"{name}: the image is truncated or damaged ({exc})") from None
+        return img.size
 
 
 def _judge(img: Image.Image, name: str, size: Size) -> None:

@@ -289,3 +289,20 @@ def test_info_says_where_the_weights_would_come_from_without_the_network(capsys,
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "torch" in out and "random weights" in out and "not here yet" in out
+
+
+def test_when_nothing_beside_the_output_can_be_written_the_result_is_kept_in_the_cache(
+    images, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "out" / "result.png"
+    real_replace = os.replace
+
+    def folder_gone(src, dst):  # the output's folder became unwritable during the run
+        if Path(dst).parent == out.parent:
+            raise OSError(errno.EACCES, "Permission denied")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", folder_gone)
+    assert stylize(*images, "-o", str(out), "--size", "32", "--steps", "2") == 2
+    kept = tmp_path / "nst-cache" / "unsaved" / "result.png"
+    assert kept.is_file() and str(kept) in one_line(capsys)

@@ -162,3 +162,41 @@ def test_the_dashboard_controls_only_give_values_the_engine_accepts(vgg):
     options = dash.settings()
     image = dash.content_picker.image(options.size)
     nst.StyleTransfer(image, dash.style_picker.image(options.size), options, vgg=vgg)  # accepted
+
+
+def test_an_upload_is_checked_from_its_header_without_decoding_its_pixels(tmp_path):
+    """A 1.3 MB PNG of 10000 × 10000 px once cost +1.1 GB to check (a 2 GB Binder pod): the
+    picker now judges it from its header and checksums; too large to decode is refused at once,
+    with the memory it would need, and a large but usable one costs next to nothing to check."""
+    code = """
+import io, json, sys, zlib, struct
+from PIL import Image
+from nst_helpers.lessons.widgets import ImagePicker
+from nst_helpers.memory import PeakRss
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+rows = b"".join(b"\\0" + bytes(3 * 10000) for _ in range(10000))  # a real 10000x10000 PNG
+ihdr = struct.pack(">IIBBBBB", 10000, 10000, 8, 2, 0, 0, 0)
+png = (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", ihdr)
+       + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+del rows
+buf = io.BytesIO(); Image.new("RGB", (4000, 3000), (9, 99, 199)).save(buf, format="PNG")
+picker = ImagePicker("content", "grace_hopper", "grace_hopper", kind="content")
+out = {"size_mb": len(png) / 2**20}
+for name, data in (("huge.png", png), ("photo.png", buf.getvalue())):
+    with PeakRss() as rss:
+        picker._on_upload({"new": ({"name": name, "content": memoryview(data)},)})
+    out[name] = [rss.peak_mb - rss.start_mb, picker.message.value]
+print(json.dumps(out))
+"""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    growth, message = found["huge.png"]
+    assert growth < 50 and "10000x10000" in message and "MB" in message
+    growth, message = found["photo.png"]
+    assert growth < 50 and "Uploaded" in message

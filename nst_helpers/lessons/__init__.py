@@ -13,5 +13,10 @@ engine (``nst_helpers`` itself) and the command line never import it. Its module
   for missing glyphs) and ``notebook_texts`` (the notebooks' own figure titles, for the catalog).
   Every text a learner reads is marked ``_()`` (``nst_helpers.i18n``: ``NST_LANG``).
 
-Notebooks import them as ``from nst_helpers.lessons import features, plots``.
+Notebooks import them as ``from nst_helpers.lessons import features, plots``. ``stop_all()``
+stops every panel's run (and a panel run again in its cell stops the earlier one's run itself).
 """
+
+from .background import stop_all
+
+__all__ = ["stop_all"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,24 @@ def error_line(exc: BaseException) -> str:
         error=type(exc).__name__, message=text[0] if text else ""
     )
     return line.rstrip(": ")
+
+
+#: Every panel's runner, and the latest panel of each kind (weak: a panel no one refers to goes).
+_RUNNERS: weakref.WeakSet[BackgroundRun] = weakref.WeakSet()
+_LATEST: dict[type, weakref.ref] = {}
+
+
+def stop_all(timeout: float = 30.0) -> int:
+    """Stop every panel's run (``nst_helpers.lessons.stop_all()``: one call for the whole
+    notebook) and wait up to ``timeout`` s for them to end, so their memory is handed back;
+    returns how many were running."""
+    running = [runner for runner in list(_RUNNERS) if runner.running]
+    for runner in running:
+        runner.stop()
+    for runner in running:
+        if runner.thread is not None:
+            runner.thread.join(timeout)
+    return len(running)
 
 
 class BackgroundRun:
@@ -70,6 +89,7 @@ class BackgroundRun:
         self.thread: threading.Thread | None = None  # the last run's (None in foreground mode)
         self._pending = False
         self._lock = threading.Lock()
+        _RUNNERS.add(self)
 
     @property
     def foreground(self) -> bool:
@@ -138,6 +158,15 @@ class PanelRuns:
     runner: BackgroundRun
 
     def _start_runs(self, mode: str | None, name: str) -> None:
+        """Create the runner; a run of the previous panel of this kind (the same cell run again)
+        is stopped, and the panel says so (``stopped_earlier``): two optimisations at once would
+        share the cores and the memory, and the earlier one's Stop button is gone."""
+        earlier = _LATEST.get(type(self), lambda: None)()
+        self.stopped_earlier = earlier is not None and earlier.running
+        if self.stopped_earlier:
+            earlier.stop()
+            print(_("stopped the run of the earlier {panel}").format(panel=type(self).__name__))
+        _LATEST[type(self)] = weakref.ref(self)
         self.runner = BackgroundRun(
             report=self._report, finished=self._finished, mode=mode, name=name
         )

@@ -12,7 +12,7 @@ import pytest
 
 from nst_helpers.errors import ParameterError
 from nst_helpers.lessons import explorers, runtime
-from nst_helpers.lessons.background import FOREGROUND_HINT, BackgroundRun, error_line
+from nst_helpers.lessons.background import FOREGROUND_HINT, BackgroundRun, PanelRuns, error_line
 from nst_helpers.lessons.dashboard import StyleDashboard
 
 
@@ -84,3 +84,46 @@ def test_panels_in_foreground_mode_show_the_hint_and_no_stop_button(vgg, monkeyp
     dash = StyleDashboard(vgg, size=32, steps=1, content="grace_hopper", style="waves")
     assert dash.runner.foreground and FOREGROUND_HINT in dash.hint.value
     assert dash.run() is None and dash.result.evaluations == 1
+
+
+class Panel(PanelRuns):
+    """The smallest panel: a runner and nothing else (no buttons to re-enable, no status line)."""
+
+    def __init__(self) -> None:
+        self._start_runs("thread", "test-panel")
+
+    def _finished(self) -> None:
+        pass
+
+
+class OtherPanel(Panel):
+    pass
+
+
+def _busy(panel: Panel) -> None:
+    panel.runner.start(lambda: panel.runner.stop_event.wait(30))
+
+
+def test_a_panel_made_again_stops_the_earlier_panels_run_and_says_so(capsys):
+    first = Panel()
+    _busy(first)
+    other = OtherPanel()
+    _busy(other)
+    second = Panel()  # the cell run again: the first panel's run would go on unseen
+    first.runner.wait(10)
+    assert (
+        not first.running and second.stopped_earlier and "earlier Panel" in capsys.readouterr().out
+    )
+    assert other.running  # another kind of panel is left alone
+    other.stop()
+    other.wait(10)
+
+
+def test_stop_all_stops_every_panels_run_and_waits_for_them():
+    from nst_helpers.lessons import stop_all
+
+    panels = [Panel(), OtherPanel()]
+    for panel in panels:
+        _busy(panel)
+    assert stop_all() == 2 and not any(p.running for p in panels)
+    assert stop_all() == 0
