@@ -7,13 +7,15 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 LAB_STAMP := $(VENV)/.stamp-lab
 DEV_STAMP := $(VENV)/.stamp-dev
+HUB_STAMP := hub/node_modules/.stamp
 # Extra pip options, e.g. PIP_OPTS="--extra-index-url https://download.pytorch.org/whl/cpu"
 PIP_OPTS ?=
 PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast test-notebooks test-browser lint links bench env env-dev clean help zh zh-check
+.PHONY: lab test test-fast test-notebooks test-browser lint links bench env env-dev clean help zh zh-check \
+	hub test-hub
 
 help:
 	@echo "make lab            set up .venv and start JupyterLab on notebooks/ (127.0.0.1, token)"
@@ -21,6 +23,8 @@ help:
 	@echo "make test-fast      lint + unit tests only"
 	@echo "make test-notebooks execute every notebook under NST_PROFILE=smoke NST_WEIGHTS=random"
 	@echo "make test-browser   drive JupyterLab in headless Chromium"
+	@echo "make hub            the course's JupyterHub for a class on this server (INSTRUCTORS.md)"
+	@echo "make test-hub       a class of learners on that hub, at once (hub/loadtest.py)"
 	@echo "make zh             rebuild the Chinese lessons notebooks/zh/ from notebooks/ + translations"
 	@echo "make zh-check       list stale or missing translations (changes nothing)"
 	@echo "make bench          measure speed against the bare VGG19 floor (benchmarks/)"
@@ -51,7 +55,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 
 test-fast: lint
-	$(PY) -m pytest -m "not notebook and not browser"
+	$(PY) -m pytest -m "not notebook and not browser and not hub"
 
 test-notebooks: $(DEV_STAMP)
 	$(PY) -m pytest -m notebook
@@ -59,8 +63,22 @@ test-notebooks: $(DEV_STAMP)
 test-browser: $(DEV_STAMP)
 	$(PY) -m pytest -m browser
 
-test: lint
+test: lint $(HUB_STAMP)
 	$(PY) -m pytest
+
+# The course's JupyterHub on one server (INSTRUCTORS.md, "A lab on one server"): its proxy from npm
+# (hub/package-lock.json), the course cache filled once, then the hub on port 8000.
+$(HUB_STAMP): hub/package.json hub/package-lock.json
+	npm ci --prefix hub --no-audit --no-fund
+	@touch $@
+
+hub: $(DEV_STAMP) $(HUB_STAMP)
+	$(PY) hub/course_hub.py cache
+	$(BIN)/jupyterhub -f hub/jupyterhub_config.py
+
+# A class on that hub, checked and measured (NST_HUB_LEARNERS, NST_HUB_PROFILE size it).
+test-hub: $(DEV_STAMP) $(HUB_STAMP)
+	$(PY) -m pytest -m hub
 
 # Every Binder and Colab link and the notebooks' Colab set-up cell, from [project.urls] Repository.
 links:

@@ -155,3 +155,9 @@ if __name__ == "__main__":
     print(f"course cache: {cache_dir()}")
     for what in fill_cache():
         print(f"  not available: {what} (see INSTRUCTORS.md, 'A lab on one server')")
+    passwords(hub_dir())
+    print(
+        f"passwords: {hub_dir() / 'passwords'} (line 1: the class's, any user name; line 2: the "
+        f"instructors' ({os.environ.get('NST_HUB_ADMINS', 'instructor')}), unless "
+        "NST_HUB_PASSWORD / NST_HUB_ADMIN_PASSWORD are set)"
+    )

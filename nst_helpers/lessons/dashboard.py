@@ -43,6 +43,10 @@ from .widgets import ImagePicker, LayerWeights, log_slider
 #: Layers offered as the content layer: every convolution and its rectification.
 CONTENT_LAYER_CHOICES: tuple[str, ...] = tuple(n for n in LAYER_NAMES if not n.startswith("pool"))
 _WIDE = {"description_width": "initial"}
+#: The largest image the panel offers on a CPU: a run's memory grows with the area (measured in a
+#: fresh process, paper layers: +0.97 GB at 512 px, +1.4 GB at 640 px), and a Binder or JupyterHub
+#: kernel of 2 GB already holds ~0.9 GB; at 384 px a run adds ~0.55 GB. A GPU's memory is its own.
+MAX_SIZE = {"cpu": 384, "other": 1024}
 _BUTTONS = {**_WIDE, "button_width": "6em"}
 
 
@@ -160,9 +164,10 @@ class StyleDashboard(PanelRuns, w.VBox):
             tooltips=[_("torchvision's VGG19"), _("the paper's choice")],
             style=_BUTTONS,
         )
-        self.size = w.BoundedIntText(
-            value=size, min=32, max=2048, step=16, description=_("image size (px)"), style=_WIDE
-        )
+        on_cpu = getattr(vgg, "device", torch.device("cpu")).type == "cpu"
+        largest = MAX_SIZE["cpu" if on_cpu else "other"]
+        self.size = w.BoundedIntText(value=min(size, largest), min=32, max=largest, step=16,
+                                     description=_("image size (px)"), style=_WIDE)  # fmt: skip
         self.size.add_class("nst-size")
         self.steps = w.BoundedIntText(
             value=steps, min=1, max=100_000, description=_("evaluations"), style=_WIDE
