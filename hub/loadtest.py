@@ -409,8 +409,14 @@ async def run_class(hub: Hub, opts: Options) -> dict:
     hub_api = f"{hub.url}/hub/api"
     await api("POST", f"{hub_api}/users", hub.token, {"usernames": names})
     await asyncio.gather(*(api("POST", f"{hub_api}/users/{n}/server", hub.token) for n in names))
+    deadline = time.monotonic() + 300
     for name in names:  # a server starts in the background: wait until it is ready
-        while not (await api("GET", f"{hub_api}/users/{name}", hub.token))["servers"][""]["ready"]:
+        while True:
+            server = (await api("GET", f"{hub_api}/users/{name}", hub.token))["servers"].get("")
+            if server and server["ready"]:
+                break
+            if not server or time.monotonic() > deadline:
+                raise RuntimeError(f"{name}'s server did not start: see the hub's log")
             await asyncio.sleep(0.5)
     tokens = {}
     for name in names:  # each learner's own token, for their own server only

@@ -1,8 +1,11 @@
-"""Exercises of lessons 02 and 03: L_content (Eq. 1), the Gram matrix (Eq. 3) and E_l (Eq. 4).
+"""The lessons' exercises, eight in all: L_content (02), the Gram matrix and E_l (03), one
+evaluation by hand and a prediction about α/β (04), where the image settles (05), a segment that
+breaks midpoint convexity (06) and luminance-only transfer by hand (07).
 
-Each ``check_*`` compares the learner's function with the package's formula (``losses``) on test
-activations of two shapes, then walks a table of typical mistakes (``MISTAKES``) for specific
-feedback; it never raises. Hints come in three grades (the idea, part of the line, the line);
+Each ``check_*`` compares the learner's answer with the package's own (``losses``, ``step``,
+``extensions.colour``, ``convergence``, ``landscape``), then walks a table of typical mistakes
+(``MISTAKES``) for specific feedback; it never raises. Hints come in three grades (the idea,
+part of the line, the line);
 the solution is the exercise's few plain lines (``SOLUTIONS``).
 
 >>> from nst_helpers.lessons import exercises
@@ -25,7 +28,8 @@ from ..i18n import N_, _
 from ..losses import content_loss, gram_matrix, style_layer_loss
 
 #: Exercise names, in lesson order.
-EXERCISES = ("content_loss", "gram_matrix", "style_layer_loss")
+EXERCISES = ("content_loss", "gram_matrix", "style_layer_loss", "evaluate", "ratio",
+             "settled", "nonconvex", "keep_colours")  # fmt: skip
 #: The test activations' shapes [1, N, H, W]: the second catches a hard-coded N, H or W.
 SHAPES = ((1, 6, 3, 5), (1, 4, 4, 7))
 
@@ -236,6 +240,204 @@ def check_style_layer_loss(fn: Callable[[torch.Tensor, torch.Tensor], Any]) -> F
     return Feedback(name, "correct", _(CORRECT[name]))
 
 
+# --------------------------------------------------------------------------- lessons 04 to 07
+
+
+def _objective(size: int = 32) -> tuple[torch.nn.Module, Any, torch.Tensor]:
+    """A small network, objective and image to check an evaluation on (random weights: only the
+    arithmetic is checked)."""
+    import warnings
+
+    from ..transfer import StyleTransfer, default_vgg
+    from ..vgg import resolve_device
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vgg = default_vgg("random", "max", resolve_device("cpu"))
+    g = torch.Generator().manual_seed(7)
+    content, style = (
+        torch.rand(1, 3, size, size, generator=g),
+        torch.rand(1, 3, size, size, generator=g),
+    )
+    objective = StyleTransfer(content, style, vgg=vgg, steps=1, beta=1e3).objective
+    return vgg, objective, (content + torch.rand(content.shape, generator=g)) / 2  # not P itself
+
+
+#: Wrong evaluations (L_total and ∂L/∂x, as a learner may compute them), tried in order.
+EVALUATE_MISTAKES = [
+    ("no_backward", N_("x.grad is empty: call L_total.backward() so the optimiser gets "
+                       "∂L_total/∂x.")),
+    ("accumulates", N_("the gradient grows from one call to the next: set x.grad = None before "
+                       "backward(), or every evaluation adds to the last one's gradient.")),
+    ("swapped", N_("α and β are swapped: L_total = α L_content + β L_style.")),
+    ("no_weights", N_("the style layers' weights w_l are missing: L_style = Σ_l w_l E_l "
+                      "(objective.style_weights).")),
+    ("no_beta", N_("β is missing: L_total = α L_content + β L_style.")),
+]  # fmt: skip
+
+
+def check_evaluate(fn: Callable[..., Any]) -> Feedback:
+    """Check ``fn(x, vgg, objective)``, the learner's evaluation (forward, L_total = α L_content +
+    β Σ_l w_l E_l, backward; returns L_total), against ``step.evaluate`` on a small image: the
+    value and the gradient it leaves in ``x.grad``, called twice. Lesson 04."""
+    from ..step import evaluate
+
+    name, (vgg, objective, image) = "evaluate", _objective()
+    x, y = image.clone().requires_grad_(True), image.clone().requires_grad_(True)
+    right = evaluate(y, vgg, objective)
+    try:
+        values = [fn(x, vgg, objective) for _ in range(2)]
+    except Exception as exc:
+        message = _("your function raised {error}: {message}. Hint: {hint}")
+        return Feedback(
+            name, "wrong", message.format(error=type(exc).__name__, message=exc, hint=hint(name))
+        )
+    if values[0] is None or values[0] is Ellipsis:
+        return _call(name, lambda: None)  # type: ignore[return-value]
+    value = float(torch.as_tensor(values[0]).detach())
+    a, b = objective.alpha, objective.beta
+    wrong = {
+        "no_backward": x.grad is None,
+        "accumulates": x.grad is not None and torch.allclose(x.grad, 2 * y.grad, rtol=1e-3),
+        "swapped": _near(value, b * right.content + a * right.style),
+        "no_weights": _near(value, a * right.content + b * sum(right.style_layers.values())),
+        "no_beta": _near(value, a * right.content + right.style),
+    }
+    for mistake, message in EVALUATE_MISTAKES:
+        if wrong[mistake]:
+            return Feedback(name, "wrong", _(message))
+    if not _near(value, right.total) or not torch.allclose(x.grad, y.grad, rtol=1e-3, atol=1e-9):
+        message = _("your L_total is {value:.6g}, the step's is {right:.6g}. Hint: {hint}")
+        return Feedback(
+            name, "wrong", message.format(value=value, right=right.total, hint=hint(name))
+        )
+    return Feedback(name, "correct", _("your evaluation is the step's: the same L_total and "
+                                       "the same gradient, call after call."))  # fmt: skip
+
+
+def _near(value: float, right: float) -> bool:
+    return abs(value - right) <= 1e-4 * abs(right) + 1e-12
+
+
+#: Multiple-choice predictions: the right answer, and why each wrong one is wrong.
+CHOICES = {
+    "ratio": ("a", {
+        "b": N_("no: a smaller α/β weights the style more, so the result looks less like the "
+                "photograph, not more."),
+        "c": N_("no: only the ratio α/β shapes the result, and it changes here by ×100 each "
+                "time; the results differ."),
+    }),
+}  # fmt: skip
+
+
+def check_ratio(answer: str) -> Feedback:
+    """Check a prediction, made before running: of three runs with α/β = 1e-11, 1e-9 and 1e-7,
+    which keeps the most of the photograph? (a) 1e-7, (b) 1e-11, (c) all look alike. Lesson 04."""
+    right, wrong = CHOICES["ratio"]
+    answer = str(answer).strip().lower().strip("()")
+    if answer == right:
+        message = _("yes: α weights the content, so the largest α/β keeps the most of the "
+                    "photograph. Now run it.")  # fmt: skip
+        return Feedback("ratio", "correct", message)
+    message = _(wrong[answer]) if answer in wrong else _("answer 'a', 'b' or 'c'.")
+    return Feedback("ratio", "wrong" if answer in wrong else "unfinished", message)
+
+
+def check_settled(evaluation: Any, result: Any) -> Feedback:
+    """Check the learner's answer to "after which evaluation does the image stop changing
+    visibly?" against ``convergence.visible_change(result)``: the first snapshot after which
+    every snapshot is within 2 grey levels (mean |Δ| on 0–255) of the last one. Lesson 05."""
+    from .convergence import mean_abs_difference, visible_change
+
+    report = visible_change(result)
+    if evaluation is None or evaluation is Ellipsis:
+        return Feedback("settled", "unfinished", _("compute the evaluation and pass it."))
+    shots = result.snapshots
+    if report.settled_at is None:
+        message = _("this run's image changes visibly up to its last snapshot: run it longer.")
+        return Feedback("settled", "wrong", message)
+    if evaluation not in shots:
+        message = _("{k} is not one of the snapshots' evaluations: {marks}.")
+        return Feedback("settled", "wrong", message.format(k=evaluation, marks=sorted(shots)))
+    if evaluation == report.settled_at:
+        message = _("right: from evaluation {k} on the image is within 2 grey levels of the last.")
+        return Feedback("settled", "correct", message.format(k=evaluation))
+    last = shots[max(shots)]
+    later = max(mean_abs_difference(shots[k], last) for k in shots if k >= evaluation)
+    if later >= report.threshold:
+        message = _("not yet: after evaluation {k} a snapshot still differs from the last by "
+                    "{d:.1f} grey levels (more than 2).")  # fmt: skip
+        return Feedback("settled", "wrong", message.format(k=evaluation, d=later))
+    message = _("later than needed: the image was already within 2 grey levels of the last at "
+                "an earlier snapshot. Take the first such one.")  # fmt: skip
+    return Feedback("settled", "wrong", message)
+
+
+def check_nonconvex(a: torch.Tensor, b: torch.Tensor, losses: Any) -> Feedback:
+    """Check a segment from image ``a`` to image ``b`` that breaks midpoint convexity for the
+    loss ``losses`` (a ``landscape.LossTerms``): L((a + b)/2) > (L(a) + L(b))/2. Lesson 06."""
+    if a is None or b is None:
+        return Feedback("nonconvex", "unfinished", _("choose the two end points a and b."))
+    if torch.equal(a, b):
+        return Feedback("nonconvex", "wrong", _("a and b are the same image: a segment needs "
+                                                "two different end points."))  # fmt: skip
+    ends = losses(torch.cat([a, b, (a + b) / 2]))["total"].tolist()
+    middle, chord = ends[2], (ends[0] + ends[1]) / 2
+    values = {"mid": middle, "chord": chord, "a": ends[0], "b": ends[1]}
+    if middle > chord:
+        message = _("L(middle) = {mid:.4g} > (L(a) + L(b))/2 = {chord:.4g}: on this segment the "
+                    "loss is not convex, so the paper's claim fails here.")  # fmt: skip
+        return Feedback("nonconvex", "correct", message.format(**values))
+    message = _("L(middle) = {mid:.4g} ≤ (L(a) + L(b))/2 = {chord:.4g}: no violation on this "
+                "segment. Try end points whose features differ a lot but whose mix is not a "
+                "natural image (e.g. the content and its mirror image).")  # fmt: skip
+    return Feedback("nonconvex", "wrong", message.format(**values))
+
+
+#: Wrong ways to keep the content's colours: (a function of (stylised, content), message).
+def _yiq_mix(y_from: str, iq_from: str, luminance: Callable | None = None) -> Callable:
+    from ..extensions.colour import rgb_to_yiq, yiq_to_rgb
+
+    def mix(stylised: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        src = {"stylised": stylised, "content": content}
+        y = rgb_to_yiq(src[y_from])[:, :1] if luminance is None else luminance(src[y_from])
+        return yiq_to_rgb(torch.cat([y, rgb_to_yiq(src[iq_from])[:, 1:]], dim=1))
+
+    return mix
+
+
+def check_keep_colours(fn: Callable[[torch.Tensor, torch.Tensor], Any]) -> Feedback:
+    """Check ``fn(stylised, content)`` (RGB [1, 3, H, W]): the stylised image's luminance Y with
+    the content's chrominance I, Q, back in RGB (Gatys et al. 2017, Sec. 5.1; ``yiq_to_rgb``,
+    ``rgb_to_yiq``). Lesson 07."""
+    name = "keep_colours"
+    g = torch.Generator().manual_seed(3)
+    stylised, content = torch.rand(1, 3, 5, 6, generator=g), torch.rand(1, 3, 5, 6, generator=g)
+    value = _call(name, fn, stylised, content)
+    if isinstance(value, Feedback):
+        return value
+    mistakes = [
+        (_yiq_mix("content", "stylised"), N_("Y and IQ are swapped: keep the stylised image's "
+                                             "luminance Y and the content's colours I, Q.")),
+        (_yiq_mix("stylised", "content", lambda x: x.mean(1, keepdim=True)),
+         N_("(R + G + B)/3 is not the luminance: Y = 0.299 R + 0.587 G + 0.114 B (rgb_to_yiq).")),
+        (lambda s, c: _yiq_mix("stylised", "content")(s, c).clamp(0, 1), None),  # also right
+    ]  # fmt: skip
+    right = _yiq_mix("stylised", "content")(stylised, content)
+    if value.shape == right.shape and torch.allclose(value.double(), right.double(), atol=1e-5):
+        return Feedback(name, "correct", _("the stylised image's luminance with the content's "
+                                           "colours: luminance-only transfer."))  # fmt: skip
+    for mistake, message in mistakes:
+        if value.shape == right.shape and torch.allclose(
+            value, mistake(stylised, content), atol=1e-5
+        ):
+            if message is None:
+                return Feedback(name, "correct", _("right (and clamped to [0, 1])."))
+            return Feedback(name, "wrong", _(message))
+    return Feedback(name, "wrong", _("not the stylised Y with the content's I and Q. Hint: "
+                                     "{hint}").format(hint=hint(name)))  # fmt: skip
+
+
 def _features(shape: tuple[int, ...], seed: int, grad: bool = True) -> torch.Tensor:
     """Post-ReLU-like test activations (≥ 0, many zeros), float64 for exact comparisons."""
     g = torch.Generator().manual_seed(seed)
@@ -366,6 +568,39 @@ HINTS = {
            "`return ((G - A) ** 2).sum() / …`, where … is the paper's normalisation"),
         "return ((G - A) ** 2).sum() / (4 * N**2 * M**2)",
     ),
+    "evaluate": (
+        N_("Four steps, as step.evaluate: the activations F = vgg(x, layers); L_content and "
+           "L_style = Σ_l w_l E_l from the targets in objective; L_total = α L_content + β "
+           "L_style; then x.grad = None and L_total.backward()."),
+        N_("`L_total = objective.alpha * L_content + …`, then `x.grad = None` and "
+           "`L_total.backward()`"),
+        "L_total = objective.alpha * L_content + objective.beta * L_style",
+    ),
+    "ratio": (
+        N_("α multiplies the content loss, β the style loss: which ratio puts the most weight on "
+           "the content?"),
+        N_("the run with the … α/β keeps the most of the photograph"),
+        "prediction = 'a'",
+    ),
+    "settled": (
+        N_("Compare every snapshot with the last one (mean |Δ| × 255); the answer is the first "
+           "snapshot from which on all of them differ by less than 2."),
+        N_("`d = {k: (result.snapshots[k] - last).abs().mean().item() * 255 …}`, then the first k "
+           "after which every d is below 2"),
+        "settled = min(k for k in marks[:-1] if all(d[j] < 2 for j in marks if j >= k))",
+    ),
+    "nonconvex": (
+        N_("Midpoint convexity says L((a + b)/2) ≤ (L(a) + L(b))/2 for every a, b. Find two "
+           "images whose average is worse than both: very different images of similar loss."),
+        N_("try a = the content image and b = its mirror image: `torch.flip(…, dims=[-1])`"),
+        "a, b = content, torch.flip(content, dims=[-1])",
+    ),
+    "keep_colours": (
+        N_("Convert both images to YIQ (rgb_to_yiq), take channel 0 (Y) of the stylised one and "
+           "channels 1–2 (I, Q) of the content, join them and convert back (yiq_to_rgb)."),
+        N_("`y = rgb_to_yiq(stylised)[:, :1]`, `iq = …`, then join them along dim=1"),
+        "return yiq_to_rgb(torch.cat([y, iq], dim=1))",
+    ),
 }
 #: The reference solutions: each formula in plain PyTorch, named as the notebooks' stubs.
 SOLUTIONS = {
@@ -382,6 +617,29 @@ SOLUTIONS = {
         "    M = H * W\n"
         "    G = F.reshape(N, M) @ F.reshape(N, M).T\n"
         "    return ((G - A) ** 2).sum() / (4 * N**2 * M**2)\n"),
+    "evaluate": (
+        "def my_evaluate(x, vgg, objective):\n"
+        "    P, A = objective.content_targets, objective.style_targets\n"
+        "    F = vgg(x, [*P, *A])\n"
+        "    L_content = sum(nst.content_loss(F[l], P[l]) for l in P)\n"
+        "    w = objective.style_weights\n"
+        "    L_style = sum(w[l] * nst.style_layer_loss(F[l], A[l]) for l in A)\n"
+        "    L_total = objective.alpha * L_content + objective.beta * L_style\n"
+        "    x.grad = None\n"
+        "    L_total.backward()\n"
+        "    return L_total\n"),
+    "ratio": "prediction = 'a'\n",
+    "settled": (
+        "marks = sorted(result.snapshots)\n"
+        "last = result.snapshots[marks[-1]]\n"
+        "d = {k: (result.snapshots[k] - last).abs().mean().item() * 255 for k in marks}\n"
+        "settled = min(k for k in marks[:-1] if all(d[j] < 2 for j in marks if j >= k))\n"),
+    "nonconvex": "a, b = content, torch.flip(content, dims=[-1])  # the photo and its mirror\n",
+    "keep_colours": (
+        "def my_keep_colours(stylised, content):\n"
+        "    y = rgb_to_yiq(stylised)[:, :1]  # the stylised luminance\n"
+        "    iq = rgb_to_yiq(content)[:, 1:]  # the content's colours\n"
+        "    return yiq_to_rgb(torch.cat([y, iq], dim=1))\n"),
 }
 # fmt: on
 

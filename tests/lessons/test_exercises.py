@@ -14,6 +14,8 @@ import nst_helpers as nst
 from nst_helpers.errors import ParameterError
 from nst_helpers.lessons import exercises as ex
 
+from ..conftest import smooth_image
+
 CHECKS = {
     "content_loss": ex.check_content_loss,
     "gram_matrix": ex.check_gram_matrix,
@@ -234,7 +236,7 @@ def test_the_style_check_catches_a_transposed_gram_and_hard_coded_sizes():
 # --------------------------------------------------------------------------- hints, solutions
 
 
-@pytest.mark.parametrize("name", ex.EXERCISES)
+@pytest.mark.parametrize("name", ["content_loss", "gram_matrix", "style_layer_loss"])
 def test_the_shown_solution_is_the_plain_formula_and_passes_its_own_check(name, capsys):
     source = ex.SOLUTIONS[name]
     assert source.startswith(f"def my_{name}(") and "nst" not in source
@@ -244,6 +246,25 @@ def test_the_shown_solution_is_the_plain_formula_and_passes_its_own_check(name, 
     assert CHECKS[name](namespace[f"my_{name}"]).passed
     ex.show_solution(name)
     assert source in capsys.readouterr().out
+
+
+def test_the_later_lessons_solutions_run_as_shown_and_pass_their_checks(vgg):
+    from nst_helpers.extensions.colour import rgb_to_yiq, yiq_to_rgb
+    from nst_helpers.lessons.landscape import LossTerms
+
+    names = {"nst": nst, "torch": torch, "rgb_to_yiq": rgb_to_yiq, "yiq_to_rgb": yiq_to_rgb}
+    for name in ("evaluate", "keep_colours"):
+        exec(ex.SOLUTIONS[name], names)
+        assert getattr(ex, f"check_{name}")(names[f"my_{name}"]).passed, name
+    exec(ex.SOLUTIONS["ratio"], names)
+    assert ex.check_ratio(names["prediction"]).passed
+    names["result"] = _run_with({1: 100, 10: 50, 100: 5, 300: 1, 500: 0})
+    exec(ex.SOLUTIONS["settled"], names)
+    assert ex.check_settled(names["settled"], names["result"]).passed
+    names["content"] = smooth_image(32, 32, seed=1)
+    exec(ex.SOLUTIONS["nonconvex"], names)
+    losses = LossTerms(names["content"], smooth_image(32, 32, seed=2), vgg=vgg)
+    assert "L(middle)" in ex.check_nonconvex(names["a"], names["b"], losses).message
 
 
 @pytest.mark.parametrize("name", ex.EXERCISES)
@@ -272,3 +293,101 @@ def test_feedback_renders_as_html_and_text():
     assert "forgot the ½" in repr(feedback)
     assert str(ex.check_content_loss(stub)).startswith("[content_loss] …")
     assert "Correct" in ex.check_gram_matrix(nst.gram_matrix)._repr_html_()
+
+
+# --------------------------------------------------------------------------- lessons 04 to 07
+
+
+def _evaluate(weights=True, beta=True, swap=False, backward=True, reset=True):
+    def my_evaluate(x, vgg, objective):
+        P, A = objective.content_targets, objective.style_targets
+        F = vgg(x, [*P, *A])
+        L_content = sum(nst.content_loss(F[name], P[name]) for name in P)
+        w = objective.style_weights if weights else dict.fromkeys(A, 1.0)
+        L_style = sum(w[name] * nst.style_layer_loss(F[name], A[name]) for name in A)
+        a, b = (objective.beta, objective.alpha) if swap else (objective.alpha, objective.beta)
+        L_total = a * L_content + (b if beta else 1.0) * L_style
+        if reset:
+            x.grad = None
+        if backward:
+            L_total.backward()
+        return L_total
+
+    return my_evaluate
+
+
+@pytest.mark.parametrize(
+    "fn, status, words",
+    [
+        (_evaluate(), "correct", "the same L_total"),
+        (_evaluate(backward=False), "wrong", "backward"),
+        (_evaluate(reset=False), "wrong", "x.grad = None"),
+        (_evaluate(swap=True), "wrong", "swapped"),
+        (_evaluate(weights=False), "wrong", "w_l"),
+        (_evaluate(beta=False), "wrong", "β is missing"),
+        (lambda x, vgg, objective: None, "unfinished", "stub"),
+    ],
+)
+def test_the_learners_evaluation_is_checked_against_the_step(fn, status, words):
+    feedback = ex.check_evaluate(fn)
+    assert feedback.status == status and words in feedback.message
+
+
+def test_the_ratio_prediction():
+    assert ex.check_ratio("a").passed and ex.check_ratio("(A)").passed
+    assert "smaller α/β" in ex.check_ratio("b").message
+    assert ex.check_ratio("?").status == "unfinished"
+
+
+def _run_with(changes):
+    from nst_helpers.engine import Result
+
+    base = torch.zeros(1, 3, 4, 4)
+    snapshots = {k: base + d / 255 for k, d in changes.items()}
+    return Result(base, [], snapshots, max(changes))
+
+
+def test_where_the_image_settles():
+    result = _run_with({1: 100, 10: 50, 100: 5, 300: 1, 500: 0})  # grey levels from the last
+    assert ex.check_settled(300, result).passed
+    assert "not yet" in ex.check_settled(100, result).message
+    assert "earlier" in ex.check_settled(500, result).message
+    assert "not one of the snapshots" in ex.check_settled(42, result).message
+    assert "longer" in ex.check_settled(1, _run_with({1: 100, 2: 50})).message
+
+
+def test_a_segment_that_breaks_midpoint_convexity(vgg):
+    from nst_helpers.lessons.landscape import LossTerms
+
+    content = smooth_image(32, 32, seed=1)
+    losses = LossTerms(content, smooth_image(32, 32, seed=2), vgg=vgg)
+    flipped = torch.flip(content, dims=[-1])
+    assert "same image" in ex.check_nonconvex(content, content, losses).message
+    feedback = ex.check_nonconvex(content, flipped, losses)
+    assert feedback.status in ("correct", "wrong") and "L(middle)" in feedback.message
+
+
+def test_luminance_only_transfer_by_hand():
+    from nst_helpers.extensions.colour import rgb_to_yiq, yiq_to_rgb
+
+    def right(stylised, content):
+        return yiq_to_rgb(torch.cat([rgb_to_yiq(stylised)[:, :1], rgb_to_yiq(content)[:, 1:]], 1))
+
+    def swapped(stylised, content):
+        return right(content, stylised)
+
+    def grey_mean(stylised, content):
+        y = stylised.mean(1, keepdim=True)
+        return yiq_to_rgb(torch.cat([y, rgb_to_yiq(content)[:, 1:]], 1))
+
+    assert ex.check_keep_colours(right).passed
+    assert ex.check_keep_colours(lambda s, c: right(s, c).clamp(0, 1)).passed
+    assert "swapped" in ex.check_keep_colours(swapped).message
+    assert "0.299" in ex.check_keep_colours(grey_mean).message
+    assert ex.check_keep_colours(lambda s, c: None).status == "unfinished"
+
+
+@pytest.mark.parametrize("name", ["evaluate", "ratio", "settled", "nonconvex", "keep_colours"])
+def test_every_new_exercise_has_three_hints_and_a_solution(name):
+    assert all(ex.hint(name, level) for level in (1, 2, 3))
+    assert name in ex.SOLUTIONS
