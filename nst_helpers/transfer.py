@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,14 @@ from .vgg import VGG19Features, load_vgg19, resolve_device
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+
+#: Said once where a content layer is a convolution's output: the paper's layer of that name is
+#: rectified (its Caffe ReLUs ran in place), so conv4_2 here is not the paper's conv4_2.
+PRE_RELU_NOTE = (
+    "content layer {layers}: here convX_Y is the value before the ReLU; the paper's conv4_2 is "
+    "the rectified relu4_2 (its Caffe network applied the ReLUs in place). Lesson 02, section 4."
+)
 
 
 @functools.lru_cache(maxsize=2)
@@ -107,6 +116,8 @@ def _check_terms(o: Options, c_layers: tuple, s_layers: tuple, styles: list, sty
         raise ParameterError(f"style_blend: {len(o.style_blend)} weights for {len(styles)} styles")
     if not ((o.alpha and c_layers) or ((o.beta is None or o.beta) and s_layers) or o.tv_weight):
         raise ParameterError("nothing to optimise: no content or style term with a weight > 0")
+    if any(layer.startswith("conv") for layer in c_layers):  # warned once per place
+        warnings.warn(PRE_RELU_NOTE.format(layers=", ".join(c_layers)), stacklevel=4)
     if isinstance(o.init, str) and not {"content": c_layers, "style": styles}.get(o.init, True):
         raise ParameterError(f"init={o.init!r} needs a {o.init} image; use init='noise'")
 

@@ -138,19 +138,16 @@ def load_vgg19(
     state, network = (None, TORCHVISION) if weights == "random" else load_state_dict(weights)
     model = VGG19Features(pooling, network)
     if state is None:
-        warnings.warn(
-            "VGG19 with random weights: results will not look like paintings", stacklevel=2
-        )
+        warnings.warn("random VGG19 weights: results will not look like paintings", stacklevel=2)
         generator = torch.Generator().manual_seed(0)
         for conv in (m for m in model.features if isinstance(m, nn.Conv2d)):  # as torchvision
             nn.init.kaiming_normal_(conv.weight, mode="fan_out", generator=generator)
             nn.init.zeros_(conv.bias)
     else:
         model.features.load_state_dict(state)
-    device = resolve_device(device)  # channels_last where it is faster: only the rounding changes
-    model.memory_format = (
-        torch.channels_last if device.type in ("cpu", "cuda") else model.memory_format
-    )
+    device = resolve_device(device)
+    fast = device.type in ("cpu", "cuda")  # channels_last where faster: only rounding changes
+    model.memory_format = torch.channels_last if fast else model.memory_format
     return model.to(device, memory_format=model.memory_format)
 
 

@@ -366,3 +366,9 @@ def test_numpy_whole_numbers_count_as_steps(vgg, content, style):
     import numpy as np
 
     assert make(content, style, vgg, steps=np.int64(2)).run().evaluations == 2
+
+
+def test_a_pre_relu_content_layer_is_noted_because_the_papers_conv4_2_is_rectified(vgg):
+    content, style = smooth_image(32, 32, 1), smooth_image(32, 32, 2)
+    with pytest.warns(UserWarning, match="relu4_2"):
+        nst.StyleTransfer(content, style, vgg=vgg, content_layers=["conv4_2"], steps=1)

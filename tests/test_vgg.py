@@ -115,7 +115,7 @@ def test_pooling_must_be_max_or_avg():
 
 
 def test_random_weights_warn_and_are_seeded():
-    with pytest.warns(UserWarning, match="random weights"):
+    with pytest.warns(UserWarning, match="random VGG19 weights"):
         a = nst.load_vgg19("random", device="cpu")
     with pytest.warns(UserWarning):
         b = nst.load_vgg19("random", device="cpu")
