@@ -69,6 +69,8 @@ elif spawner == "course":
     c.CourseSpawner.home_dir_template = str(
         Path(env("NST_HUB_HOMES") or state / "homes") / "{username}"
     )
+    # hub/singleuser makes the cache read-only for each learner where it may (the hub as root)
+    c.Spawner.environment["NST_READONLY"] = str(course.cache_dir())
     if os.getuid() == 0:  # learners run as the hub's account: root here
         c.Spawner.args = ["--allow-root"]
 else:

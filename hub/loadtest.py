@@ -65,13 +65,16 @@ print(_nst_j.dumps({
     "cwd": _nst_o.getcwd(), "home": _nst_o.environ.get("HOME"),
     "user": _nst_o.environ.get("JUPYTERHUB_USER"), "threads": _nst_t.get_num_threads(),
     "peak_mb": round(_nst_r.getrusage(_nst_r.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    "cpu_s": round(sum(_nst_r.getrusage(_nst_r.RUSAGE_SELF)[:2]), 1),
     "rlimit_data": _nst_r.getrlimit(_nst_r.RLIMIT_DATA)[0],
     "env": {k: _nst_o.environ.get(k) for k in ("TORCH_HOME", "NST_CACHE_DIR", "NST_WEIGHTS")},
+    "read_only": _nst_o.environ.get("NST_READONLY_DONE") == "1",
     "vgg": _nst_digest(vgg) if "vgg" in globals() else None,
 }))
 """
 # Run in every learner's last kernel at the same moment: load the weights, read the file whole,
-# find a sample, and allocate past the memory limit.
+# find a sample, allocate past the memory limit, and (where the hub made the cache read-only)
+# try to write into the cache.
 BURST = """
 import warnings as _nst_w
 from nst_helpers.samples import sample_path as _nst_sample
@@ -87,8 +90,15 @@ try:
     _nst_refused = False
 except RuntimeError:
     _nst_refused = True
+_nst_write = "not tried: the cache is not read-only here"
+if _nst_o.environ.get("NST_READONLY_DONE") == "1":
+    try:
+        open(_nst_o.path.join(_nst_o.environ["NST_CACHE_DIR"], "written-by-a-learner"), "x").close()
+        _nst_write = "written"
+    except OSError as e:
+        _nst_write = f"refused: {{e.strerror}}"
 print(_nst_j.dumps({{
-    "loaded": _nst_digest(_nst_model),
+    "loaded": _nst_digest(_nst_model), "write": _nst_write,
     "file": _nst_h.sha256(open(_nst_file, "rb").read()).hexdigest(),
     "sample": _nst_where, "refused_past_limit": _nst_refused,
 }}))
@@ -217,25 +227,25 @@ def running_hub(opts: Options, workdir: Path) -> Iterator[Hub]:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    started: dict[int, psutil.Process] = {}
+    started: list[psutil.Process] = []
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
-        while asyncio.run(status(f"{url}/hub/api/")) != 200:
+        while run_coroutine(status(f"{url}/hub/api/")) != 200:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the hub did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
         yield Hub(url, token, password, state, cache, homes, missing)
     finally:
         with contextlib.suppress(psutil.Error):  # the proxy, the servers and their kernels
-            started.update((p.pid, p) for p in psutil.Process(proc.pid).children(recursive=True))
+            started = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGTERM)  # the hub stops every server, then itself
         try:
             proc.wait(60)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        stop_all(started.values())
+        stop_all(started)
         if opts.log:
             opts.log.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(log, opts.log)
@@ -436,7 +446,7 @@ async def run_class(hub: Hub, opts: Options) -> dict:
     alive = []
     for k in others:
         model = await api("GET", f"{k.server}/api/kernels/{k.id}", k.token)
-        outputs, reply = await k.execute("print(len(vgg.state_dict()))", 120)
+        outputs, reply = await k.execute("print(len(_nst_model.state_dict()))", 120)
         alive.append(reply["status"] == "ok" and model["execution_state"] in ("idle", "busy"))
     for k in kernels:
         k.ws.close()
@@ -448,6 +458,8 @@ async def run_class(hub: Hub, opts: Options) -> dict:
             outputs = [len(c["outputs"]) for c in nb["cells"] if c["cell_type"] == "code"]
             saved.append([name, nb["metadata"].get("nst_loadtest", {}).get("learner"), outputs])
     other = f"{hub.url}/user/{names[-1]}/api/status"  # the last learner's server
+    # the first learner's token there (with one learner, nobody else's server to try)
+    cross = (await fetch("GET", other, tokens[names[0]])).code if len(names) > 1 else 403
     return {
         "learners": learners,
         "burst": burst,
@@ -455,9 +467,7 @@ async def run_class(hub: Hub, opts: Options) -> dict:
         "other_kernels_alive": alive,
         "saved": saved,
         "servers_rss_mb": servers_rss(names),
-        "token_on_another_server": (await fetch("GET", other, tokens[names[0]])).code
-        if len(names) > 1
-        else 403,
+        "token_on_another_server": cross,
         "token_on_own_server": (await fetch("GET", other, tokens[names[-1]])).code,
         "login_with_password": await logs_in(hub, names[0], hub.password),
         "login_with_wrong_password": await logs_in(hub, names[0], hub.password + "x"),
@@ -510,6 +520,25 @@ def machine() -> dict:
     }
 
 
+def run_coroutine(coroutine):  # noqa: ANN001, ANN201 - any coroutine, its result
+    """``asyncio.run`` in a thread of its own: the caller's thread may already run an event loop
+    (pytest after Playwright's sync API, a notebook), where ``asyncio.run`` refuses."""
+    result: dict = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(coroutine)
+        except BaseException as e:  # re-raised in the caller's thread
+            result["error"] = e
+
+    thread = threading.Thread(target=target, name="loadtest")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def run(opts: Options) -> dict:
     """Start the hub, run the class, stop everything; the report (see ``CHECKS``)."""
     unknown = [lesson for lesson in opts.lessons if lesson not in LESSONS]
@@ -522,7 +551,7 @@ def run(opts: Options) -> dict:
             before = snapshot(hub.cache)
             expected = weights_digests(Path(course.learner_environment(hub.cache)["NST_WEIGHTS"]))
             start = time.monotonic()
-            report.update(asyncio.run(run_class(hub, opts)))
+            report.update(run_coroutine(run_class(hub, opts)))
             report["class_wall_s"] = round(time.monotonic() - start, 1)
             report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
             report["cache"] = {
@@ -597,6 +626,12 @@ def cache_metadata_untouched(r: dict) -> list[str]:
     before, after = r["cache"]["before"], r["cache"]["after"]
     both = before.keys() & after.keys()
     return [f"{p}: ctime changed" for p in sorted(both) if before[p][3] != after[p][3]]
+
+
+def cache_read_only_for_learners(r: dict) -> list[str]:
+    """Where the hub may (as root), a learner's attempt to write into the cache is refused."""
+    written = [i for i, b in enumerate(r["burst"]) if b["write"] == "written"]
+    return [f"kernel {i}: a file written into the cache" for i in written]
 
 
 def cache_readable_by_everyone(r: dict) -> list[str]:
@@ -678,6 +713,7 @@ CHECKS = {
         outputs_do_not_collide,
         cache_never_written,
         cache_metadata_untouched,
+        cache_read_only_for_learners,
         cache_readable_by_everyone,
         every_kernel_got_the_same_complete_weights,
         learners_read_the_course_cache,
@@ -689,17 +725,21 @@ CHECKS = {
 
 
 def table(r: dict) -> str:
-    """Each learner's wall time and, per lesson, seconds and the kernel's peak memory."""
+    """Each learner's wall time and, per lesson, its seconds, its kernel's CPU seconds and peak
+    memory."""
     m = r["machine"]
     lines = [
         f"{r['options']['learners']} learners, profile {r['options']['profile']}, "
         f"{r['expected']['threads']} thread(s) each; {m['cores']} cores, {m['memory_gb']} GB, "
         f"{m['cpu']}, torch {m['torch']}; load {m['load_average']} -> {r['load_average_after']}",
-        "learner       wall s  " + "  ".join(f"{x['lesson']}: s / MB".ljust(18) for x in
-                                             r["learners"][0]["lessons"]),
+        "learner       wall s  " + "  ".join(f"{x['lesson']}: s / CPU s / peak MB".ljust(28)
+                                             for x in r["learners"][0]["lessons"]),
     ]  # fmt: skip
     for x in r["learners"]:
-        cells = "  ".join(f"{y['seconds']:>7.1f} / {y['peak_mb']:<7.0f}" for y in x["lessons"])
+        cells = "  ".join(
+            f"{y['seconds']:>7.1f} / {y.get('cpu_s', 0):>7.1f} / {y['peak_mb']:<7.0f}"
+            for y in x["lessons"]
+        )
         lines.append(f"{x['name']:<12} {x['wall_s']:>7.1f}  {cells}")
     lines.append(f"servers' memory (MB): {r['servers_rss_mb']}")
     return "\n".join(lines)

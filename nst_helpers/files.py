@@ -49,10 +49,13 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
 
 def make_readable(path: str | os.PathLike[str]) -> None:
     """Give a file written by another library (torch.hub's downloads are 0600) the usual mode:
-    0666 minus the umask, so the other learners of a shared cache can read it."""
+    0666 minus the umask, so the other learners of a shared cache can read it. A file that is
+    already readable is left as it is: in a shared, read-only cache it is not the learner's."""
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    mode = 0o666 & ~umask
+    if os.stat(path).st_mode & mode != mode:
+        os.chmod(path, mode)
 
 
 def fetch(

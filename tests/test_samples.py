@@ -4,6 +4,7 @@ SHA-256; the offline stand-ins need no network. The real files are served from 1
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import stat
 from pathlib import Path
@@ -77,6 +78,20 @@ def test_a_sample_is_downloaded_once_verified_and_readable_by_others(mirror, tmp
     assert stat.S_IMODE(path.stat().st_mode) & 0o044 == 0o044  # a class's shared cache
     assert sample_path("starry_night") == path and mirror == ["/starry_night.jpg"]
     assert load_sample("tubingen", size=64).shape == (1, 3, 48, 64)  # 1024×768, long side 64
+
+
+def test_a_sample_in_a_shared_cache_is_used_as_it_is(mirror, tmp_path, monkeypatch):
+    """A learner reads the instructor's cache: a file there that everyone can read is used without
+    changing it (no chmod: the learner does not own it and could not)."""
+    path = sample_path("starry_night")
+    before = path.stat()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr(os, "chmod", refuse)
+    assert sample_path("starry_night") == path and path.stat().st_ctime_ns == before.st_ctime_ns
+    assert mirror == ["/starry_night.jpg"]
 
 
 def test_a_damaged_file_from_a_mirror_is_refused_and_not_kept(tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ loadtest = importlib.import_module("loadtest")
 LEARNERS = int(os.environ.get("NST_HUB_LEARNERS") or 2)
 PROFILE = os.environ.get("NST_HUB_PROFILE") or "smoke"
 OUTPUT = ROOT / "test-output" / "hub"
-pytestmark = [pytest.mark.hub, pytest.mark.timeout(600 if PROFILE == "smoke" else 14400)]
+pytestmark = [pytest.mark.hub, pytest.mark.timeout(1200 if PROFILE == "smoke" else 14400)]
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +42,9 @@ def classroom() -> dict:
 @pytest.mark.parametrize("check", list(loadtest.CHECKS))
 def test_a_class_on_the_hub(classroom, check):
     wrong = loadtest.CHECKS[check](classroom)
-    if check == "cache_metadata_untouched" and wrong:
-        if all(w.startswith("nst/images/") for w in wrong):
-            pytest.xfail(
-                "nst_helpers.files.fetch chmods a sample already in the cache (make_readable "
-                "after pooch.retrieve): a learner who does not own the shared cache gets "
-                "PermissionError, so DownloadError, so the offline sample"
-            )
+    read_only = all(x["read_only"] for y in classroom["learners"] for x in y["lessons"])
+    if check == "cache_read_only_for_learners" and not read_only:
+        pytest.skip("the hub is not root: learners share its account, which owns the cache")
     assert not wrong, "\n".join(wrong)
 
 
