@@ -14,8 +14,8 @@ PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test test-fast test-notebooks test-browser lint links bench env env-dev clean help zh zh-check \
-	hub test-hub
+.PHONY: lab test test-fast test-notebooks test-browser lint links bench bench-peers env env-dev clean help \
+	zh zh-check hub test-hub
 
 help:
 	@echo "make lab            set up .venv and start JupyterLab on notebooks/ (127.0.0.1, token)"
@@ -27,7 +27,8 @@ help:
 	@echo "make test-hub       a class of learners on that hub, at once (hub/loadtest.py)"
 	@echo "make zh             rebuild the Chinese lessons notebooks/zh/ from notebooks/ + translations"
 	@echo "make zh-check       list stale or missing translations (changes nothing)"
-	@echo "make bench          measure speed against the bare VGG19 floor (benchmarks/)"
+	@echo "make bench          speed against the bare VGG19 floor, layout, precisions (benchmarks/)"
+	@echo "make bench-peers    the same floor against pastiche and pystiche (own venv, optional)"
 	@echo "make links          (re)write every Binder/Colab link and the Colab set-up cell from pyproject.toml"
 	@echo "make clean          remove .venv and caches (never your downloaded weights)"
 
@@ -94,8 +95,21 @@ zh-check: $(DEV_STAMP)
 	$(PY) tools/translate_notebooks.py --check
 	$(PY) tools/catalog.py check
 
+# Speed (benchmarks/bench.py; README "Speed and memory"). BENCH_OPTS, e.g. "--threads 1" on a busy
+# machine, "--quick" for a smoke test. bench-peers: pastiche and pystiche from PyPI in a venv of their
+# own (benchmarks/requirements-peers.txt), never .venv; optional, not part of `make test`.
+BENCH_OPTS ?=
+PEERS_VENV ?= build/peers-venv
 bench: $(LAB_STAMP)
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCH_OPTS)
+
+$(PEERS_VENV)/.stamp: benchmarks/requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install $(PIP_OPTS) -r benchmarks/requirements-peers.txt
+	@touch $@
+
+bench-peers: $(PEERS_VENV)/.stamp
+	$(PEERS_VENV)/bin/python benchmarks/peers.py $(BENCH_OPTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output build *.egg-info

@@ -21,6 +21,7 @@ import json
 import platform
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -105,20 +106,37 @@ def _cpu_model() -> str:
         return platform.processor() or platform.machine()
 
 
+def _cache_files() -> list[Path]:
+    """Where the measurements are kept: the package's cache folder, then (when that is a read-only
+    course cache on a shared server) the user's own cache folder."""
+    import platformdirs
+
+    own = Path(platformdirs.user_cache_dir("nst_helpers")) / "precision.json"
+    first = cache_dir() / "precision.json"
+    return [first] if first == own else [first, own]
+
+
 def choose_precision(vgg: torch.nn.Module, objective: Objective, x0: torch.Tensor) -> str:
     """``precision="auto"``: fp32, bf16 or fp16 for this run (see the module docstring), measured
     once per machine, network and size and then read from the cache."""
-    path, key = cache_dir() / "precision.json", machine_key(vgg, objective, x0)
-    try:
-        cache: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        cache = {}
-    if key not in cache:
-        lower = candidates(x0.device)
-        timings = probe(vgg, objective, x0, ["fp32", *lower]) if lower else {}
-        cache[key] = {"choice": decide(timings) if lower else "fp32", "timings": timings}
-        try:  # a cache that cannot be written (a read-only course cache): measured again next time
-            atomic_write(path, lambda f: f.write(json.dumps(cache, indent=1).encode()))
+    key = machine_key(vgg, objective, x0)
+    caches: list[dict[str, Any]] = []
+    for path in _cache_files():
+        try:
+            caches.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            caches.append({})
+        if key in caches[-1]:
+            return caches[-1][key]["choice"]
+    lower = candidates(x0.device)
+    timings = probe(vgg, objective, x0, ["fp32", *lower]) if lower else {}
+    entry = {"choice": decide(timings) if lower else "fp32", "timings": timings}
+    for path, cache in zip(_cache_files(), caches, strict=True):
+        try:  # a read-only course cache: the user's own cache folder keeps it instead
+            atomic_write(
+                path, lambda f, c={**cache, key: entry}: f.write(json.dumps(c, indent=1).encode())
+            )
+            break
         except OSError:
-            pass
-    return cache[key]["choice"]
+            continue
+    return entry["choice"]

@@ -184,3 +184,19 @@ def test_precision_is_an_option_and_a_flag():
         nst.Options(precision="fp8")
     assert nst.Options().precision == "fp32" and nst.profile("lab").precision == "auto"
     assert Objective.__dataclass_fields__["precision"].default == "fp32"
+
+
+def test_auto_remembers_in_the_users_own_cache_when_the_course_cache_is_read_only(
+    vgg, monkeypatch, tmp_path
+):
+    course, own = tmp_path / "course", tmp_path / "own"
+    course.write_text("")  # nothing can be written under it, even by root (as in CI)
+    monkeypatch.setenv("NST_CACHE_DIR", str(course))
+    monkeypatch.setattr("platformdirs.user_cache_dir", lambda name: str(own))
+    calls = []
+    monkeypatch.setattr(precision, "candidates", lambda device: ["bf16"])
+    monkeypatch.setattr(precision, "probe", lambda *a, **k: calls.append(1) or timings(1.0, 0.4))
+    objective, x0 = _objective(vgg)
+    assert precision.choose_precision(vgg, objective, x0) == "bf16"
+    assert precision.choose_precision(vgg, objective, x0) == "bf16"
+    assert len(calls) == 1 and (own / "precision.json").exists()
