@@ -54,10 +54,15 @@ def test_notebook_runs_clean_under_the_smoke_profile(path, tmp_path, monkeypatch
 
 @pytest.mark.notebook
 def test_notebook_05_replays_a_run_precomputed_with_the_command_line(tmp_path, monkeypatch):
-    """An instructor precomputes a run (`stylize --snapshots notebooks/runs/CONTENT-STYLE`) and
-    notebook 05 replays it instead of optimising: its gallery shows the saved run's marks."""
+    """An instructor runs the command lesson 05 prints (``convergence.precompute_command``, here
+    short) and the lesson replays that run instead of optimising: it looks for the pair it asks
+    for (runs/tubingen-starry_night) even where only the offline stand-ins load, and its gallery
+    shows the saved run's marks."""
+    import shlex
     import subprocess
     import sys
+
+    from nst_helpers.lessons.convergence import precompute_command
 
     for name, value in {
         "NST_PROFILE": "smoke",
@@ -68,13 +73,13 @@ def test_notebook_05_replays_a_run_precomputed_with_the_command_line(tmp_path, m
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     )
-    # Offline in tests, the notebook's samples fall back to grace_hopper and waves.
-    run_dir = tmp_path / "runs" / "grace_hopper-waves"
-    command = [sys.executable, "-m", "nst_helpers", "stylize", "grace_hopper", "waves"]
-    command += ["-o", str(tmp_path / "precomputed.png"), "--size", "48", "--steps", "12"]
-    command += ["--snapshots", str(run_dir), "--quiet"]
+    # The lesson's own pair cannot be downloaded in tests: the offline samples are computed, and
+    # saved under the name the lesson looks for.
+    run_dir = tmp_path / "runs" / "tubingen-starry_night"
+    line = precompute_command("grace_hopper", "waves", 48, folder=run_dir, steps=12)
+    command = [sys.executable, *shlex.split(line)[1:], "--quiet"]
     subprocess.run(command, check=True, cwd=tmp_path, timeout=300)
-    assert (run_dir / "run.json").is_file()
+    assert (run_dir / "run.json").is_file() and run_dir.with_suffix(".png").is_file()
 
     nb = nbformat.read(ROOT / "notebooks" / "05_convergence.ipynb", as_version=4)
     client = NotebookClient(
@@ -87,6 +92,8 @@ def test_notebook_05_replays_a_run_precomputed_with_the_command_line(tmp_path, m
         if cell.cell_type == "code"
         for out in cell.get("outputs", [])
     )
-    assert "replaying" in text and "12 evaluations" in text and "computed" not in text
+    assert "replaying runs/tubingen-starry_night: 12 evaluations" in text
+    assert "no precomputed run" not in text  # nor a run computed in its place:
+    assert not any(line.startswith("computed ") for line in text.splitlines())
     assert "marks in this run: [1, 2, 3, 10]" in text
     assert "identical history and marks: True" in text

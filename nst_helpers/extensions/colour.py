@@ -1,16 +1,10 @@
-"""Colour maths for preserving the content's colours (Gatys, Bethge, Hertzmann & Shechtman,
-"Controlling Perceptual Factors in Neural Style Transfer", CVPR 2017, Sec. 5; first in their 2016
-note "Preserving Color in Neural Artistic Style Transfer").
-
-Two linear methods, both applied before the optimisation:
-
-- *luminance-only transfer* (Sec. 5.1): run the style transfer on the luminance Y of YIQ only and
-  put the content's chrominance (I, Q) back afterwards (``rgb_to_yiq``, ``match_luminance``,
-  ``yiq_to_rgb``);
-- *colour histogram matching* (Sec. 5.2): recolour the style image so that its RGB pixels have
-  the content's mean and covariance, then run a normal transfer (``match_color_histogram``).
-
-Images are float tensors [B, 3, H, W] (or [3, H, W]); a luminance image is [B, 1, H, W].
+"""Keeping the content's colours (Gatys, Bethge, Hertzmann & Shechtman, "Controlling Perceptual
+Factors in Neural Style Transfer", CVPR 2017, Sec. 5), two linear methods applied before the
+optimisation (lesson 07): *luminance-only transfer* (Sec. 5.1: optimise the luminance Y of YIQ,
+put the content's I and Q back: ``rgb_to_yiq``, ``match_luminance``, ``yiq_to_rgb``) and *colour
+histogram matching* (Sec. 5.2: recolour the style to the content's RGB mean and covariance, then
+a normal transfer: ``match_color_histogram``). Images are float [B, 3, H, W] (or [3, H, W]); a
+luminance image is [B, 1, H, W].
 """
 
 from __future__ import annotations
@@ -18,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import ParameterError
+from ..options import PRESERVE_COLORS
 
 #: RGB → YIQ (the NTSC/FCC matrix): rows give Y, I and Q. Y = 0.299 R + 0.587 G + 0.114 B is the
 #: luminance; the rows of I and Q sum to 0, so a grey pixel (R = G = B) has I = Q = 0.
@@ -28,8 +23,8 @@ RGB_TO_YIQ: tuple[tuple[float, float, float], ...] = (
 )
 #: How ``match_color_histogram`` finds A with A Σ_s Aᵀ = Σ_c.
 HISTOGRAM_METHODS = ("eigen", "cholesky")
-#: The most the colour transforms stretch any colour direction of the style (``max_gain``): a
-#: 1/255 change of the style (noise, JPEG, 8-bit rounding) moves the result by at most a few /255.
+#: The most the colour transforms stretch any colour direction of the style (``max_gain``), so
+#: a 1/255 change of the style (noise, JPEG, 8-bit rounding) moves the result a few /255 at most.
 MAX_GAIN = 4.0
 
 
@@ -47,8 +42,7 @@ def _check_image(image: torch.Tensor, what: str, channels: int = 3) -> torch.Ten
 
 
 def _apply(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-    """out[:, i] = Σ_j matrix[i, j] · image[:, j], computed in float64 and returned in image's
-    dtype (so that yiq_to_rgb(rgb_to_yiq(x)) gives x back to float32 rounding)."""
+    """out[:, i] = Σ_j matrix[i, j] · image[:, j], in float64, returned in image's dtype."""
     out = torch.einsum("ij,bjhw->bihw", matrix.to(image.device), image.double())
     return out.to(image.dtype)
 
@@ -58,24 +52,14 @@ def _yiq_matrix() -> torch.Tensor:
 
 
 def rgb_to_yiq(image: torch.Tensor) -> torch.Tensor:
-    """YIQ of an RGB image: [Y, I, Q]ᵀ = M [R, G, B]ᵀ with M = ``RGB_TO_YIQ``:
-
-        Y = 0.299 R + 0.587 G + 0.114 B,  I = 0.596 R − 0.274 G − 0.321 B,
-        Q = 0.211 R − 0.523 G + 0.311 B.
-
-    Shapes: [B, 3, H, W] (or [3, H, W]) → [B, 3, H, W]. Y is the luminance the paper's
-    luminance-only transfer works on (Sec. 5.1); I and Q carry the colour.
-    """
+    """YIQ of an RGB image, [Y, I, Q]ᵀ = M [R, G, B]ᵀ (M = ``RGB_TO_YIQ``; Y = 0.299 R + 0.587 G
+    + 0.114 B is the luminance of Sec. 5.1, I and Q the colour): [B, 3, H, W] → [B, 3, H, W]."""
     return _apply(_yiq_matrix(), _check_image(image, "rgb_to_yiq"))
 
 
 def yiq_to_rgb(image: torch.Tensor) -> torch.Tensor:
-    """RGB of a YIQ image, the exact inverse of ``rgb_to_yiq``: [R, G, B]ᵀ = M⁻¹ [Y, I, Q]ᵀ, i.e.
-
-        R ≈ Y + 0.956 I + 0.621 Q,  G ≈ Y − 0.272 I − 0.647 Q,  B ≈ Y − 1.107 I + 1.705 Q.
-
-    Not clamped: a luminance paired with another image's chrominance may leave [0, 1].
-    """
+    """RGB of a YIQ image, [R, G, B]ᵀ = M⁻¹ [Y, I, Q]ᵀ (the exact inverse of ``rgb_to_yiq``). Not
+    clamped: a luminance paired with another image's chrominance may leave [0, 1]."""
     return _apply(torch.linalg.inv(_yiq_matrix()), _check_image(image, "yiq_to_rgb"))
 
 
@@ -92,16 +76,11 @@ def _check_gain(max_gain: float | None) -> None:
 def match_luminance(
     style_y: torch.Tensor, content_y: torch.Tensor, max_gain: float | None = MAX_GAIN
 ) -> torch.Tensor:
-    """The style's luminance with the content's mean and standard deviation (Sec. 5.1):
-
-        Y_s' = (σ_c / σ_s) (Y_s − μ_s) + μ_c,
-
-    μ and σ taken over all pixels of each image (σ the population standard deviation). The
-    contrast is stretched at most ``max_gain`` times (σ_s is taken to be at least σ_c /
-    ``max_gain``), so a nearly flat style's noise is not blown up into speckle; None stretches it
-    exactly. A constant style luminance (σ_s = 0) is only shifted. Not clamped. Shapes:
-    [B, 1, H, W] each (the two sizes may differ) → the style's shape.
-    """
+    """The style's luminance with the content's mean and standard deviation (Sec. 5.1),
+    Y_s' = (σ_c / σ_s) (Y_s − μ_s) + μ_c over all pixels (σ the population deviation). The
+    contrast is stretched at most ``max_gain`` times (σ_s is taken ≥ σ_c / ``max_gain``; None:
+    exactly), so a flat style's noise is not blown up; a constant style is only shifted. Not
+    clamped. [B, 1, H, W] each (sizes may differ) → the style's shape."""
     _check_gain(max_gain)
     s = _check_image(style_y, "match_luminance: style_y", channels=1).double()
     c = _check_image(content_y, "match_luminance: content_y", channels=1).to(s.device).double()
@@ -115,9 +94,7 @@ def match_luminance(
 
 def color_statistics(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean μ (3) and covariance Σ (3 × 3) of an image's RGB pixels, in float64:
-
-    μ = (1/P) Σ_p x_p,   Σ = (1/P) Σ_p (x_p − μ)(x_p − μ)ᵀ   over the P pixels (all images).
-    """
+    μ = (1/P) Σ_p x_p, Σ = (1/P) Σ_p (x_p − μ)(x_p − μ)ᵀ over the P pixels (all images)."""
     t = _check_image(image, "color_statistics").double()
     pixels = t.permute(1, 0, 2, 3).reshape(3, -1)
     mu = pixels.mean(dim=1)
@@ -125,11 +102,8 @@ def color_statistics(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mu, centred @ centred.T / pixels.shape[1]
 
 
-def _symmetric_power(
-    cov: torch.Tensor, eps: float, power: float, floor: float = 0.0
-) -> torch.Tensor:
-    """(Σ + eps I)^power = U (Λ + eps)^power Uᵀ for a symmetric positive semi-definite Σ, its
-    eigenvalues first raised to at least ``floor``."""
+def _symmetric_power(cov: torch.Tensor, eps: float, power: float, floor=0.0) -> torch.Tensor:
+    """(Σ + eps I)^power = U (Λ + eps)^power Uᵀ, Σ's eigenvalues first raised to ≥ ``floor``."""
     values, vectors = torch.linalg.eigh(cov)
     values = values.clamp_min(max(floor, 0.0)) + eps
     if power < 0 and values.min().item() <= 0.0:
@@ -147,39 +121,25 @@ def match_color_histogram(
     eps: float = 1e-5,
     max_gain: float | None = MAX_GAIN,
 ) -> torch.Tensor:
-    """Recolour ``style`` so that its RGB pixels have the mean and covariance of ``content``'s
-    (the linear colour transfer of Sec. 5.2): each pixel x becomes
+    """Recolour ``style`` to the mean and covariance of ``content``'s RGB pixels (Sec. 5.2): each
+    pixel becomes x' = A (x − μ_s) + μ_c with A Σ_s Aᵀ = Σ_c. ``method``: ``"eigen"`` (the 3-D
+    colour matching of *Image Analogies*, App. B), A = Σ_c^{1/2} Σ_s^{-1/2} with the symmetric
+    roots U Λ^{±1/2} Uᵀ, independent of the channel order; or ``"cholesky"``, A = L_c L_s⁻¹.
+    ``eps`` is added to both covariances' eigenvalues (diagonal), so a flat style still has a
+    finite A (0: exact).
 
-        x' = A (x − μ_s) + μ_c,   with A Σ_s Aᵀ = Σ_c,
-
-    so the new mean is μ_c and the new covariance A Σ_s Aᵀ = Σ_c. Two choices of A:
-
-    - ``"eigen"`` (default; the 3-D colour matching of Hertzmann et al.'s *Image Analogies*,
-      Appendix B): A = Σ_c^{1/2} Σ_s^{-1/2}, with the symmetric square roots from the
-      eigen-decompositions Σ = U Λ Uᵀ, Σ^{±1/2} = U Λ^{±1/2} Uᵀ. It does not depend on the order
-      of the colour channels;
-    - ``"cholesky"``: A = L_c L_s⁻¹ with Σ = L Lᵀ the Cholesky factors.
-
-    ``eps`` is added to the eigenvalues / the diagonal of both covariances, so that a style image
-    with a flat colour (a singular Σ_s) still has a finite A (eps = 0 gives an exact match).
-
-    Regularised relative to the images' own colour spread: no colour direction of the style is
-    stretched more than ``max_gain`` times (default ``MAX_GAIN`` = 4). Σ_s's eigenvalues are
-    raised to at least λ_max(Σ_c) / max_gain² before A is formed, so ‖A‖ ≤ max_gain. A style that
-    spreads in every colour direction by at least 1/max_gain of the content's largest spread is
-    matched exactly; a near-grey style, whose only colour is ±1/255 noise, is *not* turned into
-    red/green speckle (the exact A would stretch that noise ~40×): it gets as much of the
-    content's colour as its own colours carry, at most max_gain times. None: the exact match.
-
-    Not clamped: the engine clamps the result to [0, 1]. Shapes: [B, 3, H, W] each (sizes may
-    differ) → the style's shape.
+    The match is exact only while no colour direction of the style must be stretched more than
+    ``max_gain`` times (default ``MAX_GAIN`` = 4): Σ_s's eigenvalues are first raised to at least
+    λ_max(Σ_c) / max_gain², so ‖A‖ ≤ max_gain, and a style weaker than that in some direction
+    (a near-grey style, whose only colour is ±1/255 noise) gets less of the content's covariance
+    there instead of speckle. None: always the exact match. Not clamped (the engine clamps).
+    [B, 3, H, W] each (sizes may differ) → the style's shape.
     """
     s = _check_image(style, "match_color_histogram: style")
     _check_image(content, "match_color_histogram: content")
     if method not in HISTOGRAM_METHODS:
-        raise ParameterError(
-            f"method must be one of {', '.join(HISTOGRAM_METHODS)}, not {method!r}"
-        )
+        choices = ", ".join(HISTOGRAM_METHODS)
+        raise ParameterError(f"method must be one of {choices}, not {method!r}")
     if not (eps >= 0.0 and eps < float("inf")):
         raise ParameterError(f"eps must be finite and ≥ 0, not {eps!r}")
     _check_gain(max_gain)
@@ -202,33 +162,22 @@ def match_color_histogram(
                 "collinear colours); use eps > 0"
             )
         a = l_c @ torch.linalg.inv(l_s)
-    x = s.double() - mu_s.view(1, 3, 1, 1)
-    out = _apply(a, x) + mu_c.view(1, 3, 1, 1)
+    out = _apply(a, s.double() - mu_s.view(1, 3, 1, 1)) + mu_c.view(1, 3, 1, 1)
     return out.to(style.dtype)
-
-
-#: The colour-preservation methods of Gatys et al. (2017), Sec. 5.
-PRESERVE_COLORS = ("luminance", "histogram")
 
 
 class ColourPreservation:
     """Keep the content's colours (2017, Sec. 5): the pre-step on the images and the maps between
-    the optimised variable and what VGG19 and the learner see.
-
-    ``"luminance"``: x is the luminance Y [1, 1, H, W]; the content's Y and each style's Y
-    (matched to the content's mean and standard deviation) are seen as three equal channels; the
-    result is Y recombined with the content's I and Q (``yiq_to_rgb``), clamped. ``"histogram"``:
-    each style image is recoloured to the content's RGB mean and covariance; x stays RGB.
-    """
+    the optimised variable and what VGG19 and the learner see. ``"luminance"``: x is Y
+    [1, 1, H, W]; the content's Y and each style's matched Y are seen as three equal channels; the
+    result is Y with the content's I and Q, clamped. ``"histogram"``: each style is recoloured to
+    the content's RGB mean and covariance; x stays RGB."""
 
     def __init__(self, method: str, content: torch.Tensor) -> None:
         if method not in PRESERVE_COLORS:
-            raise ParameterError(
-                f"preserve_color must be one of {', '.join(PRESERVE_COLORS)} or None, "
-                f"not {method!r}"
-            )
-        self.method = method
-        self.content = content
+            choices = ", ".join(PRESERVE_COLORS)
+            raise ParameterError(f"preserve_color must be one of {choices} or None, not {method!r}")
+        self.method, self.content = method, content
         self.chroma: torch.Tensor | None = None  # the content's I and Q (luminance-only)
         self.content_y: torch.Tensor | None = None
         if method == "luminance":

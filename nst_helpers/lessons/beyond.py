@@ -1,11 +1,7 @@
-"""Helpers of lesson 07 (beyond the paper): a total-variation weight relative to a run's loss,
-the table that compares a coarse-to-fine run with a run at the top size directly, and the same run
-on several networks (torchvision's VGG19 against the authors' Caffe VGG19).
-
-The options themselves are the engine's: ``Options.preserve_color``, ``style_blend``,
-``style_scale`` and ``tv_weight`` (``nst_helpers.extensions``), coarse-to-fine runs
-``coarse_to_fine.run_coarse_to_fine``.
-"""
+"""Lesson 07's helpers: a total-variation weight relative to a run's loss, the table comparing a
+coarse-to-fine run with a direct one, and the same run on several networks. The options themselves
+are the engine's (``Options.preserve_color``, ``style_blend``, ``style_scale``, ``tv_weight``;
+``coarse_to_fine.run_coarse_to_fine``)."""
 
 from __future__ import annotations
 
@@ -30,17 +26,10 @@ def _final_loss(result: Result) -> float:
 
 
 def tv_weight_for(result: Result, share: float) -> float:
-    """A ``tv_weight`` at which the squared total variation would add ``share`` of ``result``'s
-    loss, measured at its image x̂ (the best one):
-
-        tv_weight = share · L_total(x̂) / TV(x̂),
-
-    L_total(x̂) being that evaluation's total (α L_content + β L_style, plus any TV term the run
-    had). A fixed number would mean nothing across networks and sizes: β, the losses and TV(x)
-    all change with the weights (torchvision's or Caffe's) and the image size. share = 0.1 is a
-    gentle smoothing, 1 a strong one. ``ParameterError`` for a bad share, a run without
-    evaluations or a flat image (TV = 0).
-    """
+    """The ``tv_weight`` at which the squared total variation would add ``share`` of ``result``'s
+    loss at its (best) image x̂: share · L_total(x̂) / TV(x̂). A fixed number would mean nothing
+    across networks and sizes (β, the losses and TV all change with them); 0.1 is a gentle
+    smoothing, 1 a strong one. ``ParameterError`` for a bad share, no evaluations, or TV = 0."""
     if not (isinstance(share, int | float) and math.isfinite(share) and share >= 0):
         raise ParameterError(f"share must be a finite number ≥ 0, not {share!r}")
     if not result.history or not result.best_evaluation:
@@ -51,16 +40,12 @@ def tv_weight_for(result: Result, share: float) -> float:
     return share * _final_loss(result) / tv
 
 
-def _mb(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}"
-
-
 def scale_table(runs: Mapping[str, Result]) -> str:
-    """A Markdown table of runs made with ``run_coarse_to_fine`` (a single scale is a run at that
-    size directly): one row per scale with its size, evaluations, seconds (set-up included) and
-    peak memory (``settings["per_scale"]``: on a CPU the process's resident memory, on a GPU
-    CUDA's tensor memory), then each run's totals and its final loss (losses of runs that end at
-    the same size and weights compare). ``ParameterError`` for a run without per-scale records."""
+    """A Markdown table of ``run_coarse_to_fine`` runs (one scale: a direct run): a row per scale
+    (size, evaluations, seconds with set-up, peak memory: on a CPU the process's resident memory,
+    on a GPU CUDA's tensor memory), then each run's totals and final loss. ``ParameterError`` for
+    a run without per-scale records."""
+    mb = lambda value: "–" if value is None else f"{value:.0f}"  # noqa: E731
     rows = [
         _("| run | scale (px) | evaluations | seconds | peak memory (MiB) | final loss |"),
         "|---|---|---|---|---|---|",
@@ -68,17 +53,15 @@ def scale_table(runs: Mapping[str, Result]) -> str:
     for label, result in runs.items():
         per_scale = result.settings.get("per_scale")
         if not per_scale:
-            raise ParameterError(
-                f"{label!r}: no per-scale record (make it with run_coarse_to_fine)"
-            )
+            raise ParameterError(f"{label!r}: no per-scale record (run it with run_coarse_to_fine)")
         name = _(str(label))
         for s in per_scale:
             rows.append(f"| {name} | {s['size'][0]} × {s['size'][1]} | {s['evaluations']} "
-                        f"| {s['seconds']:.1f} | {_mb(s['peak_memory_mb'])} | |")  # fmt: skip
+                        f"| {s['seconds']:.1f} | {mb(s['peak_memory_mb'])} | |")  # fmt: skip
         peak = max((s["peak_memory_mb"] for s in per_scale if s["peak_memory_mb"]), default=None)
         rows.append(
             f"| **{name}: {_('all')}** | | **{sum(s['evaluations'] for s in per_scale)}** "
-            f"| **{sum(s['seconds'] for s in per_scale):.1f}** | **{_mb(peak)}** "
+            f"| **{sum(s['seconds'] for s in per_scale):.1f}** | **{mb(peak)}** "
             f"| **{_final_loss(result):.4g}** |"
         )
     gpu = any(str(r.settings.get("device")).startswith("cuda") for r in runs.values())
@@ -97,11 +80,9 @@ def compare_networks(
     **options: Any,
 ) -> dict[str, Result]:
     """The same run on each network ``load_vgg19(w, pooling)`` for w in ``weights``, each with its
-    own default β (``options.default_beta``: the networks' activations differ in scale, so the
-    same balance of content and style needs another β). The defaults are the paper's setting:
-    average pooling, a white-noise start (the same seed for every network). Keys: the network's
-    name and β. A network whose weights cannot be loaded is skipped with a printed note; "caffe"
-    is skipped without a download when no Caffe file is in torch's hub cache."""
+    own default β (``options.default_beta``), in the paper's setting by default: average pooling,
+    white noise (one seed). Keys: the network's name and β. A network whose weights cannot be
+    loaded is skipped with a note; "caffe" without a download when no Caffe file is cached."""
     results: dict[str, Result] = {}
     for name in weights:
         try:

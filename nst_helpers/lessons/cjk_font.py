@@ -3,16 +3,11 @@
 matplotlib's default font (DejaVu Sans) has no Chinese characters: a Chinese title shows empty
 boxes, with only a warning ("Glyph 20869 (...) missing from font(s) DejaVu Sans"). The package
 ships Noto Sans CJK SC cut down to the characters the lessons need (nst_helpers/fonts/, ~0.8 MB,
-built by tools/subset_font.py), so it works the same everywhere (Binder and Colab included) with
-no system font and no download. ``use_cjk_font()`` adds it to ``font.family`` as a fallback:
-Latin letters, digits and Greek still come from DejaVu Sans, Chinese characters from Noto.
-
-One limit: a string with ``$…$`` is drawn entirely by mathtext, whose fonts have no Chinese. Keep
-formulas out of Chinese strings: Unicode symbols (α/β, E₁, ½, Σ) need no mathtext.
-
-The lessons' figure code calls ``use_language_font()`` before drawing: the font is added when the
-lessons speak Chinese (``NST_LANG=zh``, ``nst_helpers.i18n``). matplotlib is imported only inside
-the functions.
+built by tools/subset_font.py), so it works everywhere (Binder, Colab) with no system font and no
+download. ``use_cjk_font()`` adds it to ``font.family`` as a fallback: Latin letters, digits and
+Greek still come from DejaVu Sans. The lessons' figure code calls ``use_language_font()`` first
+(the font is added when ``NST_LANG=zh``). A string with ``$…$`` is drawn by mathtext, whose fonts
+have no Chinese: keep formulas out of Chinese strings (α/β, E₁, ½, Σ need no mathtext).
 """
 
 from __future__ import annotations
@@ -34,8 +29,7 @@ _MISSING = re.compile(r"Glyph .* missing from font|does not have a glyph")
 
 def use_cjk_font() -> str:
     """Let matplotlib draw Chinese: register the bundled font (once) and append its family to
-    ``rcParams["font.family"]`` as the fallback for characters the other fonts lack. Returns the
-    family name; idempotent."""
+    ``rcParams["font.family"]``, the fallback for characters the others lack (idempotent)."""
     import matplotlib as mpl
     from matplotlib import font_manager
 
@@ -69,17 +63,6 @@ def uncovered(text: str) -> set[str]:
     return {c for c in text if not c.isspace() and ord(c) not in covered}
 
 
-class _Collect(logging.Handler):
-    def __init__(self, found: list[str]):
-        super().__init__(logging.WARNING)
-        self.found = found
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if _MISSING.search(message):
-            self.found.append(message)
-
-
 @contextmanager
 def missing_glyphs() -> Iterator[list[str]]:
     """Collect matplotlib's reports of characters drawn as empty boxes inside the block: its
@@ -91,7 +74,8 @@ def missing_glyphs() -> Iterator[list[str]]:
         assert not found, found
     """
     found: list[str] = []
-    handler = _Collect(found)
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda r: found.append(r.getMessage()) if _MISSING.search(r.getMessage()) else 0
     logger = logging.getLogger("matplotlib")
     logger.addHandler(handler)
     try:
@@ -102,8 +86,7 @@ def missing_glyphs() -> Iterator[list[str]]:
             if _MISSING.search(str(warning.message)):
                 found.append(str(warning.message))
             else:
-                warnings.warn_explicit(
-                    warning.message, warning.category, warning.filename, warning.lineno
-                )
+                warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                       warning.lineno)  # fmt: skip
     finally:
         logger.removeHandler(handler)

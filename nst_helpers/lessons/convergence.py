@@ -1,14 +1,7 @@
-"""Watching one run converge (notebook 05), with the course report's marks.
-
-- the report's galleries (its first run's snapshots after 1, 2, 3, 10, 20, 100, 300, 500, 1000,
-  2000, 4000 and 6000 evaluations, ``options.DEFAULT_SNAPSHOTS``; its second run's,
-  ``SECOND_RUN_MARKS``, after 10, 200, 1000, 3000, 5000 and 8000; those within the run's length)
-  as labelled grids, and ``SnapshotScrubber``, a slider through the snapshots;
-- ``visible_change``: where the image stops changing visibly;
-- L-BFGS against Adam (``OPTIMIZERS_COMPARED``, run by ``series.run_series``; ``final_losses``);
-- ``export_gif``: the run as an animated GIF (Pillow), each frame labelled with its evaluation;
-- ``find_saved_run``: a run saved by ``runs.save_run`` or precomputed with ``python -m
-  nst_helpers stylize … --snapshots DIR`` (replayed with ``runs.load_run``).
+"""Watching one run converge (lesson 05): the course report's galleries (its first run's marks
+``options.DEFAULT_SNAPSHOTS``, its second's ``SECOND_RUN_MARKS``), ``SnapshotScrubber``,
+``visible_change`` (where the image stops changing visibly), L-BFGS against Adam, ``export_gif``,
+and the run precomputed for class (``precompute_command``; ``find_saved_run``, ``runs.load_run``).
 """
 
 from __future__ import annotations
@@ -16,10 +9,11 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
@@ -33,15 +27,16 @@ from ..errors import ParameterError
 from ..files import atomic_write
 from ..i18n import N_, _, language
 from ..images import check_output_path, to_pil
-from ..options import DEFAULT_SNAPSHOTS
+from ..options import DEFAULT_SNAPSHOTS, Options
 from ..runs import RUN_FILE
 from . import cjk_font
-from .plots import figure_png, plot_losses, png_bytes, show_images
+from .plots import figure_png, plot_history, png_bytes, show_images
 
 #: The course report's second experiment: its run shown after these iterations (= evaluations).
 SECOND_RUN_MARKS: tuple[int, ...] = (10, 200, 1000, 3000, 5000, 8000)
-
-#: The optimisers notebook 05 compares (``series.run_series`` configs): L-BFGS (the paper's) and
+#: Evaluations of the run precomputed for class: both of the report's series end by then.
+PRECOMPUTE_STEPS = max(*DEFAULT_SNAPSHOTS, *SECOND_RUN_MARKS)
+#: The optimisers lesson 05 compares (``series.run_series`` configs): L-BFGS (the paper's) and
 #: Adam at two learning rates (pixel units: the image lives in [0, 1]).
 OPTIMIZERS_COMPARED: dict[str, dict[str, Any]] = {
     "L-BFGS": {"optimizer": "lbfgs"},
@@ -52,25 +47,18 @@ OPTIMIZERS_COMPARED: dict[str, dict[str, Any]] = {
 
 def final_losses(results: Mapping[str, Result], key: str = "total") -> dict[str, float]:
     """Each run's ``key`` loss at its best evaluation (the image its ``Result.image`` holds)."""
-    return {
-        label: r.losses(key)[r.best_evaluation - 1] if r.best_evaluation else math.nan
-        for label, r in results.items()
-    }
+    return {label: r.losses(key)[r.best_evaluation - 1] if r.best_evaluation else math.nan
+            for label, r in results.items()}  # fmt: skip
 
 
 def mean_abs_difference(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Δ = 255/(3HW) Σ|a − b|: the mean absolute difference of two images [1, 3, H, W] in [0, 1],
-    in 8-bit grey levels (0–255)."""
+    """Δ = 255/(3HW) Σ|a − b| of two images [1, 3, H, W] in [0, 1], in 8-bit grey levels."""
     return float((a.detach().cpu().clamp(0, 1) - b.detach().cpu().clamp(0, 1)).abs().mean() * 255)
 
 
-# --------------------------------------------------------------------------- snapshots
-
-
 def dense_marks(steps: int, frames: int = 30) -> list[int]:
-    """The report's marks (both experiments') up to ``steps``, about ``frames`` evenly spaced
-    ones and ``steps`` itself: the ``snapshot_at`` of a run for the gallery, the scrubber, the GIF
-    and ``visible_change``."""
+    """The report's marks (both series) up to ``steps``, about ``frames`` evenly spaced ones and
+    ``steps`` itself: the snapshots of the gallery, the scrubber, the GIF and ``visible_change``."""
     every = max(1, steps // frames)
     report = {k for k in (*DEFAULT_SNAPSHOTS, *SECOND_RUN_MARKS) if k <= steps}
     return sorted(report | set(range(every, steps + 1, every)) | {steps})
@@ -86,20 +74,15 @@ def evaluation_label(k: int) -> str:
     return _("evaluation {k}").format(k=k)
 
 
-def snapshot_grid(
-    result: Result,
-    marks: Sequence[int] = DEFAULT_SNAPSHOTS,
-    *,
-    content: torch.Tensor | None = None,
-    style: torch.Tensor | None = None,
-    ncols: int = 5,
-    title: str = N_("One run, snapshot by snapshot (evaluations = forward + backward passes)"),
-) -> Figure:
+GALLERY_TITLE = N_("One run, snapshot by snapshot (evaluations = forward + backward passes)")
+
+
+def snapshot_grid(result: Result, marks: Sequence[int] = DEFAULT_SNAPSHOTS, *,
+                  content: torch.Tensor | None = None, style: torch.Tensor | None = None,
+                  ncols: int = 5, title: str = GALLERY_TITLE) -> Figure:  # fmt: skip
     """The report's gallery: content and style (when given), then the snapshots at ``marks``,
     each titled with its evaluation. ``ParameterError`` when there is nothing to show."""
-    images = {
-        _(name): im for name, im in (("content", content), ("style", style)) if im is not None
-    }
+    images = {_(k): im for k, im in (("content", content), ("style", style)) if im is not None}
     images |= {evaluation_label(k): result.snapshots[k] for k in gallery_marks(result, marks)}
     if not images:
         raise ParameterError("the run holds no snapshots at these marks")
@@ -107,43 +90,43 @@ def snapshot_grid(
 
 
 class SnapshotScrubber(w.VBox):
-    """A slider over a run's snapshots, the snapshot it points at, its losses, and the total loss
-    curve (log scale) with a marker at that evaluation; each picture is rendered once."""
+    """A slider over a run's snapshots: the snapshot it points at, L_total and its two weighted
+    parts α·L_content and β·L_style there, and their curves (``plots.plot_history``) with a marker
+    at that evaluation; each picture is rendered once."""
 
     def __init__(self, result: Result, *, width: str = "320px") -> None:
         if not result.snapshots:
             raise ParameterError("the run holds no snapshots to scrub through")
         self.result, self._shown = result, {}
+        self._weights = result.settings.get("alpha", 1.0), result.settings.get("beta")
         marks = sorted(result.snapshots)
         self.slider = w.SelectionSlider(options=[(str(k), k) for k in marks], value=marks[-1],
-                                        description=_("evaluation"))  # fmt: skip
-        self.slider.layout.width = "36em"
-        picture = {"height": "auto", "align_self": "flex-start", "object_fit": "contain"}
-        self.image = w.Image(format="png", layout={"width": width, **picture})
-        self.plot = w.Image(format="png", layout={"width": "420px", **picture})
-        self.label = w.Label()
+                                        description=_("evaluation"),
+                                        layout={"width": "36em"})  # fmt: skip
+        fit = {"height": "auto", "align_self": "flex-start", "object_fit": "contain"}
+        self.image = w.Image(format="png", layout={"width": width, **fit})
+        self.plot, self.label = w.Image(format="png", layout={"width": "420px", **fit}), w.Label()
         self.slider.observe(lambda change: self.show(change["new"]), names="value")
         super().__init__([self.slider, self.label, w.HBox([self.image, self.plot])])
         self.add_class("nst-scrubber")
         self.show(self.slider.value)
 
     def _loss_png(self, k: int) -> bytes:
-        cjk_font.use_language_font()
         ax = Figure(figsize=(5.2, 3.4)).subplots()
-        plot_losses(self.result, ["total"], ax=ax, title=_("Total loss (log scale)"))
+        plot_history(self.result, N_("L_total and its two parts"), layers=False, ax=ax)
         ax.axvline(k, color="crimson", linestyle="--", linewidth=1, label=evaluation_label(k))
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
         return figure_png(ax.figure, dpi=72)
 
     def _text(self, k: int) -> str:
         if not 1 <= k <= len(self.result.history):
             return evaluation_label(k)
-        r = self.result.history[k - 1]
-        return _(
-            "evaluation {k} · total {total:.4g} · content {content:.4g} · "
-            "style {style:.4g} · {seconds:.1f} s"
-        ).format(k=k, total=r["total"], content=r["content"], style=r["style"],
-                 seconds=r["seconds"])  # fmt: skip
+        r, alpha, beta = self.result.history[k - 1], *self._weights
+        content = alpha * r["content"]  # β·L_style = L_total − α·L_content (no TV): Eq. 7
+        style = r["total"] - content if beta is None else beta * r["style"]
+        return _("evaluation {k} · L_total {total:.4g} = α·L_content {content:.4g} + β·L_style "
+                 "{style:.4g} · {seconds:.1f} s").format(
+            k=k, total=r["total"], content=content, style=style, seconds=r["seconds"])  # fmt: skip
 
     def show(self, k: int) -> None:
         """Show snapshot ``k`` (an evaluation count the run holds)."""
@@ -169,20 +152,16 @@ class ChangeReport:
     def __str__(self) -> str:
         if self.settled_at is None:
             return _("the run ended before its image settled")
-        return _(
-            "from evaluation {k} on, every snapshot is within {threshold:g} grey levels "
-            "(mean absolute difference) of the last one"
-        ).format(k=self.settled_at, threshold=self.threshold)
+        return _("from evaluation {k} on, every snapshot is within {threshold:g} grey levels "
+                 "(mean absolute difference) of the last one").format(
+            k=self.settled_at, threshold=self.threshold)  # fmt: skip
 
 
 def visible_change(result: Result, threshold: float = 2.0) -> ChangeReport:
     """Where the image stops changing visibly: the first snapshot after which every snapshot lies
-    within ``threshold`` grey levels (mean |Δ| on the 0–255 scale) of the run's last snapshot.
-
-    A mean difference of one or two grey levels is invisible side by side; the last snapshot stands
-    in for "converged" (so it alone is no evidence: ``settled_at`` is then None). Needs two
-    snapshots (``ParameterError``).
-    """
+    within ``threshold`` grey levels (mean |Δ|, 0–255) of the last, which stands in for
+    "converged" (so the last alone is no evidence: ``settled_at`` None). One or two grey levels
+    are invisible side by side. Two snapshots at least (``ParameterError``). Lesson 05."""
     keys = sorted(result.snapshots)
     if len(keys) < 2:
         raise ParameterError("visible_change needs at least two snapshots")
@@ -199,11 +178,10 @@ def plot_change(report: ChangeReport, ax: Axes | None = None) -> Axes:
     is left out), the threshold and where the image settled."""
     cjk_font.use_language_font()
     ax = plt.subplots(figsize=(7, 4))[1] if ax is None else ax
-    ks = report.evaluations
-    previous = [d if d > 0 else math.nan for d in report.to_previous[1:]]  # log scales: no 0
-    last = [d if d > 0 else math.nan for d in report.to_final[:-1]]
-    ax.plot(ks[1:], previous, marker="o", label=_("to the previous snapshot"))
-    ax.plot(ks[:-1], last, marker="s", label=_("to the last snapshot"))
+    ks, positive = report.evaluations, lambda ds: [d if d > 0 else math.nan for d in ds]
+    ax.plot(ks[1:], positive(report.to_previous[1:]), marker="o",
+            label=_("to the previous snapshot"))  # fmt: skip
+    ax.plot(ks[:-1], positive(report.to_final[:-1]), marker="s", label=_("to the last snapshot"))
     ax.axhline(report.threshold, color="grey", linestyle=":", label=_("visibility threshold"))
     if report.settled_at is not None:
         ax.axvline(report.settled_at, color="crimson", linestyle="--", label=_("settled"))
@@ -213,9 +191,6 @@ def plot_change(report: ChangeReport, ax: Axes | None = None) -> Axes:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return ax
-
-
-# --------------------------------------------------------------------------- GIF
 
 
 def _font(height: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont | None:
@@ -229,60 +204,73 @@ def _font(height: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont | None:
         return None if language() == "zh" else ImageFont.load_default()
 
 
-def gif_frames(
-    result: Result, marks: Sequence[int] | None = None, *, label: bool = True
-) -> tuple[list[Image.Image], list[str]]:
+def gif_frames(result: Result, marks: Sequence[int] | None = None) -> tuple[list, list[str]]:
     """The frames of ``export_gif`` (the snapshots at ``marks``, default all) and their labels
-    ("evaluation k", in the lessons' language); with ``label`` each frame gets a white strip
-    below the picture with its label, so the picture itself stays untouched."""
+    ("evaluation k", in the lessons' language), each written on a white strip below the picture,
+    which stays untouched (English where no font has Chinese glyphs, never boxes)."""
     keys = gallery_marks(result, sorted(result.snapshots) if marks is None else marks)
     if not keys:
         raise ParameterError("the run holds no snapshots to animate")
-    labels, frames = [evaluation_label(k) for k in keys], []
-    for k, text in zip(keys, labels, strict=True):
+    frames = []
+    for k in keys:
         picture = to_pil(result.snapshots[k])
-        if label:
-            strip = max(14, picture.height // 10)
-            font = _font(strip - 4)
-            if font is None:  # no font with Chinese glyphs: an English label, never boxes
-                text, font = f"evaluation {k}", ImageFont.load_default()
-            frame = Image.new("RGB", (picture.width, picture.height + strip), "white")
-            frame.paste(picture, (0, 0))
-            ImageDraw.Draw(frame).text((4, picture.height + 1), text, fill="black", font=font)
-            picture = frame
-        frames.append(picture)
-    return frames, labels
+        strip = max(14, picture.height // 10)
+        font = _font(strip - 4)
+        frame = Image.new("RGB", (picture.width, picture.height + strip), "white")
+        frame.paste(picture, (0, 0))
+        text = evaluation_label(k) if font else f"evaluation {k}"
+        ImageDraw.Draw(frame).text((4, picture.height + 1), text, fill="black",
+                                   font=font or ImageFont.load_default())  # fmt: skip
+        frames.append(frame)
+    return frames, [evaluation_label(k) for k in keys]
 
 
-def export_gif(
-    result: Result,
-    path: str | os.PathLike[str],
-    marks: Sequence[int] | None = None,
-    *,
-    duration_ms: int = 400,
-    hold_last_ms: int = 2000,
-    label: bool = True,
-    overwrite: bool = False,
-) -> Path:
-    """Write the run's snapshots (all, or those at ``marks``) as an animated GIF that loops; each
-    frame shows ``duration_ms``, the last ``hold_last_ms``. Before any work: ``path`` must end in
-    .gif (``ParameterError``) and not exist unless ``overwrite`` (``OutputError``;
-    ``images.unique_path`` finds a free name). Written atomically; returns the path."""
+def export_gif(result: Result, path: str | os.PathLike[str], marks: Sequence[int] | None = None,
+               *, duration_ms: int = 400, hold_last_ms: int = 2000,
+               overwrite: bool = False) -> Path:  # fmt: skip
+    """Write the run's snapshots (all, or those at ``marks``) as a looping GIF (each frame shown
+    ``duration_ms``, the last ``hold_last_ms``), atomically; returns the path. First: ``path``
+    ends in .gif (``ParameterError``) and is free unless ``overwrite`` (``OutputError``)."""
     if Path(path).suffix.lower() != ".gif":
         raise ParameterError(f"{path}: a GIF's name ends in .gif")
     path = check_output_path(path, overwrite=overwrite)
-    frames, _labels = gif_frames(result, marks, label=label)
+    frames = gif_frames(result, marks)[0]
     durations = [duration_ms] * (len(frames) - 1) + [hold_last_ms]
-
-    def write(file: BinaryIO) -> None:
-        frames[0].save(file, format="GIF", save_all=True, append_images=frames[1:],
-                       duration=durations, loop=0, disposal=1)  # fmt: skip
-
-    return atomic_write(path, write)
+    return atomic_write(path, lambda file: frames[0].save(
+        file, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
+        disposal=1))  # fmt: skip
 
 
 def find_saved_run(folder: str | os.PathLike[str]) -> Path | None:
-    """``folder`` if it holds a complete saved run (its ``run.json``: ``runs.save_run`` writes it
-    last), else None."""
+    """``folder`` if it holds a complete saved run (``runs.save_run`` writes its run.json last)."""
     folder = Path(folder).expanduser()
     return folder if (folder / RUN_FILE).is_file() else None
+
+
+def precompute_command(content: str = "tubingen", style: str = "starry_night", size: int = 256,
+                       *, folder: str | os.PathLike[str] | None = None,
+                       steps: int = PRECOMPUTE_STEPS, **options: Any) -> str:  # fmt: skip
+    """The command precomputing what lesson 05 shows: ``steps`` evaluations at ``size`` px with
+    snapshots at ``dense_marks(steps)`` (both of the report's series, the scrubber's marks), saved
+    in ``folder`` (default ``notebooks/runs/CONTENT-STYLE``, from the repository's folder; zh:
+    ``notebooks/zh/runs/…``). ``options``: more ``Options`` fields as flags (``init="noise"``)."""
+    Options(size=size, steps=steps, **options)
+    folder = str(folder or f"notebooks/runs/{content}-{style}")
+    flags = "".join(f" --{k.replace('_', '-')} {v}" for k, v in options.items())
+    marks = " ".join(map(str, dense_marks(steps)))
+    return (f"python -m nst_helpers stylize {content} {style} -o {shlex.quote(folder + '.png')} "
+            f"--size {size} --steps {steps}{flags} --snapshots {shlex.quote(folder)} "
+            f"--snapshot-at {marks}")  # fmt: skip
+
+
+def precompute_time(result: Result, size: int, steps: int = PRECOMPUTE_STEPS) -> str:
+    """How long ``precompute_command`` runs at ``size`` px: ``result``'s measured seconds per
+    evaluation on its device, scaled by the image area from its own size."""
+    h, w = result.settings.get("size") or result.image.shape[-2:]
+    each = result.seconds / max(1, result.evaluations) * (size / max(h, w)) ** 2
+    minutes, device = each * steps / 60, result.settings.get("device", "?")
+    return _("{steps} evaluations at {size} px: about {hours:.1f} h ({minutes:.0f} min) on "
+             "{device}, {each:.3g} s each (measured by this run at {h}×{w} px). On a GPU: not "
+             "measured in this course.").format(steps=steps, size=size, hours=minutes / 60,
+                                                minutes=minutes, device=device, each=each, h=h,
+                                                w=w)  # fmt: skip

@@ -1,12 +1,10 @@
-"""The style-transfer control panel of notebook 04: the paper's choices as widgets (an ``Options``),
+"""The style-transfer control panel of lesson 04: the paper's choices as widgets (an ``Options``),
 a live view of the image and the loss curves, and Run / Stop buttons that work while it runs.
 
-Runs go through ``background.PanelRuns``: a background thread ended by Stop (after the evaluation
-in progress; the result keeps the best image so far), or, where threads are not supported
-(Colab), the calling cell. A headless run (``run(wait=True)``) joins the thread. The α/β slider
-starts at the loaded network's default (``options.default_beta(vgg)``: torchvision's and the
-authors' Caffe weights differ by some 1e5); its note gives the paper's equivalent for that
-network (``options.paper_equivalent``).
+Runs go through ``background.PanelRuns`` (a thread ended by Stop, keeping the best image so far;
+in Colab the calling cell); making the panel again stops the earlier panel's run, and
+``lessons.stop_all()`` stops every run. The α/β slider starts at the loaded network's default
+(``options.default_beta(vgg)``) and its note gives the paper's equivalent for that network.
 
 DOM contract (the browser tests rely on it): the root has class ``nst-dashboard``; the number of
 evaluations is a ``BoundedIntText`` with class ``nst-steps``; the buttons "Run" and "Stop" have
@@ -42,25 +40,18 @@ from .widgets import ImagePicker, LayerWeights, log_slider
 
 #: Layers offered as the content layer: every convolution and its rectification.
 CONTENT_LAYER_CHOICES: tuple[str, ...] = tuple(n for n in LAYER_NAMES if not n.startswith("pool"))
-_WIDE = {"description_width": "initial"}
 #: The largest image the panel offers on a CPU: a run's memory grows with the area (measured in a
 #: fresh process, paper layers: +0.97 GB at 512 px, +1.4 GB at 640 px), and a Binder or JupyterHub
 #: kernel of 2 GB already holds ~0.9 GB; at 384 px a run adds ~0.55 GB. A GPU's memory is its own.
 MAX_SIZE = {"cpu": 384, "other": 1024}
+_WIDE = {"description_width": "initial"}
 _BUTTONS = {**_WIDE, "button_width": "6em"}
 
 
-def default_ratio_slider(vgg: VGG19Features | None) -> w.FloatLogSlider:
-    """The α/β slider, starting at ``vgg``'s default (α = 1, β = ``default_beta(vgg)``) and
-    reaching five decades below and six above it."""
-    exponent = math.floor(math.log10(1.0 / default_beta(vgg)))
-    return log_slider("α/β", 1.0 / default_beta(vgg), exponent - 5, exponent + 6)
-
-
 def loss_png(history: list[Record]) -> bytes:
-    """The dashboard's loss plot of a run's history, as PNG bytes."""
+    """The panel's loss plot of a run's history, as PNG bytes (not pyplot: safe in a thread)."""
     use_language_font()
-    fig = Figure(figsize=(5.6, 3.6))  # not pyplot: safe in a thread, never shown inline
+    fig = Figure(figsize=(5.6, 3.6))
     plot_history(history, ax=fig.subplots(), title=_("Loss during the run"))
     return figure_png(fig, dpi=72)
 
@@ -74,38 +65,40 @@ def result_text(result: Result, steps: int) -> str:
             "showing the best image (evaluation {best})"
         ).format(n=n, steps=steps, seconds=result.seconds, best=best)
     if result.stop_reason == "stopped":
-        return _(
-            "stopped at evaluation {n} of {steps}; "
-            "showing the best image so far (evaluation {best})"
-        ).format(n=n, steps=steps, best=best)
+        return _("stopped at evaluation {n} of {steps}; showing the best image so far "
+                 "(evaluation {best})").format(n=n, steps=steps, best=best)  # fmt: skip
     return _("stopped at evaluation {n} of {steps}: {message}").format(
         n=n, steps=steps, message=result.message
     )
 
 
-def running_text(k: int, steps: int, total: float, seconds: float) -> str:
-    """The status line during a run, after evaluation ``k`` (``seconds`` since the start)."""
-    return _(
-        "running: evaluation {k} of {steps} · total loss {total:.4g} · {each:.2f} s per evaluation"
-    ).format(k=k, steps=steps, total=total, each=seconds / k)
-
-
 def ratio_note(ratio: float, network: str, side: int) -> str:
-    """What the α/β slider's value means in the paper's terms (notebook 04, section 3)."""
+    """What the α/β slider's value means in the paper's terms (lesson 04, "Why is β 10⁹ here?")."""
     paper = paper_equivalent(ratio, (side, side), network)
     return _(
         "α/β = {ratio:.1e} ≈ the paper's {paper:.0e} (with {network}'s weights, for a "
-        "{side}×{side} image; notebook 04, section 3)"
+        "{side}×{side} image; notebook 04, section 8)"
     ).format(ratio=ratio, paper=paper, network=network, side=side)
+
+
+def pre_relu_note(layer: str) -> str:
+    """The note shown while a convolution's output (before its ReLU) is the content layer."""
+    if not layer.startswith("conv"):
+        return ""
+    return _(
+        "{layer} here is the value before the ReLU; the paper's {layer} is the rectified "
+        "{relu} (its Caffe network applied the ReLUs in place). Lesson 02, section 4."
+    ).format(layer=layer, relu="relu" + layer[4:])
 
 
 class StyleDashboard(PanelRuns, w.VBox):
     """A control panel for the whole optimisation, with a live view; ``run()`` / ``stop()``.
 
-    ``vgg`` is the network (None: ``Options.weights``'s, loaded once); choosing the other pooling
-    uses the same weights with it (``VGG19Features.with_pooling``, built once). ``size`` and
-    ``steps`` are the initial image size and number of evaluations. The live image and the loss
-    plot update after the first evaluation and every ``update_every``; the status line after each.
+    ``vgg`` is the network (None: ``Options.weights``'s, loaded once); the other pooling uses the
+    same weights with it (``VGG19Features.with_pooling``, built once). ``size`` and ``steps`` are
+    the initial image size and number of evaluations, ``precision`` the network pass's
+    (``Options.precision``; a profile's ``precision``). The live image and the loss plot update
+    after the first evaluation and every ``update_every``; the status line after each.
     ``settings()`` is the run the controls describe; after a run, ``result`` holds its ``Result``.
     ``mode``: "thread" or "foreground" (default: ``runtime.panel_mode()``).
     """
@@ -122,9 +115,10 @@ class StyleDashboard(PanelRuns, w.VBox):
         style_fallback: str = "waves",
         update_every: int = 5,
         save_as: str = "outputs/style-transfer.png",
+        precision: str = "fp32",
         mode: str | None = None,
     ) -> None:
-        self.vgg, self._pooled = vgg, {}
+        self.vgg, self._pooled, self.precision = vgg, {}, precision
         self.network = getattr(vgg, "network", "torchvision")
         self.update_every = max(1, int(update_every))
         self.transfer: StyleTransfer | None = None
@@ -133,9 +127,6 @@ class StyleDashboard(PanelRuns, w.VBox):
         self.style_picker = ImagePicker(_("style"), style, style_fallback, kind="style")
         self._build_settings(vgg, size, steps)
         self._build_actions(save_as)
-        self._update_ratio_note()
-        self.live_image.value = png_bytes(torch.full((1, 3, 96, 128), 0.92))
-        self.loss_plot.value = loss_png([])
         super().__init__(self._layout())
         self.add_class("nst-dashboard")
 
@@ -143,27 +134,22 @@ class StyleDashboard(PanelRuns, w.VBox):
         self.content_layer = w.Dropdown(options=CONTENT_LAYER_CHOICES,
                                         value=PAPER_CONTENT_LAYERS[0],
                                         description=_("content layer"), style=_WIDE)  # fmt: skip
+        self.layer_note = w.HTML()
         self.style_layers = LayerWeights(description=_("style layers and their weights w_l"))
-        self.ratio = default_ratio_slider(vgg)
+        exponent = math.floor(math.log10(1.0 / default_beta(vgg)))  # 5 decades below, 6 above
+        self.ratio = log_slider("α/β", 1.0 / default_beta(vgg), exponent - 5, exponent + 6)
         self.ratio_note = w.HTML()
-        self.init = w.ToggleButtons(
-            options=[(_("content"), "content"), (_("style"), "style"), (_("noise"), "noise")],
-            description=_("start from"),
-            style=_BUTTONS,
-        )
-        self.seed = w.BoundedIntText(
-            value=0, min=0, max=2**31 - 1, description=_("noise seed"), style=_WIDE
-        )
+        starts = [(_("content"), "content"), (_("style"), "style"), (_("noise"), "noise")]
+        self.init = w.ToggleButtons(options=starts, description=_("start from"), style=_BUTTONS)
+        self.seed = w.BoundedIntText(value=0, min=0, max=2**31 - 1, description=_("noise seed"),
+                                     style=_WIDE)  # fmt: skip
         self.optimizer = w.ToggleButtons(options=[("L-BFGS", "lbfgs"), ("Adam", "adam")],
                                          description=_("optimiser"), style=_BUTTONS)  # fmt: skip
         self.lr = log_slider(_("learning rate"), DEFAULT_LR["lbfgs"], -3, 1)
-        self.pooling = w.ToggleButtons(
-            options=[(_("max"), "max"), (_("average"), "avg")],
-            value=getattr(vgg, "pooling", "max"),
-            description=_("pooling"),
-            tooltips=[_("torchvision's VGG19"), _("the paper's choice")],
-            style=_BUTTONS,
-        )
+        tips = [_("torchvision's VGG19"), _("the paper's choice")]
+        self.pooling = w.ToggleButtons(options=[(_("max"), "max"), (_("average"), "avg")],
+                                       value=getattr(vgg, "pooling", "max"), style=_BUTTONS,
+                                       description=_("pooling"), tooltips=tips)  # fmt: skip
         on_cpu = getattr(vgg, "device", torch.device("cpu")).type == "cpu"
         largest = MAX_SIZE["cpu" if on_cpu else "other"]
         self.size = w.BoundedIntText(value=min(size, largest), min=32, max=largest, step=16,
@@ -174,25 +160,26 @@ class StyleDashboard(PanelRuns, w.VBox):
         )
         self.steps.add_class("nst-steps")
         self.optimizer.observe(lambda c: setattr(self.lr, "value", DEFAULT_LR[c["new"]]), "value")
-        self.ratio.observe(lambda _: self._update_ratio_note(), names="value")
-        self.size.observe(lambda _: self._update_ratio_note(), names="value")
+        for widget in (self.ratio, self.size, self.content_layer):
+            widget.observe(lambda _: self._update_notes(), names="value")
+        self._update_notes()
 
     def _build_actions(self, save_as: str) -> None:
         self.run_button = w.Button(description=_("Run"), button_style="success", icon="play")
-        self.run_button.add_class("nst-run")
         self.stop_button = w.Button(
             description=_("Stop"), button_style="danger", icon="stop", disabled=True
         )
-        self.stop_button.add_class("nst-stop")
         self.status = w.Label(value=_("ready: press Run (evaluation 0)"))
-        self.status.add_class("nst-status")
         self.hint = w.HTML(f"<small>{foreground_hint()}</small>" if self.runner.foreground else "")
         # a fixed width, the height from the image: pictures keep their aspect ratio
         picture = {"height": "auto", "align_self": "flex-start", "object_fit": "contain"}
-        self.live_image = w.Image(format="png", layout=w.Layout(width="320px", **picture))
-        self.live_image.add_class("nst-live-image")
-        self.loss_plot = w.Image(format="png", layout=w.Layout(width="420px", **picture))
-        self.loss_plot.add_class("nst-loss-plot")
+        blank = png_bytes(torch.full((1, 3, 96, 128), 0.92))
+        self.live_image = w.Image(value=blank, layout=w.Layout(width="320px", **picture))
+        self.loss_plot = w.Image(value=loss_png([]), layout=w.Layout(width="420px", **picture))
+        for widget, name in ((self.run_button, "run"), (self.stop_button, "stop"),
+                             (self.status, "status"), (self.live_image, "live-image"),
+                             (self.loss_plot, "loss-plot")):  # fmt: skip
+            widget.add_class(f"nst-{name}")
         self.save_name = w.Text(value=save_as, description=_("save as"), style=_WIDE)
         self.overwrite = w.Checkbox(value=False, description=_("overwrite an existing file"))
         self.save_button = w.Button(description=_("Save PNG"), icon="save", disabled=True)
@@ -202,27 +189,25 @@ class StyleDashboard(PanelRuns, w.VBox):
         self.save_button.on_click(lambda _: self._save_from_button())
 
     def _layout(self) -> list[w.Widget]:
-        settings = w.VBox([self.content_layer, self.ratio, self.ratio_note,
+        settings = w.VBox([self.content_layer, self.layer_note, self.ratio, self.ratio_note,
                            w.HBox([self.init, self.seed]), w.HBox([self.optimizer, self.lr]),
                            self.pooling, w.HBox([self.size, self.steps])])  # fmt: skip
         buttons = [self.run_button, self.status]
         if not self.runner.foreground:
             buttons.insert(1, self.stop_button)
         title = _("Style transfer: L = α L_content + β L_style")
-        return [
-            w.HTML(f"<h3 style='margin:0'>{title}</h3>"),
-            w.HBox([self.content_picker, self.style_picker]),
-            w.HBox([settings, self.style_layers]),
-            w.HBox(buttons),
-            self.hint,
-            w.HBox([self.live_image, self.loss_plot]),
-            w.HBox([self.save_name, self.overwrite, self.save_button]),
-            self.save_message,
-        ]
+        return [w.HTML(f"<h3 style='margin:0'>{title}</h3>"),
+                w.HBox([self.content_picker, self.style_picker]),
+                w.HBox([settings, self.style_layers]), w.HBox(buttons), self.hint,
+                w.HBox([self.live_image, self.loss_plot]),
+                w.HBox([self.save_name, self.overwrite, self.save_button]),
+                self.save_message]  # fmt: skip
 
-    def _update_ratio_note(self) -> None:
+    def _update_notes(self) -> None:
         note = ratio_note(self.ratio.value, self.network, int(self.size.value))
         self.ratio_note.value = f"<small>{note}</small>"
+        layer = pre_relu_note(self.content_layer.value)
+        self.layer_note.value = f"<small>{layer}</small>" if layer else ""
 
     def settings(self) -> Options:
         """The run the controls describe (α = 1, β = 1/(α/β)); ``ParameterError`` when one is
@@ -230,23 +215,15 @@ class StyleDashboard(PanelRuns, w.VBox):
         weights = self.style_layers.weights
         if not weights:
             raise ParameterError(_("tick at least one style layer"))
-        return Options(
-            content_layers=(self.content_layer.value,),
-            style_layers=tuple(weights),
-            style_weights=weights,
-            beta=1.0 / float(self.ratio.value),
-            init=self.init.value,
-            seed=int(self.seed.value),
-            optimizer=self.optimizer.value,
-            lr=float(self.lr.value),
-            steps=int(self.steps.value),
-            size=int(self.size.value),
-            pooling=self.pooling.value,
-        )
+        return Options(content_layers=(self.content_layer.value,), style_layers=tuple(weights),
+                       style_weights=weights, beta=1.0 / float(self.ratio.value),
+                       init=self.init.value, seed=int(self.seed.value), lr=float(self.lr.value),
+                       optimizer=self.optimizer.value, steps=int(self.steps.value),
+                       size=int(self.size.value), pooling=self.pooling.value,
+                       precision=self.precision)  # fmt: skip
 
     def _network(self, pooling: str) -> VGG19Features | None:
-        """The given network with ``pooling`` (its own weights: the α/β slider and its note stay
-        right), built once per pooling; None without one (the run loads ``Options.weights``)."""
+        """The given network with ``pooling`` (its own weights), built once; None without one."""
         if self.vgg is not None and pooling not in self._pooled:
             self._pooled[pooling] = self.vgg.with_pooling(pooling)
         return self._pooled.get(pooling)
@@ -286,8 +263,10 @@ class StyleDashboard(PanelRuns, w.VBox):
         return result
 
     def _on_evaluation(self, transfer: StyleTransfer, record: Record) -> None:
-        k = record["evaluation"]
-        self.status.value = running_text(k, transfer.steps, record["total"], record["seconds"])
+        k, each = record["evaluation"], record["seconds"] / record["evaluation"]
+        self.status.value = _("running: evaluation {k} of {steps} · total loss {total:.4g} · "
+                              "{each:.2f} s per evaluation").format(
+            k=k, steps=transfer.steps, total=record["total"], each=each)  # fmt: skip
         if k == 1 or k % self.update_every == 0:
             self.live_image.value = png_bytes(transfer.image)
             self.loss_plot.value = loss_png(transfer.history)
@@ -304,9 +283,7 @@ class StyleDashboard(PanelRuns, w.VBox):
 
     def _save_from_button(self) -> None:
         try:
-            path = self.save()
+            self.save_message.value = _("Saved {path}").format(path=self.save())
         except Exception as exc:
             message = _("Not saved: {error}").format(error=exc)
             self.save_message.value = f"<span style='color:#b00'>{message}</span>"
-        else:
-            self.save_message.value = _("Saved {path}").format(path=path)

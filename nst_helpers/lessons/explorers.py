@@ -1,17 +1,15 @@
 """The button-driven experiments of lessons 02, 03 and 07, each a new optimisation per press.
 
-- ``ReconstructionExplorer`` (lesson 02, paper Fig. 1 bottom): pick an image, a layer and a number
-  of evaluations, press *Reconstruct*: the image is rebuilt from that layer's activations alone
-  (only L_content, Eq. 1).
-- ``TextureExplorer`` (lesson 03, paper Fig. 1 top): pick a painting, tick style layers and set
-  their weights w_l, press *Synthesise*: a texture is grown from noise matching its Gram matrices
-  (only L_style = Σ w_l E_l, Eq. 5).
-- ``BlendExplorer`` (lesson 07, beyond the paper): a photograph in a blend of two paintings'
-  styles, the target Grams A^l = (1 − w) A^l_A + w A^l_B with w from a slider.
+- ``ReconstructionExplorer`` (lesson 02, paper Fig. 1 bottom): an image rebuilt from white noise
+  from one layer's activations alone (only L_content, Eq. 1);
+- ``TextureExplorer`` (lesson 03, Fig. 1 top): a texture grown from noise matching a painting's
+  Gram matrices at the ticked layers, with weights w_l (only L_style = Σ w_l E_l, Eq. 5);
+- ``BlendExplorer`` (lesson 07): a photograph in a blend of two paintings' styles,
+  A^l = (1 − w) A^l_A + w A^l_B with w from a slider.
 
-Runs go through ``background.PanelRuns``: a background thread ended by the Stop button (or, where
-threads are not supported, the calling cell). Headless runs and tests call ``run(wait=True)``,
-which joins the thread and re-raises an error the run met.
+Runs go through ``background.PanelRuns`` (a thread ended by Stop, or the calling cell where
+threads are not supported); making a panel again stops the earlier one's run. Headless runs and
+tests call ``run(wait=True)``, which joins the thread and re-raises an error the run met.
 """
 
 from __future__ import annotations
@@ -52,11 +50,8 @@ def stop_reason_text(reason: str) -> str:
 
 
 def evaluations_slider(default: int, description: str | None = None) -> w.IntSlider:
-    """A slider of evaluations from about a tenth to four times ``default`` (a profile's steps).
-
-    With the lab profile's 150: 10 … 600 in steps of 10 (each evaluation at 128 px costs about
-    0.2 s on a laptop CPU, so at most ~2 minutes); with the smoke profile's 3: 1 … 12.
-    """
+    """A slider of evaluations from about a tenth to four times ``default`` (a profile's steps):
+    10 … 600 in steps of 10 for the lab profile's 150, 1 … 12 for the smoke profile's 3."""
     default = max(1, int(default))
     step = max(1, default // 15)
     return w.IntSlider(value=default, min=step, max=max(step, 4 * default // step * step),
@@ -67,16 +62,17 @@ def evaluations_slider(default: int, description: str | None = None) -> w.IntSli
 class _RunPanel(PanelRuns, w.VBox):
     """A form, Run / Stop buttons, a progress bar, the target image beside the live result.
 
-    Subclasses give the form (``_controls``), a short description of the run (``_describe``) and
-    its inputs (``_inputs``: content, style and ``StyleTransfer`` options; they show the target).
-    ``run_label`` and ``target_title`` are English (``N_``), shown in the lessons' language.
-    ``mode``: "thread" or "foreground" (default: ``runtime.panel_mode()``).
+    Subclasses give the form (``_controls()``: widgets), a short description of the run
+    (``_describe()``) and its inputs (``_inputs()``: content, style and ``StyleTransfer`` options;
+    it shows the target). ``run_label`` and ``target_title`` are English (``N_``), shown in the
+    lessons' language. ``size`` is the images' long side, ``steps`` the default evaluations,
+    ``mode`` "thread" or "foreground" (default: ``runtime.panel_mode()``).
     """
 
     run_label = N_("Run")
     target_title = N_("target")
 
-    def __init__(self, vgg: VGG19Features, *, size: int, steps: int, update_every: int,
+    def __init__(self, vgg: VGG19Features, *, size: int, steps: int, update_every: int = 5,
                  mode: str | None = None) -> None:  # fmt: skip
         self.vgg, self.size, self.update_every = vgg, int(size), max(1, int(update_every))
         self._start_runs(mode, "nst-explorer")
@@ -102,15 +98,6 @@ class _RunPanel(PanelRuns, w.VBox):
         super().__init__(
             [*self._controls(), self.steps, w.HBox(buttons), self.hint, self.status, views]
         )
-
-    def _controls(self) -> list[w.Widget]:
-        raise NotImplementedError
-
-    def _describe(self) -> str:
-        raise NotImplementedError
-
-    def _inputs(self) -> tuple[Any, Any, dict[str, Any]]:
-        raise NotImplementedError
 
     def run(self, wait: bool = False) -> Result | None:
         """Start a new optimisation with the form's settings (a background thread, or this cell).
@@ -158,35 +145,22 @@ class ReconstructionExplorer(_RunPanel):
 
     Minimises only L_content = ½ Σ (F − P)² at the chosen layer. ``layers`` are the choices (all
     convolutions and their ReLUs by default: the paper's conv4_2 is ``relu4_2``, the value before
-    the ReLU ``conv4_2``). ``size`` is the long side in pixels, ``steps`` the default number of
-    evaluations (a profile's ``small_size`` and ``small_steps``).
+    the ReLU ``conv4_2``); ``panel``: ``size``, ``steps`` (a profile's ``small_size`` and
+    ``small_steps``), ``update_every``, ``mode``.
     """
 
     run_label = N_("Reconstruct")
     target_title = N_("the image (its activations are the target P)")
 
-    def __init__(
-        self,
-        vgg: VGG19Features,
-        *,
-        size: int,
-        steps: int,
-        layers: Sequence[str] | None = None,
-        layer: str = "relu4_2",
-        image: str = "tubingen",
-        fallback: str = "grace_hopper",
-        update_every: int = 5,
-        mode: str | None = None,
-    ) -> None:
+    def __init__(self, vgg: VGG19Features, *, layers: Sequence[str] | None = None,
+                 layer: str = "relu4_2", image: str = "tubingen", fallback: str = "grace_hopper",
+                 **panel: Any) -> None:  # fmt: skip
         names = list(layers) if layers is not None else [n for n in LAYER_NAMES if n[:4] != "pool"]
         self.picker = ImagePicker(_("image"), image, fallback, kind="content")
-        self.layer = w.Dropdown(
-            options=[(layer_label(n) + (" ★" if n in CONTENT_SERIES else ""), n) for n in names],
-            value=layer if layer in names else names[0],
-            description=_("layer"),
-            style=_WIDE,
-        )
-        super().__init__(vgg, size=size, steps=steps, update_every=update_every, mode=mode)
+        choices = [(layer_label(n) + (" ★" if n in CONTENT_SERIES else ""), n) for n in names]
+        self.layer = w.Dropdown(options=choices, value=layer if layer in names else names[0],
+                                description=_("layer"), style=_WIDE)  # fmt: skip
+        super().__init__(vgg, **panel)
 
     def _controls(self) -> list[w.Widget]:
         note = _(
@@ -208,30 +182,21 @@ class TextureExplorer(_RunPanel):
     """Synthesise a texture from white noise matching a painting's Gram matrices (Fig. 1, top).
 
     Minimises only L_style = Σ_l w_l E_l over the ticked layers, with the sliders' weights
-    (normalised to sum to 1). The texture has the painting's size (long side ``size``).
+    (normalised to sum to 1). The texture has the painting's size (long side ``size``);
+    ``panel`` as for ``ReconstructionExplorer``.
     """
 
     run_label = N_("Synthesise")
     target_title = N_("the painting (its Gram matrices are the targets A)")
 
-    def __init__(
-        self,
-        vgg: VGG19Features,
-        *,
-        size: int,
-        steps: int,
-        layers: Sequence[str] = PAPER_STYLE_LAYERS,
-        selected: Sequence[str] | None = None,
-        image: str = "starry_night",
-        fallback: str = "waves",
-        update_every: int = 5,
-        mode: str | None = None,
-    ) -> None:
+    def __init__(self, vgg: VGG19Features, *, layers: Sequence[str] = PAPER_STYLE_LAYERS,
+                 selected: Sequence[str] | None = None, image: str = "starry_night",
+                 fallback: str = "waves", **panel: Any) -> None:  # fmt: skip
         self.picker = ImagePicker(_("painting"), image, fallback, kind="style")
         self.layer_weights = LayerWeights(
             layers, selected, description=_("style layers (tick) and their weights w_l")
         )
-        super().__init__(vgg, size=size, steps=steps, update_every=update_every, mode=mode)
+        super().__init__(vgg, **panel)
 
     def _controls(self) -> list[w.Widget]:
         return [self.picker, self.layer_weights]
@@ -273,28 +238,15 @@ class BlendExplorer(_RunPanel):
     A^l = (1 − w) A^l_A + w A^l_B (``StyleTransfer(style=[A, B], style_blend=[1 − w, w])``), with
     w the slider's "weight of B": 0 is painting A alone, 1 painting B alone. Everything else is
     the paper's setting at long side ``size`` (the photograph and both paintings), starting from
-    ``init`` (a profile's ``init``).
+    ``init`` (a profile's ``init``); ``panel`` as for ``ReconstructionExplorer``.
     """
 
     target_title = N_("painting A (left) and painting B (right)")
 
-    def __init__(
-        self,
-        vgg: VGG19Features,
-        *,
-        size: int,
-        steps: int,
-        weight: float = 0.5,
-        content: str = "tubingen",
-        content_fallback: str = "grace_hopper",
-        style_a: str = "starry_night",
-        fallback_a: str = "waves",
-        style_b: str = "the_scream",
-        fallback_b: str = "mosaic",
-        init: str = "content",
-        update_every: int = 5,
-        mode: str | None = None,
-    ) -> None:
+    def __init__(self, vgg: VGG19Features, *, weight: float = 0.5, content: str = "tubingen",
+                 content_fallback: str = "grace_hopper", style_a: str = "starry_night",
+                 fallback_a: str = "waves", style_b: str = "the_scream", fallback_b: str = "mosaic",
+                 init: str = "content", **panel: Any) -> None:  # fmt: skip
         self.init = init
         self.content_picker = ImagePicker(_("photograph"), content, content_fallback, "content")
         self.picker_a = ImagePicker(_("painting A"), style_a, fallback_a, kind="style")
@@ -303,7 +255,7 @@ class BlendExplorer(_RunPanel):
                                     description=_("weight of B, w"), readout_format=".2f",
                                     continuous_update=False, style=_WIDE,
                                     layout=w.Layout(width="30em"))  # fmt: skip
-        super().__init__(vgg, size=size, steps=steps, update_every=update_every, mode=mode)
+        super().__init__(vgg, **panel)
         self.add_class("nst-blend-explorer")
 
     def _controls(self) -> list[w.Widget]:
@@ -330,10 +282,6 @@ class BlendExplorer(_RunPanel):
 
 def series_titles(results: dict[Any, Result]) -> list[str]:
     """Titles for a figure of a series: the paper's layer names and the final loss of each run."""
-    return [
-        _("{label}\nloss {loss:.3g}").format(
-            label=layers_label(key) if isinstance(key, tuple) else paper_name(key),
-            loss=result.history[-1]["total"],
-        )
-        for key, result in results.items()
-    ]
+    label = lambda key: layers_label(key) if isinstance(key, tuple) else paper_name(key)  # noqa: E731
+    return [_("{label}\nloss {loss:.3g}").format(label=label(key), loss=r.history[-1]["total"])
+            for key, r in results.items()]  # fmt: skip

@@ -1,14 +1,10 @@
 """Where the notebooks run, and whether the panels may optimise in a background thread.
 
-The panels (the dashboard, the explorers) run an optimisation in a background thread and update
-their widgets from it, so the notebook stays usable and a Stop button can end the run. That works
-in JupyterLab, Jupyter Notebook, Binder and JupyterHub. It does not work in Google Colab: values
-set on a widget from a background thread do not reach the page until some later cell runs
-(googlecolab/colabtools#3373, open since 2023 and tracked by Google internally; the README's
-"Google Colab" section has the sources). There the panels run in the foreground instead.
-
-``NST_PANEL_MODE=thread`` or ``NST_PANEL_MODE=foreground`` overrides the automatic choice (say,
-to try threads again once Colab fixes that issue, or to rehearse the Colab mode locally).
+The panels run an optimisation in a background thread that updates their widgets, so the notebook
+stays usable and Stop works: in JupyterLab, Jupyter Notebook, Binder and JupyterHub, not in Google
+Colab, where values set from a thread reach the page only when a later cell runs
+(googlecolab/colabtools#3373; README, "Google Colab"): there the panels run in the foreground.
+``NST_PANEL_MODE=thread`` or ``foreground`` overrides the automatic choice.
 """
 
 from __future__ import annotations
@@ -26,31 +22,23 @@ PANEL_MODES = ("thread", "foreground")
 def running_in_colab() -> bool:
     """True in a Google Colab runtime: its ``google.colab`` module is loaded (Colab's kernel
     imports it when it starts) or importable (elsewhere the import fails)."""
-    if "google.colab" in sys.modules:
-        return True
     try:
-        importlib.import_module("google.colab")
+        return "google.colab" in sys.modules or bool(importlib.import_module("google.colab"))
     except ImportError:
         return False
-    return True
 
 
 def background_runs_supported() -> bool:
-    """Whether the panels may run optimisations in a background thread that updates widgets.
-
-    ``$NST_PANEL_MODE`` decides when set (``thread``: yes; ``foreground``: no; ``auto`` or empty:
-    the automatic choice); otherwise yes everywhere except Google Colab.
-    """
+    """Whether the panels may run optimisations in a background thread that updates widgets:
+    ``$NST_PANEL_MODE`` when set (``thread``: yes; ``foreground``: no; ``auto`` or empty: the
+    automatic choice), otherwise yes everywhere except Google Colab."""
     mode = os.environ.get(ENV_PANEL_MODE, "").strip().lower()
-    if mode == "thread":
-        return True
-    if mode == "foreground":
-        return False
+    if mode in PANEL_MODES:
+        return mode == "thread"
     if mode not in ("", "auto"):
-        raise ParameterError(
-            f"{ENV_PANEL_MODE}={mode!r} is not a panel mode; choose one of "
-            f"{', '.join(PANEL_MODES)} (or leave it unset to choose automatically)"
-        )
+        modes = ", ".join(PANEL_MODES)
+        raise ParameterError(f"{ENV_PANEL_MODE}={mode!r} is not a panel mode; choose one of "
+                             f"{modes} (or leave it unset to choose automatically)")  # fmt: skip
     return not running_in_colab()
 
 

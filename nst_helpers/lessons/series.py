@@ -1,14 +1,11 @@
-"""Series of runs: the course's one runner for several optimisations compared side by side.
-
-Notebook 02's reconstructions (one per layer), 03's textures (one per set of style layers), 04's
-starts and the paper's α/β × layers grid, 05's optimisers, 06's seeds and 07's options are all
-``run_series(configs, content, style, vgg=…, steps=…)``: one ``StyleTransfer`` per entry of
-``configs``, one progress bar for the whole series, the results by key.
-"""
+"""Series of runs, the course's one runner for optimisations compared side by side (02's
+reconstructions, 03's textures, 04's starts and α/β × layers grid, 05's optimisers, 06's seeds,
+07's options): one ``StyleTransfer`` per config, one progress bar for the whole series."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -20,17 +17,10 @@ from ..transfer import StyleTransfer
 from ..vgg import VGG19Features
 
 
-def run_series(
-    configs: Mapping[Hashable, Mapping[str, Any]],
-    content: torch.Tensor | None,
-    style: torch.Tensor | list[torch.Tensor] | None,
-    *,
-    vgg: VGG19Features,
-    steps: int,
-    progress: bool = True,
-    desc: str = "runs",
-    **common: Any,
-) -> dict[Any, Result]:
+def run_series(configs: Mapping[Hashable, Mapping[str, Any]], content: torch.Tensor | None,
+               style: torch.Tensor | list[torch.Tensor] | None, *, vgg: VGG19Features,
+               steps: int, progress: bool = True, desc: str = "runs",
+               **common: Any) -> dict[Any, Result]:  # fmt: skip
     """One run per entry of ``configs`` (key → ``Options`` fields, or ``options=`` an
     ``Options``), each ``StyleTransfer(content, style, vgg=vgg, **common, **config).run()``.
 
@@ -42,17 +32,14 @@ def run_series(
     """
     plans = {key: {"steps": steps, **common, **config} for key, config in configs.items()}
     total = sum(p["steps"] for p in plans.values())
-    bar = tqdm(total=total, desc=desc, unit="eval") if progress and total else None
+    bar = tqdm(total=total, desc=desc, unit="eval") if progress and total else nullcontext()
     results: dict[Any, Result] = {}
-    try:
+    with bar as bar:  # one bar for the whole series, closed at the end
         for key, plan in plans.items():
             if bar is not None:
                 bar.set_description(str(key))
             run = StyleTransfer(content, style, vgg=vgg, progress=bar or False, **plan)
             results[key] = run.run()
-    finally:
-        if bar is not None:
-            bar.close()
     return results
 
 
@@ -61,6 +48,5 @@ def series_summary(results: Mapping[Any, Result]) -> str:
     seconds = sum(r.seconds for r in results.values())
     evaluations = sum(r.evaluations for r in results.values())
     each = seconds / evaluations if evaluations else 0.0
-    return _("{runs} runs, {n} evaluations in {seconds:.0f} s ({each:.2f} s each)").format(
-        runs=len(results), n=evaluations, seconds=seconds, each=each
-    )
+    summary = _("{runs} runs, {n} evaluations in {seconds:.0f} s ({each:.2f} s each)")
+    return summary.format(runs=len(results), n=evaluations, seconds=seconds, each=each)

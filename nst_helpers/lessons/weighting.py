@@ -1,11 +1,9 @@
 """How much content against how much style: α/β (Gatys et al. 2016, Eq. 7). Lesson 04.
 
-L_total = α L_content + β L_style. Multiplying both weights by c > 0 multiplies the loss by c: the
-minimisers, and the iterates of L-BFGS and Adam, stay the same. Only α/β matters, and only in the
-units of one loss normalisation and one set of network weights. This module converts other
-normalisations into the paper's form (notebook 04, section 2) and runs the paper's
-α/β × style-layers grid (section 6); each network's default α/β and the translation of the
-paper's ratios (section 3) are ``options.default_ratio`` and ``options.ratio_for``.
+Only α/β matters (both weights times c > 0 multiply the loss by c), and only in the units of one
+loss normalisation and one network's weights. This module converts other tools' normalisation
+into the paper's form and runs the α/β × style-layers grid; each network's default α/β and the
+translation of the paper's ratios are ``options.default_ratio`` and ``options.ratio_for``.
 """
 
 from __future__ import annotations
@@ -28,9 +26,12 @@ from ..vgg import VGG19Features, layer_shapes
 from .cjk_font import use_language_font
 from .series import run_series
 
-#: The α/β values of the paper's weighting figure (its columns).
+#: α/β of the CVPR paper's figures (the Caffe VGG19, normalised; about 512 px), by figure.
+CVPR_RATIOS = {"Fig. 3 D": 5e-3, "Figs. 3 B, 5, 6": 1e-3, "Fig. 3 C": 8e-4, "Fig. 3 E, F": 5e-4}
+#: The columns of the α/β × layers grid: the 2015 preprint's Fig. 3 (arXiv:1508.06576; the CVPR
+#: paper keeps only a sweep of α/β, its Fig. 4, from 1e-4 to 1e-1).
 PAPER_GRID_RATIOS: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2)
-#: The weighting figure's rows: style layers conv1_1 … up to the deepest one named (post-ReLU here).
+#: The grid's rows: style layers conv1_1 … up to the deepest one named (post-ReLU here).
 STYLE_DEPTHS: dict[str, tuple[str, ...]] = {
     f"conv{i}_1": PAPER_STYLE_LAYERS[:i] for i in range(1, len(PAPER_STYLE_LAYERS) + 1)
 }
@@ -67,13 +68,9 @@ def mse_gram_to_paper(
     style_layers: Sequence[str],
     image_hw: Sequence[int],
 ) -> PaperForm:
-    """Convert ``cw·MSE(F, P) + sw·Σ_l MSE(G/(N·M), A/(N·M))`` into the paper's form.
-
-    With F^l of N_l × M_l values: MSE(F, P) = Σ(F − P)²/(N M) = 2/(N M) · L_content, and
-    MSE(G/(NM), A/(NM)) = Σ(G − A)²/(N² · N² M²) = 4/N² · E_l (E_l = Σ(G − A)²/(4N²M²)). So
-    α = 2·cw/(N_c M_c) and β·w_l = 4·sw/N_l²: β = Σ_l 4·sw/N_l², w_l = (4·sw/N_l²)/β. The other
-    form thus also weights its style layers unequally (∝ 1/N_l²), which the w_l returned show.
-    """
+    """Convert ``cw·MSE(F, P) + sw·Σ_l MSE(G/(N·M), A/(N·M))`` into the paper's form: with F^l
+    of N_l × M_l values, MSE(F, P) = 2/(N M) · L_content and MSE(G/(NM), A/(NM)) = 4/N² · E_l,
+    so α = 2·cw/(N_c M_c), β = Σ_l 4·sw/N_l² and w_l = (4·sw/N_l²)/β (unequal, ∝ 1/N_l²)."""
     content_layer = check_layers([content_layer])[0]
     style_layers = check_layers(style_layers)
     shapes = layer_shapes(image_hw, (content_layer, *style_layers))
@@ -95,13 +92,11 @@ def ratio_layer_grid(
     progress: bool = True,
     **options: Any,
 ) -> dict[tuple[float, str], Result]:
-    """The paper's weighting grid: a run per (paper α/β, deepest style layer), ``steps`` each.
-
-    Each paper ratio is translated with ``ratio_for`` for ``vgg``'s weights and the content
-    image's size; the style layers are conv1_1 … ``depth`` (post-ReLU), weighted equally.
-    ``options`` go to ``StyleTransfer`` (e.g. ``init``, ``optimizer``). One ``series.run_series``
-    (one progress bar). Returns {(paper ratio, depth): Result}.
-    """
+    """The α/β × layers grid: a run per (paper α/β, deepest style layer), ``steps`` each, as one
+    ``series.run_series``. Each paper ratio is translated with ``ratio_for`` for ``vgg``'s weights
+    and the content's size; the style layers are conv1_1 … ``depth`` (post-ReLU), weighted
+    equally; ``options`` go to ``StyleTransfer`` (``init``, ``precision`` …). Returns
+    {(paper ratio, depth): Result}."""
     hw = tuple(content.shape[-2:])
     configs = {
         (paper_ratio, depth): {
@@ -120,7 +115,7 @@ def plot_ratio_grid(
     results: Mapping[tuple[float, str], Result],
     *,
     size: float = 2.2,
-    title: str = N_("The paper's grid: α/β (columns) against the deepest style layer (rows)"),
+    title: str = N_("α/β (columns) against the deepest style layer (rows)"),
 ) -> Figure:
     """Small multiples of ``ratio_layer_grid``'s results: rows are depths, columns paper ratios."""
     use_language_font()
@@ -132,8 +127,7 @@ def plot_ratio_grid(
     fig, axes = plt.subplots(len(depths), len(ratios), figsize=figsize, squeeze=False)
     for (i, depth), (j, paper_ratio) in itertools.product(enumerate(depths), enumerate(ratios)):
         ax, result = axes[i][j], results.get((paper_ratio, depth))
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set(xticks=[], yticks=[])
         if result is not None:
             ax.imshow(to_pil(result.image))
         if i == 0 and result is not None:

@@ -29,11 +29,8 @@ def first_upload(value: Any) -> tuple[str, bytes] | None:
     """
     if not value:
         return None
-    if isinstance(value, dict):  # ipywidgets 7
-        name, item = next(iter(value.items()))
-        return str(name), bytes(item["content"])
-    item = value[0]
-    return str(item["name"]), bytes(item["content"])
+    name, item = next(iter(value.items())) if isinstance(value, dict) else (None, value[0])
+    return str(item["name"] if name is None else name), bytes(item["content"])
 
 
 class ImagePicker(w.VBox):
@@ -44,19 +41,13 @@ class ImagePicker(w.VBox):
     the loader's message in red and leaves the choice unchanged.
     """
 
-    def __init__(
-        self, description: str, default: str, fallback: str, kind: str | None = None
-    ) -> None:
+    def __init__(self, description: str, default: str, fallback: str, kind: str | None = None):
         offline = [n for n, s in SAMPLES.items() if s.offline]  # always there, kind or not
         names = list(dict.fromkeys([*list_samples(kind), *offline]))
         self.fallback = fallback
         self._uploads: dict[str, bytes] = {}
-        self.dropdown = w.Dropdown(
-            options=names,
-            value=default if default in names else names[0],
-            description=description,
-            style={"description_width": "initial"},
-        )
+        value, wide = default if default in names else names[0], {"description_width": "initial"}
+        self.dropdown = w.Dropdown(options=names, value=value, description=description, style=wide)
         self.upload = w.FileUpload(accept="image/*", multiple=False, description=_("Upload…"))
         self.message = w.HTML()
         self.upload.observe(self._on_upload, names="value")
@@ -69,8 +60,7 @@ class ImagePicker(w.VBox):
         return self.dropdown.value
 
     def _on_upload(self, change: dict[str, Any]) -> None:
-        uploaded = first_upload(change["new"])
-        if uploaded is None:
+        if (uploaded := first_upload(change["new"])) is None:
             return
         name, data = uploaded
         try:
@@ -107,23 +97,16 @@ class ImagePicker(w.VBox):
 class LayerWeights(w.VBox):
     """A checkbox per layer with a weight slider beside it; ``weights`` gives the chosen w_l."""
 
-    def __init__(
-        self,
-        layers: Sequence[str] = PAPER_STYLE_LAYERS,
-        selected: Sequence[str] | None = None,
-        description: str | None = None,
-    ) -> None:
+    def __init__(self, layers: Sequence[str] = PAPER_STYLE_LAYERS,
+                 selected: Sequence[str] | None = None,
+                 description: str | None = None) -> None:  # fmt: skip
         description = _("style layers") if description is None else description
         selected = list(layers if selected is None else selected)
-        self.boxes = {
-            name: w.Checkbox(value=name in selected, description=name, indent=False)
-            for name in layers
-        }
-        self.sliders = {
-            name: w.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="w",
-                                style={"description_width": "1.5em"}, readout_format=".2f")
-            for name in layers
-        }  # fmt: skip
+        self.boxes = {n: w.Checkbox(value=n in selected, description=n, indent=False)
+                      for n in layers}  # fmt: skip
+        self.sliders = {n: w.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="w",
+                                         style={"description_width": "1.5em"}, readout_format=".2f")
+                        for n in layers}  # fmt: skip
         rows = [w.HBox([self.boxes[n], self.sliders[n]]) for n in layers]
         super().__init__([w.HTML(f"<b>{description}</b>"), *rows])
         self.add_class("nst-layer-weights")
@@ -138,9 +121,7 @@ class LayerWeights(w.VBox):
         """w_l for each checked layer (the sliders' values, normalised to sum to 1)."""
         raw = {n: self.sliders[n].value for n in self.layers}
         total = sum(raw.values())
-        if total == 0:
-            return {n: 1.0 / len(raw) for n in raw} if raw else {}
-        return {n: v / total for n, v in raw.items()}
+        return {n: v / total if total else 1.0 / len(raw) for n, v in raw.items()}
 
 
 def log_slider(description: str, value: float, min_exp: float, max_exp: float) -> w.FloatLogSlider:

@@ -4,6 +4,8 @@ saved to disk and replayed."""
 
 from __future__ import annotations
 
+import shlex
+
 import matplotlib
 import numpy as np
 import pytest
@@ -11,11 +13,14 @@ import torch
 from PIL import Image
 
 import nst_helpers as nst
+from nst_helpers.cli import build_parser
 from nst_helpers.engine import Result
 from nst_helpers.errors import OutputError, ParameterError
+from nst_helpers.images import to_pil
 from nst_helpers.lessons import convergence as conv
 from nst_helpers.lessons.plots import png_bytes
 from nst_helpers.lessons.series import run_series
+from nst_helpers.options import DEFAULT_SNAPSHOTS
 from nst_helpers.runs import load_run, save_run
 
 from ..conftest import smooth_image
@@ -69,7 +74,12 @@ def test_the_scrubber_shows_the_snapshot_the_slider_points_at(run):
     scrubber.slider.value = 2
     assert bytes(scrubber.image.value) != shown
     assert bytes(scrubber.image.value) == png_bytes(run.snapshots[2])
-    assert scrubber.label.value.startswith("evaluation 2 ·")
+    # the label splits L_total into its two weighted parts (Eq. 7), not the unweighted losses
+    record, alpha, beta = run.history[1], run.settings["alpha"], run.settings["beta"]
+    assert alpha * record["content"] + beta * record["style"] == pytest.approx(record["total"])
+    label = scrubber.label.value
+    assert label.startswith("evaluation 2 ·") and f"{record['total']:.4g}" in label
+    assert f"{alpha * record['content']:.4g}" in label and f"{beta * record['style']:.4g}" in label
     assert bytes(scrubber.plot.value).startswith(b"\x89PNG")
 
 
@@ -105,12 +115,11 @@ def test_the_gif_has_one_labelled_frame_per_snapshot(run, tmp_path):
     keys = sorted(run.snapshots)
     assert labels == [f"evaluation {k}" for k in keys]
     h, w = run.image.shape[-2:]
-    plain, _ = conv.gif_frames(run, label=False)
-    assert plain[0].size == (w, h)
     assert frames[0].size[0] == w and frames[0].size[1] > h  # a label strip below the picture
     strip = np.asarray(frames[0])[h:]
     assert (strip < 128).any()  # the label is drawn
-    np.testing.assert_array_equal(np.asarray(frames[0])[:h], np.asarray(plain[0]))
+    picture = np.asarray(to_pil(run.snapshots[keys[0]]))  # the picture itself is untouched
+    np.testing.assert_array_equal(np.asarray(frames[0])[:h], picture)
 
     path = conv.export_gif(run, tmp_path / "run.gif")
     with Image.open(path) as gif:
@@ -147,3 +156,34 @@ def test_a_saved_run_is_found_and_replays_with_its_snapshots_and_history(run, tm
     assert conv.gallery_marks(replay) == conv.gallery_marks(run)
     frames, _ = conv.gif_frames(replay)
     assert len(frames) == len(run.snapshots)
+
+
+def test_the_precompute_command_runs_what_lesson_05_shows():
+    """Both of the report's series and the scrubber's marks, up to 8000 evaluations, in the
+    folder lesson 05 looks in; the flags are the command line's own (they parse)."""
+    assert conv.PRECOMPUTE_STEPS == 8000
+    command = conv.precompute_command("tubingen", "starry_night", 256, init="content")
+    argv = shlex.split(command)
+    assert argv[:4] == ["python", "-m", "nst_helpers", "stylize"]
+    args = build_parser().parse_args(argv[3:])
+    assert (args.content, args.style, args.size, args.steps) == (
+        "tubingen", ["starry_night"], 256, 8000)  # fmt: skip
+    assert args.init == "content" and str(args.snapshots) == "notebooks/runs/tubingen-starry_night"
+    marks = set(args.snapshot_at)
+    assert set(DEFAULT_SNAPSHOTS) | set(conv.SECOND_RUN_MARKS) <= marks
+    assert marks == set(conv.dense_marks(8000)) and max(marks) == 8000
+    spaced = shlex.split(conv.precompute_command("a", "b", 64, folder="my runs/x", steps=12))
+    args = build_parser().parse_args(spaced[3:])
+    assert str(args.snapshots) == "my runs/x" and args.snapshot_at == list(range(1, 13))
+    with pytest.raises(ParameterError, match="precision"):
+        conv.precompute_command(precision="fp8")
+
+
+def test_the_precompute_time_comes_from_the_runs_seconds_per_evaluation():
+    """Seconds per evaluation × evaluations, scaled by the image area to the command's size."""
+    shots = {1: torch.zeros(1, 3, 100, 200), 2: torch.zeros(1, 3, 100, 200)}
+    result = fake_result(shots)  # 2 evaluations in 2 s: 1 s each
+    result.settings = {"size": [100, 200], "device": "cpu"}
+    text = conv.precompute_time(result, 200, steps=3600)
+    assert "1.0 h" in text and "60 min" in text and "cpu" in text and "GPU" in text
+    assert "4.0 h" in conv.precompute_time(result, 400, steps=3600)  # twice the side: 4× the area

@@ -237,3 +237,14 @@ def test_a_run_with_the_caffe_network_uses_its_default_beta():
     dash = make(caffe, steps=1)
     dash.run(wait=True)
     assert dash.result.settings["beta"] == pytest.approx(nst.default_beta(caffe), rel=1e-6)
+
+
+def test_a_pre_relu_content_layer_gets_a_note_and_the_profiles_precision_is_used(vgg):
+    dash = make(vgg, precision="bf16")
+    assert dash.layer_note.value == ""  # relu4_2: the paper's conv4_2, nothing to say
+    dash.content_layer.value = "conv4_2"
+    assert "before the ReLU" in dash.layer_note.value and "relu4_2" in dash.layer_note.value
+    assert dash.settings().content_layers == ("conv4_2",)
+    assert dash.settings().precision == "bf16"
+    dash.content_layer.value = "relu2_2"
+    assert dash.layer_note.value == ""

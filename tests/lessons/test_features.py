@@ -87,7 +87,7 @@ def test_the_architecture_table_has_n_m_and_shapes_for_the_image():
     assert (conv1.n, conv1.height, conv1.width, conv1.m) == (64, 96, 128, 96 * 128)
     assert conv1.package == "conv1_1 / relu1_1"
     row = table["conv4_2"]  # the paper's name: the row of relu4_2 too
-    assert (row.n, row.height, row.width, row.m, row.values) == (512, 12, 16, 192, 512 * 192)
+    assert (row.n, row.height, row.width, row.m) == (512, 12, 16, 192)
     assert row.receptive_field == 84 and row.stride == 8
     assert table["pool5"].m == 3 * 4
     for r in table.values():  # the same shapes as nst.layer_shapes
@@ -111,25 +111,21 @@ def test_the_table_matches_the_network(vgg):
         assert list(act.shape) == [1, row.n, row.height, row.width]
 
 
-def test_flatten_and_strongest_channels():
+def test_the_strongest_channels_have_the_largest_mean_activation():
     act = torch.zeros(1, 3, 2, 2)
     act[0, 2] = 5.0
     act[0, 0, 0, 0] = 1.0
-    F = features.flatten_features(act)
-    assert F.shape == (3, 4)
-    assert torch.equal(F[2], torch.full((4,), 5.0))
     assert features.strongest_channels(act, 2) == [2, 0]
-    assert features.strongest_channels(act, 10) == [2, 0, 1]
-    with pytest.raises(ParameterError):
-        features.flatten_features(torch.zeros(3, 2, 2))
+    assert features.strongest_channels(act, 10) == [2, 0, 1]  # at most N_l
 
 
-def test_relu_comparison_is_max_zero(vgg):
+def test_the_post_relu_activation_is_max_of_the_pre_relu_and_zero(vgg):
     image = smooth_image(32, 40, seed=5)
     comparison = features.compare_relu(vgg, image, "conv2_2")
-    assert comparison.relu_is_max0
-    assert 0.0 < comparison.fraction_negative < 1.0
-    assert comparison.pre.shape == comparison.post.shape == (1, 128, 16, 20)
+    conv, pre, post = comparison
+    assert conv == "conv2_2" and pre.shape == post.shape == (1, 128, 16, 20)
+    assert torch.equal(post, pre.clamp_min(0))  # relu2_2 = max(conv2_2, 0), exactly
+    assert 0.0 < (pre < 0).float().mean() < 1.0  # some values are negative, some not
     with pytest.raises(ParameterError, match="convolution"):
         features.compare_relu(vgg, image, "relu2_2")
     fig = features.plot_relu_comparison(comparison)

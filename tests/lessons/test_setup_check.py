@@ -1,11 +1,13 @@
-"""The setup check (lesson 00): versions, device, where the weights come from, and the time
-estimate: every lesson's runs (profiles.LESSONS), priced at the profile's sizes."""
+"""The setup check (lesson 00): versions, device, where the weights come from, the time estimate
+(every lesson's runs, profiles.LESSONS, priced at the profile's sizes) and what precision="auto"
+measures here: fp32 against each lower precision the hardware has, or, without one, bf16 emulated
+at a small size to show why fp32 is kept."""
 
 from __future__ import annotations
 
 import pytest
 
-from nst_helpers import profiles
+from nst_helpers import precision, profiles
 from nst_helpers.lessons import setup_check
 from nst_helpers.profiles import LESSONS, PROFILES
 
@@ -59,3 +61,47 @@ def test_versions_and_device_are_reported():
     found = setup_check.versions()
     assert found["python"] and found["torch"] != "missing"
     assert setup_check.device_report()
+
+
+def recorded_probes(monkeypatch, hardware: list[str], seconds: dict[str, float]) -> list:
+    """Fake hardware with ``hardware`` lower precisions and probe timings ``seconds`` (the losses
+    agree); returns the list of (size, precisions, evaluations) the report asks to time."""
+    calls = []
+
+    def probe(vgg, objective, x0, names, evaluations=3):
+        calls.append((x0.shape[-1], list(names), evaluations))
+        return {n: {"seconds": seconds[n], "loss": 10.0} for n in names}
+
+    monkeypatch.setattr(precision, "candidates", lambda device: hardware)
+    monkeypatch.setattr(precision, "probe", probe)
+    return calls
+
+
+def test_without_lower_precision_fp32_is_kept_and_bf16_timed_small_to_show_why(vgg, monkeypatch):
+    calls = recorded_probes(monkeypatch, [], {"fp32": 0.1, "bf16": 0.8})
+    report = setup_check.precision_report(vgg, 64)
+    small = setup_check.EMULATED_SIZE
+    assert calls == [(64, ["fp32"], 3), (small, ["fp32", "bf16"], 1)]  # one after a warm-up
+    assert "8.00" in report  # bf16 takes 8 × fp32's time here
+    assert " fp32 " in report.splitlines()[-1]  # the choice
+
+
+@pytest.mark.parametrize(
+    ("seconds", "choice"),
+    [({"fp32": 1.0, "bf16": 0.5, "fp16": 0.7}, "bf16"), ({"fp32": 1.0, "bf16": 0.95}, "fp32")],
+)
+def test_with_lower_precisions_each_is_timed_at_the_size_and_the_choice_is_decides(
+    vgg, monkeypatch, seconds, choice
+):
+    hardware = [n for n in seconds if n != "fp32"]
+    calls = recorded_probes(monkeypatch, hardware, seconds)
+    report = setup_check.precision_report(vgg, 48)
+    assert calls == [(48, ["fp32", *hardware], 3)]  # nothing emulated is timed
+    timings = {n: {"seconds": t, "loss": 10.0} for n, t in seconds.items()}
+    assert precision.decide(timings) == choice and f" {choice} " in report.splitlines()[-1]
+    assert len(report.splitlines()) == len(seconds) + 1  # a line per precision, then the choice
+
+
+def test_the_real_probe_runs_at_a_tiny_size(vgg):
+    report = setup_check.precision_report(vgg, 32).splitlines()
+    assert report[0].lstrip().startswith("fp32") and len(report) >= 2
