@@ -1,12 +1,20 @@
-"""Run-size profiles for the notebooks: one documented switch, ``NST_PROFILE``.
+"""Run-size profiles for the notebooks: one switch, ``NST_PROFILE``, or in a lesson's first code
+cell ``PROFILE = "quick"`` (then ``P = nst.profile(PROFILE)``) for that notebook alone.
 
-- ``lab`` (the default): what a learner should see; each run finishes in a few minutes on a
-  laptop CPU (measured: about 0.7 s per evaluation at 256 px on 2 cores).
+- ``lab`` (the default): what a learner should see (main runs at 256 px).
+- ``quick``: a slow machine: the whole sequence in about five minutes on two CPU cores, the results
+  still recognisable; half ``lab``'s side for the main runs and a third to a quarter of its
+  evaluations (below ~100 px an evaluation's cost shrinks far more slowly than the area, so the
+  evaluation counts set the time).
 - ``smoke``: tiny images and a handful of evaluations, so every notebook runs in seconds in CI and
   in the browser tests (combine with ``NST_WEIGHTS=random`` where there are no real weights).
 - ``paper``: the paper's settings (512 px, average pooling, white-noise start, long runs, and the
   authors' Caffe network when its file is here: ``load_vgg19(weights=P.weights)``); slow on a
   CPU, meant for a GPU.
+
+Times are measured, never written here: ``benchmarks/peak_memory.py --profile lab|quick`` writes
+``benchmarks/results/peak_memory_<profile>.json``, which ``tools/timings.py`` copies into README
+and INSTRUCTORS.md. Lesson 00 estimates each lesson on the learner's machine from ``LESSONS``.
 """
 
 from __future__ import annotations
@@ -81,12 +89,12 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         "quick",
         size=128,
-        steps=150,
+        steps=100,
         small_size=96,
-        small_steps=80,
+        small_steps=50,
         grid=9,
         tile_size=64,
-        tile_steps=50,
+        tile_steps=25,
     ),
     "smoke": Profile(
         "smoke",
