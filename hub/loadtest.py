@@ -35,12 +35,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import course_hub as course
 import nbformat
@@ -520,10 +520,13 @@ def machine() -> dict:
     }
 
 
-def run_coroutine(coroutine):  # noqa: ANN001, ANN201 - any coroutine, its result
+T = TypeVar("T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` in a thread of its own: the caller's thread may already run an event loop
     (pytest after Playwright's sync API, a notebook), where ``asyncio.run`` refuses."""
-    result: dict = {}
+    result: dict[str, Any] = {}
 
     def target() -> None:
         try:

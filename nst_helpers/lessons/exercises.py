@@ -365,7 +365,7 @@ def check_settled(evaluation: Any, result: Any) -> Feedback:
     last = shots[max(shots)]
     later = max(mean_abs_difference(shots[k], last) for k in shots if k >= evaluation)
     if later >= report.threshold:
-        message = _("not yet: after evaluation {k} a snapshot still differs from the last by "
+        message = _("not yet: from evaluation {k} on, a snapshot still differs from the last by "
                     "{d:.1f} grey levels (more than 2).")  # fmt: skip
         return Feedback("settled", "wrong", message.format(k=evaluation, d=later))
     message = _("later than needed: the image was already within 2 grey levels of the last at "
@@ -586,12 +586,12 @@ HINTS = {
         N_("Compare every snapshot with the last one (mean |Δ| × 255); the answer is the first "
            "snapshot from which on all of them differ by less than 2."),
         N_("`d = {k: (result.snapshots[k] - last).abs().mean().item() * 255 …}`, then the first k "
-           "after which every d is below 2"),
+           "from which on every d is below 2"),
         "settled = min(k for k in marks[:-1] if all(d[j] < 2 for j in marks if j >= k))",
     ),
     "nonconvex": (
         N_("Midpoint convexity says L((a + b)/2) ≤ (L(a) + L(b))/2 for every a, b. Find two "
-           "images whose average is worse than both: very different images of similar loss."),
+           "very different images whose average is worse than both: a double exposure."),
         N_("try a = the content image and b = its mirror image: `torch.flip(…, dims=[-1])`"),
         "a, b = content, torch.flip(content, dims=[-1])",
     ),
