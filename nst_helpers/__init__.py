@@ -23,6 +23,7 @@ The layers, each importing only those above it:
 
 from __future__ import annotations
 
+from .i18n import tr
 from .images import load_image, save_image, unique_path
 from .layers import PAPER_CONTENT_LAYERS, PAPER_STYLE_LAYERS
 from .losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_loss
@@ -67,5 +68,6 @@ __all__ = [
     "style_loss",
     "style_targets",
     "total_loss",
+    "tr",
     "unique_path",
 ]

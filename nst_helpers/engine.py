@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .errors import RunOutOfMemoryError, translate_oom
+from .i18n import _
 from .memory import TRIM_EVERY, release_free_memory
 from .options import DEFAULT_LR, Options
 from .step import Evaluation, Objective, optimisation_step
@@ -185,7 +186,7 @@ class Engine:
     def run(self) -> Result:
         """Step to ``steps`` evaluations, a stop, Ctrl-C, a non-finite loss or out of memory."""
         bar = self._progress
-        bar = tqdm(total=self.steps, desc="evaluations", unit="eval") if bar is True else bar
+        bar = tqdm(total=self.steps, desc=_("evaluations"), unit=_("eval")) if bar is True else bar
         try:
             with translate_oom(size=max(self.x.shape[-2:]), device=self.x.device):
                 while not self.done and not (self.stop_event and self.stop_event.is_set()):

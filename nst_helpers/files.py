@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from .i18n import _, language
+
 #: Environment variable that moves the package's cache folder (samples, downloaded images).
 ENV_CACHE = "NST_CACHE_DIR"
 
@@ -77,4 +79,6 @@ def fetch(
         return Path(path)
     except Exception as exc:  # requests' errors (OSError), a hash mismatch (ValueError), ...
         reason = " ".join(str(exc).split()[:14]) or type(exc).__name__
-        raise DownloadError(f"could not download {url} ({reason})") from None
+        reason = reason if language() == "en" else type(exc).__name__  # requests speaks English
+        message = _("could not download {url} ({reason})").format(url=url, reason=reason)
+        raise DownloadError(message) from None

@@ -4,7 +4,8 @@ The Chinese notebooks (``notebooks/zh/``) set ``NST_LANG=zh`` in their first cod
 it everything is English. The lessons' messages (exercise feedback, the setup check's advice,
 panel labels, figure titles) are marked with ``_()`` and looked up with Python's ``gettext`` in
 the catalog ``nst_helpers/locale/<lang>/LC_MESSAGES/nst_helpers.mo``, compiled from the ``.po``
-file beside it by ``tools/catalog.py`` (``make zh``). The engine's own error messages stay English.
+file beside it by ``tools/catalog.py`` (``make zh``). The engine's errors stay English, but
+for those a lesson shows (a failed download, random weights); the notebooks' own lines: ``tr``.
 
     from nst_helpers.i18n import _
     print(_("Correct!"))          # 正确！ when NST_LANG=zh
@@ -27,10 +28,8 @@ ENV = "NST_LANG"
 
 
 def language() -> str:
-    """The language ``NST_LANG`` asks for: ``"zh"`` for ``zh``, ``zh_CN``, ``zh-Hans``,
-    ``zh_CN.UTF-8`` …; ``"en"`` when it is unset or names a language the course does not have."""
-    raw = os.environ.get(ENV, "").strip().lower()
-    base = raw.split(".")[0].replace("-", "_").split("_")[0]
+    """``NST_LANG``'s language ("zh" for zh, zh_CN, zh-Hans, zh_CN.UTF-8 …), else "en"."""
+    base = os.environ.get(ENV, "").strip().lower().split(".")[0].replace("-", "_").split("_")[0]
     return base if base in LANGUAGES else "en"
 
 
@@ -44,8 +43,8 @@ def translations(lang: str) -> gettext.NullTranslations:
 
 
 def _(message: str) -> str:
-    """``message`` in the current language (``NST_LANG``)."""
-    return translations(language()).gettext(message)
+    """``message`` in the current language (``NST_LANG``); English is the message itself."""
+    return message if (lang := language()) == "en" else translations(lang).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -57,6 +56,13 @@ def pgettext(context: str, message: str) -> str:
     """``message`` in the current language, as meant in ``context`` (one English word with two
     meanings: ``pgettext("loss", "content")`` is the content loss, ``_("content")`` the image)."""
     return translations(language()).pgettext(context, message)
+
+
+def tr(template: str, /, *args: object, **values: object) -> str:
+    """``template`` in the current language, filled by ``str.format``: what a notebook's own code
+    prints or titles, ``print(nst.tr("{n} evaluations each", n=steps))``, one code for both
+    languages (tools/catalog.py finds ``tr`` in the English notebooks)."""
+    return _(template).format(*args, **values) if args or values else _(template)
 
 
 def N_(message: str) -> str:

@@ -19,6 +19,10 @@ BLOCK_CONVS: tuple[int, ...] = (2, 2, 4, 4, 4)
 #: Filters (channels) N_l of every convolution in a block.
 BLOCK_FILTERS: tuple[int, ...] = (64, 128, 256, 512, 512)
 
+#: Network names (``VGG19Features.network``): torchvision's, the Caffe conversion, the authors'
+#: normalised Caffe network.
+TORCHVISION, CAFFE, CAFFE_NORMALISED = "torchvision", "caffe", "caffe-normalised"
+
 
 def _table() -> dict[str, tuple[int, int]]:
     """Every layer in network order → (N_l feature maps, how many times smaller than the input)."""

@@ -22,11 +22,9 @@ except (OSError, TypeError):
     _LIBC = None
 
 
-def release_free_memory(collect_garbage: bool = False) -> None:
+def release_free_memory() -> None:
     """Hand the C heap's free memory back to the system (glibc's ``malloc_trim(0)``, a few ms; a
-    no-op without glibc), after ``gc.collect()`` if asked. Changes no tensor."""
-    if collect_garbage:
-        gc.collect()
+    no-op without glibc). Changes no tensor."""
     if trim := getattr(_LIBC, "malloc_trim", None):
         trim(0)
 
@@ -63,7 +61,8 @@ class PeakRss:
         self.peak_mb: float | None = None
 
     def __enter__(self) -> PeakRss:
-        release_free_memory(collect_garbage=True)
+        gc.collect()
+        release_free_memory()
         try:
             with open("/proc/self/clear_refs", "w") as f:
                 f.write("5")

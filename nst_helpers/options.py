@@ -47,9 +47,8 @@ PAPER_RATIO = 1e-3
 def _number(name: str, value: Any, positive: bool = False) -> float:
     v = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else -1.0
     if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise ParameterError(
-            f"{name} must be a finite number {'> 0' if positive else '≥ 0'}, not {value!r}"
-        )
+        bound = "> 0" if positive else "≥ 0"
+        raise ParameterError(f"{name} must be a finite number {bound}, not {value!r}")
     return v
 
 

@@ -2,10 +2,10 @@
 cell ``PROFILE = "quick"`` (then ``P = nst.profile(PROFILE)``) for that notebook alone.
 
 - ``lab`` (the default): what a learner should see (main runs at 256 px).
-- ``quick``: a slow machine: the whole sequence in about five minutes on two CPU cores, the results
-  still recognisable; half ``lab``'s side for the main runs and a third to a quarter of its
-  evaluations (below ~100 px an evaluation's cost shrinks far more slowly than the area, so the
-  evaluation counts set the time).
+- ``quick``: a slow machine: about a third of ``lab``'s computing time, the results still
+  recognisable; half ``lab``'s side for the main runs and a third to a quarter of its evaluations
+  (below ~100 px an evaluation's cost shrinks far more slowly than the area, so the evaluation
+  counts set the time).
 - ``smoke``: tiny images and a handful of evaluations, so every notebook runs in seconds in CI and
   in the browser tests (combine with ``NST_WEIGHTS=random`` where there are no real weights).
 - ``paper``: the paper's settings (512 px, average pooling, white-noise start, long runs, and the

@@ -19,16 +19,17 @@ import torch
 from torch import nn
 
 from .errors import ParameterError
+from .i18n import _
 from .layers import (
     BLOCK_CONVS,
     BLOCK_FILTERS,
     LAYER_INDEX,
     LAYER_NAMES,
+    TORCHVISION,
     check_layers,
     downsampling,
     filters,
 )
-from .weights import TORCHVISION, load_state_dict
 
 #: What each network's weights expect of an RGB image x in [0, 1]: (x[channels]·scale − mean)/std.
 #: torchvision's: RGB, ImageNet mean and std. Caffe's (both of its files): BGR in 0–255 minus the
@@ -57,7 +58,7 @@ class VGG19Features(nn.Module):
         self.pooling, self.network, layers, channels = pooling, network, [], 3
         self.memory_format = torch.contiguous_format  # of the weights and activations
         for convs, n in zip(BLOCK_CONVS, BLOCK_FILTERS, strict=True):
-            for _ in range(convs):
+            for _i in range(convs):
                 layers += [nn.Conv2d(channels, n, 3, padding=1), nn.ReLU()]  # ReLU out of place
                 channels = n
             layers.append(nn.MaxPool2d(2) if pooling == "max" else nn.AvgPool2d(2))
@@ -108,8 +109,7 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """``device`` as a ``torch.device`` (None: CUDA, else Apple's MPS, else the CPU); a name that
     cannot hold a tensor here is refused (``ParameterError``); a ``torch.device`` is used as is."""
     if device is None:
-        mps = getattr(torch.backends, "mps", None)
-        mps = mps is not None and mps.is_available()
+        mps = torch.backends.mps.is_available()
         return torch.device("cuda" if torch.cuda.is_available() else "mps" if mps else "cpu")
     return device if isinstance(device, torch.device) else _check_device(device)
 
@@ -129,16 +129,23 @@ def _check_device(device: str | torch.device) -> torch.device:
     return resolved
 
 
+def _read_weights(weights: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], str]:
+    """``weights.load_state_dict``: torch.hub's plumbing, imported only when weights are read."""
+    from .weights import load_state_dict
+
+    return load_state_dict(weights)
+
+
 def load_vgg19(
     weights: str | os.PathLike[str] = "imagenet", pooling: str = "max", device: Any = None
 ) -> VGG19Features:
     """VGG19's features, frozen, on ``device`` (None: the fastest): "imagenet" (torchvision's)
     or "caffe" (the authors' network) weights, a file (``weights.load_state_dict``), or "random"
     (seeded, for tests). ``pooling="avg"`` is the paper's. Lessons 00 and 01."""
-    state, network = (None, TORCHVISION) if weights == "random" else load_state_dict(weights)
+    state, network = (None, TORCHVISION) if weights == "random" else _read_weights(weights)
     model = VGG19Features(pooling, network)
     if state is None:
-        warnings.warn("random VGG19 weights: results will not look like paintings", stacklevel=2)
+        warnings.warn(_("random VGG19 weights: results will not look like paintings"), stacklevel=2)
         generator = torch.Generator().manual_seed(0)
         for conv in (m for m in model.features if isinstance(m, nn.Conv2d)):  # as torchvision
             nn.init.kaiming_normal_(conv.weight, mode="fan_out", generator=generator)

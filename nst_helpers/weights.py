@@ -24,10 +24,9 @@ import torch
 
 from .errors import WeightsError
 from .files import make_readable
-from .layers import LAYER_INDEX, LAYER_NAMES, filters
+from .i18n import _
+from .layers import CAFFE, CAFFE_NORMALISED, LAYER_INDEX, LAYER_NAMES, TORCHVISION, filters
 
-#: Network names (``VGG19Features.network``).
-TORCHVISION, CAFFE, CAFFE_NORMALISED = "torchvision", "caffe", "caffe-normalised"
 #: jcjohnson/pytorch-vgg's conversion of the Caffe VGG19 (its name carries its SHA-256 prefix).
 JCJOHNSON_URL = "https://web.eecs.umich.edu/~justincj/models/vgg19-d01eb7cb.pth"
 #: The authors' normalised network (their download_models.sh); looked for in the hub cache.
@@ -53,14 +52,19 @@ def hub_path(url: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
 
+def download_url(url: str) -> str:
+    """Where the file of ``url`` is downloaded from: the same name in ``$NST_WEIGHTS_URL``'s
+    folder when it is set, else ``url``."""
+    mirror = os.environ.get(ENV_WEIGHTS_URL)
+    return f"{mirror.rstrip('/')}/{url.rsplit('/', 1)[-1]}" if mirror else url
+
+
 def hub_file(url: str, *, progress: bool = True) -> Path:
     """The cached file of ``url``, downloaded first when missing (hash-checked, made readable by
     the other users of a shared cache); ``WeightsError`` when that fails."""
-    path = hub_path(url)
+    path, source = hub_path(url), download_url(url)
     if path.is_file():
         return path
-    mirror = os.environ.get(ENV_WEIGHTS_URL)
-    source = f"{mirror.rstrip('/')}/{path.name}" if mirror else url
     prefix = re.search(r"-([a-f0-9]+)\.", path.name)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +175,7 @@ def weights_status(weights: str = "imagenet") -> str:
     """Where ``load_vgg19(weights)`` would read from, in words, without reading or downloading:
     for the setup check (lesson 00) and ``python -m nst_helpers info``."""
     if weights == "random":
-        return (
+        return _(
             "random weights (NST_WEIGHTS=random): for tests; results will not look like paintings"
         )
     if weights not in ("imagenet", "caffe"):
@@ -179,10 +183,11 @@ def weights_status(weights: str = "imagenet") -> str:
         problem = _what_it_is(path) if path.is_file() else "no such file"
         return f"{path}" + (f": {problem}" if problem else "")
     if weights == "caffe" and hub_path(AUTHORS_URL).is_file():
-        return f"the authors' network, {hub_path(AUTHORS_URL)}"
+        return _("the authors' network, {path}").format(path=hub_path(AUTHORS_URL))
     url = torchvision_url() if weights == "imagenet" else JCJOHNSON_URL
     path = hub_path(url)
     if path.is_file():
         problem = _what_it_is(path)
         return f"{path}" + (f": {problem}" if problem else "")
-    return f"not here yet: downloaded once to {path} from {url} (548 MB)"
+    message = _("not here yet: downloaded once to {path} from {url} (548 MB)")
+    return message.format(path=path, url=url)

@@ -163,4 +163,5 @@ def test_repo2docker_renders_a_dockerfile_with_cpu_torch_and_postbuild():
     assert proc.returncode == 0, text
     assert 'pip install --no-cache-dir -r "binder/requirements.txt"' in text
     assert "RUN ./binder/postBuild" in text
+    assert "fonts-noto-cjk" in text  # binder/apt.txt: a full Chinese font for learners' own text
     assert 'R2D_ENTRYPOINT="${REPO_DIR}/binder/start"' in text

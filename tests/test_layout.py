@@ -17,9 +17,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "nst_helpers"
 
 #: Each module's layer; a module may import only from its own layer or lower ones.
 LAYERS = {
-    0: {"errors", "files", "memory"},
+    0: {"errors", "files", "memory", "i18n"},
     1: {"layers", "weights", "vgg", "losses", "step"},
-    2: {"options", "engine", "images", "samples", "profiles", "i18n", "precision"},
+    2: {"options", "engine", "images", "samples", "profiles", "precision"},
     3: {"extensions"},
     4: {"transfer"},
     5: {"coarse_to_fine", "runs", "cli", "__main__", "lessons"},

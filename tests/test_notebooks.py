@@ -4,7 +4,9 @@ language cell), so the Chinese run-time texts and figure titles are exercised to
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -16,6 +18,13 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 CHINESE = sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb"))
 EVERY_NOTEBOOK = NOTEBOOKS + CHINESE
 EVERY_ID = [p.relative_to(ROOT / "notebooks").with_suffix("").as_posix() for p in EVERY_NOTEBOOK]
+EXECUTED: dict[Path, nbformat.NotebookNode] = {}  # the Chinese notebooks, as run below
+# An English line: two English words of three letters or more in a row, once command lines, URLs,
+# paths, code, HTML tags, quoted names, dotted and snake_case identifiers and key=value taken out.
+NOT_PROSE = re.compile(
+    r"python -m .*|https?://\S+|`[^`]*`|<[^>]*>|'[^'\s]*'|\"[^\"\s]*\"|\S*/\S*|\S*\w\.\w\S*|\S*_\S*|\S*=\S*"
+)
+TWO_WORDS = re.compile(r"\b[A-Za-z]{3,} +[A-Za-z]{3,}\b")
 
 
 def test_the_course_has_its_notebooks_in_order():
@@ -50,6 +59,37 @@ def test_notebook_runs_clean_under_the_smoke_profile(path, tmp_path, monkeypatch
         if out.get("output_type") == "error"
     ]
     assert not errors
+    if path in CHINESE:
+        EXECUTED[path] = nb
+
+
+def english_lines(nb) -> list[str]:
+    """The lines of English a learner reads in a notebook's outputs: printed text, warnings,
+    tables and rich text (the source a cell displays with ``IPython.display.Code`` aside)."""
+    found = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            text = out.get("text") or "\n".join(out.get("traceback", []))
+            text = text or next((data[m] for m in ("text/markdown", "text/html") if m in data), "")
+            text = text or data.get("text/plain", "")
+            if 'class="highlight' in text:
+                continue
+            text = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", text, flags=re.S)
+            for line in html.unescape(re.sub(r"<[^>]*>", "\n", text)).splitlines():
+                if TWO_WORDS.search(NOT_PROSE.sub(" ", line)):
+                    found.append(f"{cell.get('id')}: {line.strip()[:160]}")
+    return found
+
+
+@pytest.mark.notebook
+def test_a_chinese_learner_reads_at_most_ten_lines_of_english():
+    """Issue 26: the eight Chinese lessons, as run above (offline, smoke profile), print, warn and
+    tabulate in Chinese; identifiers, layer names, paths and URLs aside."""
+    if set(EXECUTED) != set(CHINESE):
+        pytest.skip("needs the Chinese notebooks run by the test above, in the same session")
+    lines = [f"{p.stem} {line}" for p, nb in sorted(EXECUTED.items()) for line in english_lines(nb)]
+    assert len(lines) <= 10, "English in the Chinese lessons' output:\n" + "\n".join(lines)
 
 
 @pytest.mark.notebook

@@ -99,6 +99,9 @@ def test_the_only_extra_cell_sets_the_language_before_the_lessons_code(english):
 def _formulas(text: str):
     text = re.sub(r"```.*?```", "", text, flags=re.S)
     text = re.sub(r"`[^`]*`", "", text)  # code such as `$TORCH_HOME` holds no formula
+    # words in a formula are translated: \text{if} is \text{若}, a subscript _{here} _{\text{这里}}
+    text = re.sub(r"_\{([a-z]{3,})\}", r"_{\\text{\1}}", text)
+    text = re.sub(r"\\text\{[^{}]*\}", r"\\text{}", text)
     display = re.findall(r"\$\$.*?\$\$", text, flags=re.S)
     inline = re.findall(r"\$[^$]+\$", re.sub(r"\$\$.*?\$\$", "", text, flags=re.S))
     return display, Counter(inline)
@@ -374,6 +377,7 @@ README_HEADINGS = {
     "The repository's address (Binder and Colab links)": "仓库的地址（Binder 和 Colab 链接）",
     "A course on JupyterHub (instructors)": "在 JupyterHub 上开课（教师）",
     "Offline labs": "离线上机实验",
+    "Mirrors (campus networks)": "镜像（校园网）",
     "Speed and memory (measured)": "速度与内存（实测）",
     "Troubleshooting": "故障排除",
     "Credits": "致谢",

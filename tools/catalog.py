@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -65,6 +66,19 @@ def extract(package: Path = PACKAGE) -> polib.POFile:
             entry = polib.POEntry(**dict(zip(fields, strings, strict=True)), msgstr_plural=plural)
             entry = found.setdefault(entry.msgid_with_context, entry)
             entry.occurrences.append((where, str(node.lineno)))
+    if package == PACKAGE:  # the English notebooks' own lines: nst.tr("…", …)
+        for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+            for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+                if cell["cell_type"] != "code":
+                    continue
+                for node in ast.walk(ast.parse("".join(cell["source"]))):
+                    if not (isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "tr"):
+                        continue
+                    if node.args and isinstance(getattr(node.args[0], "value", None), str):
+                        entry = polib.POEntry(msgid=node.args[0].value)
+                        entry = found.setdefault(entry.msgid_with_context, entry)
+                        where = (path.relative_to(ROOT).as_posix(), cell.get("id", "?"))
+                        entry.occurrences.append(where)
     template = polib.POFile()
     template.extend(found.values())
     return template

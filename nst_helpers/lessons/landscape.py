@@ -114,7 +114,7 @@ def loss_slice(loss: Losses, x: torch.Tensor, d1: torch.Tensor, d2: torch.Tensor
     coords = np.linspace(-span, span, points)
     coords[points // 2] = 0.0  # x itself, exactly
     rows, x, d1, d2 = [], x.detach(), d1.detach(), d2.detach()
-    for i, b in enumerate(tqdm(coords, desc="slice", unit="row", disable=not progress)):
+    for i, b in enumerate(tqdm(coords, desc=_("slice"), unit=_("row"), disable=not progress)):
         if stop_event is not None and stop_event.is_set():
             message = _("stopped after {rows} of {points} rows")
             raise InterruptedError(message.format(rows=i, points=points))

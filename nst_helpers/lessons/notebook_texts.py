@@ -25,4 +25,10 @@ NOTEBOOK_TEXTS: tuple[str, ...] = (
     N_("The losses on the line between two results"),
     N_("style for luminance only:\nits Y, matched to the content's"),  # 07
     N_("style for histogram matching:\nrecoloured to the content's"),
+    # names the notebooks print through nst.tr(name) (their nst.tr("…") templates need no entry:
+    # tools/catalog.py reads them from the notebooks)
+    *(N_("L(shifted)"), N_("L(noise)"), N_("ratio"), N_("reconstructions"), N_("textures")),
+    *(N_("small"), N_("large"), N_("grey"), N_("orange"), N_("photograph"), N_("recoloured")),
+    *(N_("exact match"), N_("capped (max_gain=4)"), N_("exact (max_gain=None)")),  # 07
+    *(N_("edge"), N_("ramp")),
 )

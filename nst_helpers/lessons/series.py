@@ -32,12 +32,12 @@ def run_series(configs: Mapping[Hashable, Mapping[str, Any]], content: torch.Ten
     """
     plans = {key: {"steps": steps, **common, **config} for key, config in configs.items()}
     total = sum(p["steps"] for p in plans.values())
-    bar = tqdm(total=total, desc=desc, unit="eval") if progress and total else nullcontext()
+    bar = tqdm(total=total, desc=_(desc), unit=_("eval")) if progress and total else nullcontext()
     results: dict[Any, Result] = {}
     with bar as bar:  # one bar for the whole series, closed at the end
         for key, plan in plans.items():
             if bar is not None:
-                bar.set_description(str(key))
+                bar.set_description(_(str(key)) if str(key) else "")
             run = StyleTransfer(content, style, vgg=vgg, progress=bar or False, **plan)
             results[key] = run.run()
     return results

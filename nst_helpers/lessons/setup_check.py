@@ -1,6 +1,7 @@
 """The setup check (lesson 00): versions, device, where the weights come from, a measured time
 estimate of every lesson's runs (``profiles.LESSONS``) at the profile's sizes, and what
-``precision="auto"`` measures here (``nst_helpers.precision``). It works offline and with
+``precision="auto"`` measures here (``nst_helpers.precision``) and whether the downloads work
+(``downloads_report``: headers only, through pooch). It works offline and with
 ``NST_WEIGHTS=random``: it reads no weights and downloads nothing."""
 
 from __future__ import annotations
@@ -12,11 +13,21 @@ import unicodedata
 import torch
 
 from .. import precision, profiles
+from ..files import cache_dir
 from ..i18n import N_, _
 from ..options import Options
+from ..samples import ENV_SAMPLES_URL, SAMPLES, sample_url
 from ..transfer import prepare
 from ..vgg import VGG19Features, resolve_device
-from ..weights import caffe_available, hub_path, torchvision_url, weights_status
+from ..weights import (
+    ENV_WEIGHTS_URL,
+    JCJOHNSON_URL,
+    caffe_available,
+    download_url,
+    hub_path,
+    torchvision_url,
+    weights_status,
+)
 
 PACKAGES = ("torch", "torchvision", "jupyterlab", "ipywidgets", "matplotlib", "pillow", "tqdm")
 #: The lessons of ``profiles.LESSONS`` by name, in English (``estimates_report`` translates).
@@ -62,6 +73,45 @@ def weights_advice(weights: str | None = None) -> str:
                          "vgg19.pth` where there is one, copy vgg19.pth here and set NST_WEIGHTS="
                          "/path/to/vgg19.pth (see the README, 'Offline labs').")  # fmt: skip
     return text
+
+
+def unreachable(url: str, timeout: float = 5.0) -> str | None:
+    """Why ``url`` cannot be downloaded, in a few words, or None when it answers (pooch asks for
+    its headers only)."""
+    import pooch
+
+    try:
+        if pooch.HTTPDownloader(timeout=timeout)(url, None, None, check_only=True):
+            return None
+        return _("not found")
+    except Exception as exc:  # requests' errors: refused, timed out, a malformed address
+        return " ".join(str(getattr(exc, "reason", None) or exc).split()[:12])
+
+
+def downloads_report(weights: str | None = None, timeout: float = 5.0) -> str:
+    """Whether the paper's sample images and VGG19's weights (default: the profile's) are here or
+    can be downloaded; for a failed download, its address and the setting that fixes it (a mirror:
+    ``$NST_SAMPLES_URL``, ``$NST_WEIGHTS_URL``; README, "Mirrors")."""
+    weights = profiles.profile().weights if weights is None else weights
+    images = cache_dir() / "images"
+    missing = [n for n, s in SAMPLES.items() if s.sha256 and not (images / s.filename).is_file()]
+    checks = [(N_("sample images"), ENV_SAMPLES_URL, sample_url(missing[0]) if missing else None)]
+    here = {"imagenet": lambda: hub_path(torchvision_url()).is_file(), "caffe": caffe_available}
+    if weights in here:
+        url = download_url(torchvision_url() if weights == "imagenet" else JCJOHNSON_URL)
+        checks.append((N_("VGG19 weights"), ENV_WEIGHTS_URL, None if here[weights]() else url))
+    fix = {ENV_SAMPLES_URL: _("the lessons use offline samples until then"),
+           ENV_WEIGHTS_URL: _("or copy the file into {folder}").format(
+               folder=hub_path(JCJOHNSON_URL).parent)}  # fmt: skip
+    lines = []
+    for what, env, source in checks:
+        reason = unreachable(source, timeout) if source else None
+        line = _("{what}: here, nothing to download") if source is None else (
+            _("{what}: {url} answers (downloaded on first use)") if reason is None else
+            _("{what}: could not download {url} ({reason}); set {env} to a mirror folder holding "
+              "the same files (README, 'Mirrors'); {fix}"))  # fmt: skip
+        lines.append(line.format(what=_(what), url=source, reason=reason, env=env, fix=fix[env]))
+    return "\n".join(lines)
 
 
 def _timed(vgg: VGG19Features, size: int, names: list[str], repeats: int) -> dict:

@@ -108,7 +108,7 @@ def ratio_layer_grid(
     }
     options.setdefault("snapshot_at", ())
     return run_series(configs, content, style, vgg=vgg, steps=steps, progress=progress,
-                      desc="α/β × layers grid", **options)  # fmt: skip
+                      desc=_("α/β × layers grid"), **options)  # fmt: skip
 
 
 def plot_ratio_grid(

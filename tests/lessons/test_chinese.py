@@ -8,6 +8,7 @@ Each figure is drawn with matplotlib's default font list, so a function that for
 
 from __future__ import annotations
 
+import io
 import re
 
 import matplotlib
@@ -87,6 +88,35 @@ def assert_png_has_no_missing_glyph(make_png) -> None:
     with cjk_font.missing_glyphs() as missing:
         png = make_png()
     assert png.startswith(b"\x89PNG") and not missing, missing
+
+
+OWN_TITLE = "我的猫咪在窗台上晒太阳"  # a learner's own text: 咪 is not in the bundled subset
+
+
+def own_title_png() -> bytes:
+    cjk_font.use_language_font()
+    fig = Figure(figsize=(4, 2))
+    fig.subplots().set_title(OWN_TITLE)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def test_a_learners_own_title_is_drawn_with_the_systems_full_font():
+    if cjk_font.system_font() is None:
+        pytest.skip("no full Chinese font here (apt install fonts-noto-cjk)")
+    assert cjk_font.uncovered(OWN_TITLE) == {"咪"}  # the bundled subset alone would draw a box
+    assert_png_has_no_missing_glyph(own_title_png)
+
+
+def test_without_a_system_font_the_bundled_one_names_a_missing_glyph_once(monkeypatch):
+    monkeypatch.setattr(cjk_font, "system_font", lambda: None)
+    with pytest.warns(cjk_font.MissingGlyphWarning, match="“咪”") as record:
+        own_title_png()
+    assert len({str(w.message) for w in record}) == 1 and "fonts-noto-cjk" in str(record[0].message)
+    with cjk_font.missing_glyphs() as missing:
+        own_title_png()
+    assert len(missing) >= 1
 
 
 # --------------------------------------------------------------------------- every figure
@@ -192,7 +222,7 @@ def test_the_setup_checks_advice_and_estimates_are_chinese():
     assert CJK.search(setup_check.weights_advice())
     report = setup_check.estimates_report({"01 VGG19 features": 0.0, "04 style transfer": 420.0})
     assert report.splitlines() == [
-        "01 VGG19 的特征               （没有优化）",  # 28 columns, a Chinese character is 2
+        "01 VGG19 的各层看到了什么     （没有优化）",  # 28 columns, a Chinese character is 2
         "04 风格迁移                  约   7.0 分钟",
         "全部课程                     约   7.0 分钟",
     ]
@@ -203,3 +233,23 @@ def test_the_explorers_labels_and_status_lines_are_chinese(vgg):
     assert panel.run_button.description == "合成" and panel.stop_button.description == "停止"
     assert panel.status.value.startswith("按“合成”开始")
     assert explorers.series_titles({("relu1_1",): fake_result()}) == ["conv1_1\n损失 0.833"]
+
+
+def test_what_the_notebooks_print_and_title_is_chinese_in_a_chinese_lesson(monkeypatch):
+    """The notebooks' own lines and titles go through ``nst.tr`` (issue 26): the same code prints
+    English in the English lessons and Chinese here, with the same numbers; a name that is not in
+    the catalog (a layer, a file) comes back as it is."""
+    line = "{0:8} sees {1:3d} × {1:<3d} px; neighbouring values are {2} px apart"
+    assert nst.tr(line, "conv1_2", 5, 1) == "conv1_2  看到   5 × 5   像素；相邻的值相距 1 像素"
+    assert nst.tr("no violation") == "没有违反凸性" and nst.tr("NOT convex") == "不是凸的"
+    assert (
+        nst.tr("relu4_2") == "relu4_2"
+        and nst.tr("{}, x = the content image", "a") == "a，x = 内容图"
+    )
+    fig = plots.show_images({nst.tr("noise, seed {}", 2): torch.rand(1, 3, 8, 8)})
+    assert "噪声，随机种子 2" in " ".join(t.get_text() for t in fig.findobj(Text))
+    monkeypatch.setenv("NST_LANG", "en")
+    assert (
+        nst.tr(line, "conv1_2", 5, 1)
+        == "conv1_2  sees   5 × 5   px; neighbouring values are 1 px apart"
+    )

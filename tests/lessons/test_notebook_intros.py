@@ -27,5 +27,7 @@ def test_the_introduction_lists_the_package_functions_used(path):
     assert nb.cells.index(listing) == first_lesson_cell  # right after the title (and the links)
     assert listing.cell_type == "markdown" and "Package functions used" in listing.source
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    for name in set(re.findall(r"\bnst\.([A-Za-z_]\w*)", code)):
+    # nst.tr, through which every printed line goes (the Chinese lessons run the same code), is
+    # the language's, not a lesson's
+    for name in set(re.findall(r"\bnst\.([A-Za-z_]\w*)", code)) - {"tr"}:
         assert f"`nst.{name}`" in listing.source, f"{path.name}: nst.{name} is not listed"

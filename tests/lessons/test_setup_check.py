@@ -5,11 +5,17 @@ at a small size to show why fp32 is kept."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nst_helpers import precision, profiles
+from nst_helpers.files import cache_dir
 from nst_helpers.lessons import setup_check
 from nst_helpers.profiles import LESSONS, PROFILES
+from nst_helpers.weights import hub_path, torchvision_url
+
+from ..conftest import serve, served_url
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
@@ -105,3 +111,46 @@ def test_with_lower_precisions_each_is_timed_at_the_size_and_the_choice_is_decid
 def test_the_real_probe_runs_at_a_tiny_size(vgg):
     report = setup_check.precision_report(vgg, 32).splitlines()
     assert report[0].lstrip().startswith("fp32") and len(report) >= 2
+
+
+def test_a_failed_download_names_its_address_and_the_setting_that_fixes_it(monkeypatch):
+    # conftest: NST_SAMPLES_URL and NST_WEIGHTS_URL are closed ports on 127.0.0.1
+    samples, weights = setup_check.downloads_report("imagenet", timeout=2).splitlines()
+    assert re.match(r"sample images: could not download http://127\.0\.0\.1:\d+/samples/", samples)
+    assert "NST_SAMPLES_URL" in samples and "offline samples" in samples
+    assert re.match(
+        r"VGG19 weights: could not download http://127.0.0.1:\d+/weights/vgg19-", weights
+    )
+    assert "NST_WEIGHTS_URL" in weights and str(hub_path(torchvision_url()).parent) in weights
+    monkeypatch.setenv("NST_LANG", "zh")  # lesson 00 in Chinese
+    for line in setup_check.downloads_report("imagenet", timeout=2).splitlines():
+        assert re.search(r"[\u4e00-\u9fff]{4}", line) and "127.0.0.1" in line and "_URL" in line
+        assert not re.search(r"could not|mirror|set ", line), line
+
+
+def test_a_mirror_that_answers_and_files_that_are_here(tmp_path, monkeypatch):
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "mirror" / "tubingen.jpg").write_bytes(b"asked for its headers only")
+    httpd, _ = serve(tmp_path / "mirror")
+    monkeypatch.setenv("NST_SAMPLES_URL", served_url(httpd))
+    monkeypatch.setenv("NST_WEIGHTS_URL", served_url(httpd))
+    try:
+        samples, weights = setup_check.downloads_report("imagenet").splitlines()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert (
+        samples
+        == f"sample images: {served_url(httpd)}tubingen.jpg answers (downloaded on first use)"
+    )
+    assert "could not download" in weights and "not found" in weights  # the mirror lacks it
+    for name in ("tubingen", "starry_night", "shipwreck", "the_scream", "woman-with-hat-matisse"):
+        (cache_dir() / "images").mkdir(parents=True, exist_ok=True)
+        (cache_dir() / "images" / f"{name}.jpg").write_bytes(b"")
+    hub_path(torchvision_url()).parent.mkdir(parents=True)
+    hub_path(torchvision_url()).write_bytes(b"")
+    assert setup_check.downloads_report("imagenet").splitlines() == [
+        "sample images: here, nothing to download",
+        "VGG19 weights: here, nothing to download",
+    ]
+    assert setup_check.downloads_report("random") == "sample images: here, nothing to download"
