@@ -750,12 +750,16 @@ def table(r: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learners", type=int, default=8)
+    parser.add_argument("--learners", type=int, default=8, help="learners at once (default 8)")
     parser.add_argument("--profile", default="quick", help="NST_PROFILE of the lessons")
-    parser.add_argument("--lessons", nargs="+", default=["00", "01", "02", "03"])
+    parser.add_argument(
+        "--lessons", nargs="+", default=["00", "01", "02", "03"], help="lessons run, in order"
+    )
     parser.add_argument("--weights", type=Path, help="a VGG19 weights file (default: random)")
-    parser.add_argument("--samples", type=Path, default=Options().samples)
-    parser.add_argument("--mem-limit", default="2G")
+    parser.add_argument(
+        "--samples", type=Path, default=Options().samples, help="the paper's images (a folder)"
+    )
+    parser.add_argument("--mem-limit", default="2G", help="memory per learner (default 2G)")
     parser.add_argument("--output", type=Path, help="JSON report (default test-output/hub/)")
     args = parser.parse_args()
     out = args.output or course.ROOT / "test-output" / "hub" / (

@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .coarse_to_fine import run_coarse_to_fine
@@ -59,9 +60,23 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
         groups[meta["group"]].add_argument(flag, default=f.default, help=meta["help"], **kind)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line, like every other failure here (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _as_flag(message: str) -> str:
+    """A message that begins with an ``Options`` field names its flag: ``size …`` → ``--size …``."""
+    names = {f.name for f in dataclasses.fields(Options)}
+    return re.sub(r"^(\w+)\b", lambda m: "--" + m[1].replace("_", "-") if m[1] in names else m[1],
+                  message)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (every option documented in ``--help``, with its default)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m nst_helpers",
         description="Neural style transfer after Gatys, Ecker & Bethge (CVPR 2016).",
     )
@@ -230,7 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         return _info()
     except (NSTError, OSError) as exc:  # every expected failure: one line, exit 2
-        print(f"error: {' '.join(str(exc).split()) or type(exc).__name__}", file=sys.stderr)
+        print(
+            f"error: {_as_flag(' '.join(str(exc).split())) or type(exc).__name__}", file=sys.stderr
+        )
         return 2
     except KeyboardInterrupt:  # outside a run (a run catches it and keeps its result)
         print("error: interrupted (Ctrl-C) before the run began; nothing written", file=sys.stderr)

@@ -9,7 +9,9 @@ a class that shares one cache can read what the instructor put there.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -55,9 +57,10 @@ def make_readable(path: str | os.PathLike[str]) -> None:
     already readable is left as it is: in a shared, read-only cache it is not the learner's."""
     umask = os.umask(0)
     os.umask(umask)
-    mode = 0o666 & ~umask
-    if os.stat(path).st_mode & mode != mode:
-        os.chmod(path, mode)
+    mode, read = 0o666 & ~umask, 0o444 & ~umask  # only missing read bits matter to the others
+    if os.stat(path).st_mode & read != read:
+        with contextlib.suppress(PermissionError):  # not ours: its owner decides who reads it
+            os.chmod(path, mode)
 
 
 def fetch(
@@ -78,7 +81,10 @@ def fetch(
         make_readable(path)
         return Path(path)
     except Exception as exc:  # requests' errors (OSError), a hash mismatch (ValueError), ...
-        reason = " ".join(str(exc).split()[:14]) or type(exc).__name__
-        reason = reason if language() == "en" else type(exc).__name__  # requests speaks English
+        errno = re.search(r"\[Errno -?\d+\] ([^'\"\])]+)", str(exc))  # e.g. Connection refused
+        reason = errno[1].strip() if errno else " ".join(str(exc).split()[:14])
+        reason = (
+            reason if language() == "en" and reason else type(exc).__name__
+        )  # requests speaks English
         message = _("could not download {url} ({reason})").format(url=url, reason=reason)
         raise DownloadError(message) from None

@@ -34,16 +34,23 @@ _HIGH_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 
 def target_size(height: int, width: int, size: Size) -> tuple[int, int]:
     """(H, W) for an image of height × width: an int ``size`` becomes the long side (aspect kept,
-    at least 1 px), a pair (H, W) is used as it is, None keeps the size; else ``ParameterError``."""
+    at least 1 px), a pair (H, W) is used as it is, None keeps the size; else ``ParameterError``,
+    also when the resized image alone would take more than ``MAX_DECODE_MB`` as float32."""
     whole = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1  # noqa: E731
     if size is None:
         return height, width
     if isinstance(size, tuple | list) and len(size) == 2 and all(map(whole, size)):
-        return int(size[0]), int(size[1])
-    if not whole(size):
+        hw = int(size[0]), int(size[1])
+    elif not whole(size):
         raise ParameterError(f"size must be a whole number ≥ 1 (px), (H, W) or None, not {size!r}")
-    scale = size / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    else:
+        scale = size / max(height, width)
+        hw = max(1, round(height * scale)), max(1, round(width * scale))
+    if (need := hw[0] * hw[1] * 12 / 2**20) > MAX_DECODE_MB:  # 3 float32 channels
+        raise ParameterError(f"size {size} makes a {hw[0]}x{hw[1]} px image: {need:,.0f} MB as "
+                             f"float32, over the {MAX_DECODE_MB} MB limit; use a smaller size "
+                             "(or style_scale)")  # fmt: skip
+    return hw
 
 
 def as_image_tensor(image: Any, what: str = "image", size: Size = None) -> torch.Tensor:

@@ -306,3 +306,22 @@ def test_when_nothing_beside_the_output_can_be_written_the_result_is_kept_in_the
     assert stylize(*images, "-o", str(out), "--size", "32", "--steps", "2") == 2
     kept = tmp_path / "nst-cache" / "unsaved" / "result.png"
     assert kept.is_file() and str(kept) in one_line(capsys)
+
+
+@pytest.mark.parametrize("flag", [["--size", "100000"], ["--size", "64", "--style-scale", "1000"]])
+def test_a_result_too_large_to_hold_is_refused_in_one_line(images, tmp_path, capsys, flag):
+    """anishathalye/neural-style-like `--size 100000` grew until the OOM killer came (203 s)."""
+    assert stylize(*images, "-o", str(tmp_path / "big.png"), *flag) == 2
+    assert "size" in one_line(capsys) and not (tmp_path / "big.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [(["--size", "abc"], "--size"), (["--steps", "x"], "--steps"), (["--lr", "-1"], "--lr")],
+)
+def test_a_bad_flag_is_one_line_naming_the_flag(images, tmp_path, capsys, args, named):
+    try:
+        status = stylize(*images, "-o", str(tmp_path / "out.png"), *args)
+    except SystemExit as exit:  # argparse: a value of the wrong type
+        status = exit.code
+    assert status == 2 and named in one_line(capsys)

@@ -89,6 +89,15 @@ def test_a_bad_size_is_refused_before_anything_is_read(size):
         load_image("/no/such/file.png", size=size)
 
 
+@pytest.mark.parametrize("size", [100_000, (30_000, 30_000)])
+def test_a_size_too_large_to_hold_is_refused_before_resizing(size):
+    """A 2×2 image asked at 100000 px would need 114 GB as float32: refused from the numbers."""
+    small = torch.rand(1, 3, 2, 2)
+    for load in (lambda: load_image(small, size=size), lambda: load_image(to_pil(small), size)):
+        with pytest.raises(ParameterError, match=r"size .* MB"):
+            load()
+
+
 def test_a_large_jpeg_is_decoded_reduced_when_a_size_is_asked(tmp_path, monkeypatch):
     path = saved(gradient(1600, 1200), tmp_path / "big.jpg", quality=90)
     decoded: list[tuple[int, int]] = []

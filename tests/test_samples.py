@@ -90,8 +90,13 @@ def test_a_sample_in_a_shared_cache_is_used_as_it_is(mirror, tmp_path, monkeypat
         raise PermissionError(1, "Operation not permitted", str(path))
 
     monkeypatch.setattr(os, "chmod", refuse)
-    assert sample_path("starry_night") == path and path.stat().st_ctime_ns == before.st_ctime_ns
-    assert mirror == ["/starry_night.jpg"]
+    for umask in (0o022, 0o002):  # a class's usual umasks: group-writable or not
+        old = os.umask(umask)
+        try:
+            assert sample_path("starry_night") == path
+        finally:
+            os.umask(old)
+    assert path.stat().st_ctime_ns == before.st_ctime_ns and mirror == ["/starry_night.jpg"]
 
 
 def test_a_damaged_file_from_a_mirror_is_refused_and_not_kept(tmp_path, monkeypatch):

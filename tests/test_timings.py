@@ -114,6 +114,7 @@ def test_a_measurement_of_other_profile_sizes_is_refused(copy: Path, capsys):
 
 def test_busy_rows_are_flagged(copy: Path):
     stems = timings.lessons(copy)
+    (copy / "benchmarks" / "results" / "peak_memory_quick.json").unlink(missing_ok=True)
     measurement(copy, "lab", {stems[0]: 30.0})
     path = copy / "benchmarks" / "results" / "peak_memory_lab.json"
     data = json.loads(path.read_text())

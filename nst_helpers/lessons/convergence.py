@@ -46,7 +46,8 @@ OPTIMIZERS_COMPARED: dict[str, dict[str, Any]] = {
 
 
 def final_losses(results: Mapping[str, Result], key: str = "total") -> dict[str, float]:
-    """Each run's ``key`` loss at its best evaluation (the image its ``Result.image`` holds)."""
+    """Each run's ``key`` loss at its best evaluation (the image its ``Result.image`` holds): its
+    lowest total loss, which its last evaluation can lie above."""
     return {label: r.losses(key)[r.best_evaluation - 1] if r.best_evaluation else math.nan
             for label, r in results.items()}  # fmt: skip
 

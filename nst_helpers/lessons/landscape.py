@@ -303,7 +303,7 @@ def plot_line(ts: np.ndarray, values: Mapping[str, np.ndarray], *,
 
 
 def endings(results: Mapping[str, Result], tail: float = 0.1) -> str:
-    """What runs from different starts found: their final losses' spread, how much their best
+    """What runs from different starts found: their lowest losses' spread, how much their best
     losses still fell over the last ``tail`` of their evaluations, their images' mean |Δ|, and what
     that supports (runs still falling by more than they differ show no different minima)."""
     final, runs = list(final_losses(results).values()), list(results.values())
@@ -316,7 +316,7 @@ def endings(results: Mapping[str, Result], tail: float = 0.1) -> str:
                   "different minima (or one flat valley); a segment between two results tests it."),
                N_("The runs were still falling by more than their losses differ: these losses say "
                   "nothing yet about different minima."))[bool(min(falls) >= spread)]  # fmt: skip
-    return _("final losses {low:.4g} … {high:.4g} ({spread:.1%} apart); over their last {n} "
+    return _("lowest losses {low:.4g} … {high:.4g} ({spread:.1%} apart); over their last {n} "
              "evaluations they still fell by {f0:.1%} … {f1:.1%}; the images differ by "
              "{d0:.1f} … {d1:.1f} grey levels (mean |Δ|).").format(
         low=min(final), high=max(final), spread=spread, n=n, f0=min(falls), f1=max(falls),
