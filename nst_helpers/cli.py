@@ -60,6 +60,19 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
         groups[meta["group"]].add_argument(flag, default=f.default, help=meta["help"], **kind)
 
 
+class _DefaultsOnce(argparse.ArgumentDefaultsHelpFormatter):
+    """Each default shown once and as typed (``relu4_2,relu5_1``, ``1 2 3``); none where the help
+    already says it or there is none (None, a flag that is off)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text, default = action.help or "", action.default
+        if "default" in text or default is None or default is False or default == argparse.SUPPRESS:
+            return text
+        if isinstance(default, tuple):
+            default = (",".join if action.metavar == "LAYER,LAYER" else " ".join)(map(str, default))
+        return f"{text} (default: {default})"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse whose errors are one line, like every other failure here (exit 2)."""
 
@@ -87,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="render CONTENT in the style of STYLE (or a blend of several styles)",
         description="Minimise alpha*L_content + beta*L_style over the image (the paper's Eq. 7). "
         f"Images are files, URLs or sample names ({', '.join(SAMPLES)}).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsOnce,
     )
     st.add_argument("content", help="content image: path, URL or sample name")
     st.add_argument("style", nargs="+", help="style image(s); several are blended (--style-blend)")

@@ -10,8 +10,8 @@ a class that shares one cache can read what the instructor put there.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -81,10 +81,38 @@ def fetch(
         make_readable(path)
         return Path(path)
     except Exception as exc:  # requests' errors (OSError), a hash mismatch (ValueError), ...
-        errno = re.search(r"\[Errno -?\d+\] ([^'\"\])]+)", str(exc))  # e.g. Connection refused
-        reason = errno[1].strip() if errno else " ".join(str(exc).split()[:14])
-        reason = (
-            reason if language() == "en" and reason else type(exc).__name__
-        )  # requests speaks English
+        cause = os_error(exc)
+        if cause is not None:  # the system's reason: ECONNREFUSED, a name not resolved, ...
+            reason = cause.strerror if language() == "en" else errno_name(cause.errno)
+        else:  # a hash mismatch (pooch's ValueError), ...: its first clause, or its type
+            words = str(exc).split(":")[0].split()[:14]
+            reason = " ".join(words) if language() == "en" and words else type(exc).__name__
         message = _("could not download {url} ({reason})").format(url=url, reason=reason)
-        raise DownloadError(message) from None
+        error = DownloadError(message)
+        error.errno = cause.errno if cause is not None else None
+        raise error from exc
+
+
+def os_error(exc: BaseException) -> OSError | None:
+    """The deepest ``OSError`` with an ``errno`` under ``exc`` (through causes, contexts, ``args``
+    and urllib3's ``reason``): the system's own reason for a failed connection, or None."""
+    found, depth, todo, seen = None, -1, [(exc, 0)], set()
+    while todo:
+        e, d = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno is not None and e.strerror and d > depth:
+            found, depth = e, d
+        inner = (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args)
+        todo.extend((x, d + 1) for x in inner if isinstance(x, BaseException))
+    return found
+
+
+def errno_name(number: int) -> str:
+    """``ECONNREFUSED`` for 111, ``EAI_NONAME`` for -2 (a name not resolved): the same words in
+    every language."""
+    import socket
+
+    names = {getattr(socket, n): n for n in dir(socket) if n.startswith("EAI_")}
+    return errno.errorcode.get(number) or names.get(number) or f"errno {number}"

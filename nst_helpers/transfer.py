@@ -74,6 +74,8 @@ def prepare(content: Any, style: Any, o: Options, vgg: VGG19Features | None = No
     c_layers = o.content_layers if content is not None else ()
     s_layers = o.style_layers if styles else ()
     _check_terms(o, c_layers, s_layers, styles, style)
+    if isinstance(o.init, str) and {"content": content is None, "style": not styles}.get(o.init):
+        raise ParameterError(f"init={o.init!r} needs a {o.init} image; use init='noise'")
     min_side = min_input_side(c_layers + s_layers)
     device = vgg.device if vgg is not None and o.device is None else resolve_device(o.device)
     content_img = None if content is None else _image(content, o.size, "content", min_side, device)
@@ -118,8 +120,6 @@ def _check_terms(o: Options, c_layers: tuple, s_layers: tuple, styles: list, sty
         raise ParameterError("nothing to optimise: no content or style term with a weight > 0")
     if any(layer.startswith("conv") for layer in c_layers):  # warned once per place
         warnings.warn(PRE_RELU_NOTE.format(layers=", ".join(c_layers)), stacklevel=4)
-    if isinstance(o.init, str) and not {"content": c_layers, "style": styles}.get(o.init, True):
-        raise ParameterError(f"init={o.init!r} needs a {o.init} image; use init='noise'")
 
 
 def _texture_shape(o: Options, sources: list, min_side: int) -> tuple[int, int]:

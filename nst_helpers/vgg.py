@@ -30,6 +30,7 @@ from .layers import (
     downsampling,
     filters,
 )
+from .weights import load_state_dict
 
 #: What each network's weights expect of an RGB image x in [0, 1]: (x[channels]·scale − mean)/std.
 #: torchvision's: RGB, ImageNet mean and std. Caffe's (both of its files): BGR in 0–255 minus the
@@ -120,20 +121,14 @@ def _check_device(device: str | torch.device) -> torch.device:
         if resolved.type == "meta":
             raise RuntimeError("'meta' tensors hold no data")
         torch.empty(1, device=resolved)
-    except (RuntimeError, TypeError, AssertionError, NotImplementedError) as exc:
-        reason = " ".join(str(exc).split()[:20]) or type(exc).__name__
+    except (RuntimeError, TypeError, AssertionError, NotImplementedError):
+        here = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        here += ["mps"] if torch.backends.mps.is_available() else []
         raise ParameterError(
-            f"device {str(device)!r} is not available here ({reason}); use 'cpu' or leave it "
-            "out (the fastest available)"
+            f"device {str(device)!r} is not available here (here: {', '.join(here)}); leave it "
+            "out for the fastest"
         ) from None
     return resolved
-
-
-def _read_weights(weights: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], str]:
-    """``weights.load_state_dict``: torch.hub's plumbing, imported only when weights are read."""
-    from .weights import load_state_dict
-
-    return load_state_dict(weights)
 
 
 def load_vgg19(
@@ -142,7 +137,7 @@ def load_vgg19(
     """VGG19's features, frozen, on ``device`` (None: the fastest): "imagenet" (torchvision's)
     or "caffe" (the authors' network) weights, a file (``weights.load_state_dict``), or "random"
     (seeded, for tests). ``pooling="avg"`` is the paper's. Lessons 00 and 01."""
-    state, network = (None, TORCHVISION) if weights == "random" else _read_weights(weights)
+    state, network = (None, TORCHVISION) if weights == "random" else load_state_dict(weights)
     model = VGG19Features(pooling, network)
     if state is None:
         warnings.warn(_("random VGG19 weights: results will not look like paintings"), stacklevel=2)

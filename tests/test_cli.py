@@ -58,6 +58,13 @@ def test_every_option_is_a_flag_with_the_same_default():
             assert "--" + field.name.replace("_", "-") in stylize_parser().format_help()
 
 
+def test_help_shows_each_default_once_as_it_would_be_typed():
+    text = " ".join(stylize_parser().format_help().split())
+    assert "(default: None)" not in text and "('" not in text and text.count("(default:") > 10
+    assert "(default: relu4_2)" in text and "(default: 1 2 3 10" in text
+    assert "own size) (default" not in text and "(default: 0)" in text  # --seed's 0 is shown
+
+
 def test_stylize_writes_the_result_the_snapshots_and_the_history(images, tmp_path, capsys):
     out, run = tmp_path / "out.png", tmp_path / "run"
     assert (

@@ -4,8 +4,10 @@ A default ``run_style_transfer(content, style, steps=3)`` with random weights (t
 and cached inside the call) enters at most 450 lines of the package's function bodies — each
 entered function's whole ``def`` counted once, docstring included — and computes its losses with
 the plain formulas the lessons teach: ``gram_matrix`` (Eq. 3), ``content_loss`` (Eq. 1) and
-``style_layer_loss`` (Eq. 4) on every evaluation. ``import nst_helpers`` loads at most 15 of
-the package's modules and installs no import hook.
+``style_layer_loss`` (Eq. 4) on every evaluation. ``import nst_helpers`` loads at most 16 of
+the package's modules (the formulas, the step, the engine and what they need: VGG19 and its
+weights' loader, options, images, files, messages) and installs no import hook; the lessons'
+modules, the extensions and the command line are imported when used.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def test_the_step_the_run_calls_has_no_custom_backward():
         assert "autograd.Function" not in path.read_text(), path
 
 
-def test_importing_the_package_loads_at_most_15_of_its_modules_and_no_hook():
+def test_importing_the_package_loads_at_most_16_of_its_modules_and_no_hook():
     code = (
         "import sys; before = list(sys.meta_path); import nst_helpers\n"
         "mods = [m for m in sys.modules if m.split('.')[0] == 'nst_helpers']\n"
@@ -113,7 +115,7 @@ def test_importing_the_package_loads_at_most_15_of_its_modules_and_no_hook():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     count, same_hooks = out.stdout.split()
-    assert int(count) <= 15 and same_hooks == "True", out.stdout
+    assert int(count) <= 16 and same_hooks == "True", out.stdout
 
 
 def test_the_package_has_no_hand_written_http():

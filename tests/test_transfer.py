@@ -160,6 +160,14 @@ def test_a_style_image_without_style_layers_is_a_content_only_run(vgg, content, 
     assert result.stop_reason == "completed" and result.history[0]["style_layers"] == {}
 
 
+def test_no_content_layers_is_a_style_only_run_that_may_start_from_the_photo(vgg, content, style):
+    """``--content-layers ""`` keeps the content image as the start (init='content'): Fig. 1's
+    texture synthesis begun from the photograph, not a refusal about a missing content image."""
+    result = make(content, style, vgg, content_layers=[], steps=2).run()
+    assert result.stop_reason == "completed" and result.history[0]["content"] == 0.0
+    assert result.image.shape == content.shape
+
+
 def test_texture_synthesis_without_content_and_reconstruction_without_style(vgg, style, content):
     texture = make(None, style, vgg, init="noise", size=(24, 24), steps=3).run()
     assert texture.image.shape == (1, 3, 24, 24) and texture.history[0]["content"] == 0.0

@@ -132,3 +132,10 @@ def test_the_loader_reads_no_environment_variable(monkeypatch):
 def test_unknown_weights_choice_is_refused_naming_it():
     with pytest.raises(WeightsError, match="imagenet1k"):
         nst.load_vgg19("imagenet1k")
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:7", "meta"])
+def test_a_device_not_here_is_refused_naming_it_and_what_is_here(device):
+    with pytest.raises(ParameterError, match=rf"'{device}'.*here: cpu") as info:
+        nst.load_vgg19("random", device=device)
+    assert "\n" not in str(info.value) and "Expected one of" not in str(info.value)
