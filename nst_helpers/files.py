@@ -81,38 +81,30 @@ def fetch(
         make_readable(path)
         return Path(path)
     except Exception as exc:  # requests' errors (OSError), a hash mismatch (ValueError), ...
-        cause = os_error(exc)
-        if cause is not None:  # the system's reason: ECONNREFUSED, a name not resolved, ...
-            reason = cause.strerror if language() == "en" else errno_name(cause.errno)
-        else:  # a hash mismatch (pooch's ValueError), ...: its first clause, or its type
-            words = str(exc).split(":")[0].split()[:14]
-            reason = " ".join(words) if language() == "en" and words else type(exc).__name__
-        message = _("could not download {url} ({reason})").format(url=url, reason=reason)
-        error = DownloadError(message)
-        error.errno = cause.errno if cause is not None else None
-        raise error from exc
+        message = _("could not download {url} ({reason})")
+        raise DownloadError(message.format(url=url, reason=download_reason(exc))) from exc
 
 
-def os_error(exc: BaseException) -> OSError | None:
-    """The deepest ``OSError`` with an ``errno`` under ``exc`` (through causes, contexts, ``args``
-    and urllib3's ``reason``): the system's own reason for a failed connection, or None."""
-    found, depth, todo, seen = None, -1, [(exc, 0)], set()
+def download_reason(exc: BaseException) -> str:
+    """Why a download failed, in a few words, read from the error and not from any library's
+    wording: the system's reason when there is one (the deepest ``OSError`` with an errno under
+    ``exc``: "Connection refused", or its errno's name ``ECONNREFUSED`` outside English), "timed
+    out", else the exception's first clause (English) or its type. For pooch's, requests',
+    urllib's and torch.hub's errors alike."""
+    found, todo, seen = [], [(exc, 0)], set()  # exc and what is under it, with its depth
     while todo:
-        e, d = todo.pop()
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, OSError) and e.errno is not None and e.strerror and d > depth:
-            found, depth = e, d
-        inner = (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args)
-        todo.extend((x, d + 1) for x in inner if isinstance(x, BaseException))
-    return found
-
-
-def errno_name(number: int) -> str:
-    """``ECONNREFUSED`` for 111, ``EAI_NONAME`` for -2 (a name not resolved): the same words in
-    every language."""
-    import socket
-
-    names = {getattr(socket, n): n for n in dir(socket) if n.startswith("EAI_")}
-    return errno.errorcode.get(number) or names.get(number) or f"errno {number}"
+        e, depth = todo.pop()
+        if id(e) not in seen:
+            seen.add(id(e))
+            found.append((depth, e))
+            inner = (e.__cause__, e.__context__, getattr(e, "reason", None), *e.args)
+            todo.extend((x, depth + 1) for x in inner if isinstance(x, BaseException))
+    system = [(d, e) for d, e in found if isinstance(e, OSError) and e.errno and e.strerror]
+    if system:
+        cause = max(system, key=lambda de: de[0])[1]
+        name = errno.errorcode.get(cause.errno, type(cause).__name__)
+        return cause.strerror if language() == "en" else name
+    if any(isinstance(e, TimeoutError) or "Timeout" in type(e).__name__ for _d, e in found):
+        return _("timed out")
+    words = str(exc).split(":")[0].split()[:14]  # a hash mismatch, an HTTP status
+    return " ".join(words) if language() == "en" and words else type(exc).__name__

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
-from .files import make_readable
+from .files import download_reason, make_readable
 from .i18n import _
 from .layers import CAFFE, CAFFE_NORMALISED, LAYER_INDEX, LAYER_NAMES, TORCHVISION, filters
 
@@ -71,7 +71,7 @@ def hub_file(url: str, *, progress: bool = True) -> Path:
         torch.hub.download_url_to_file(source, str(path), prefix and prefix.group(1), progress)
         make_readable(path)
     except (OSError, RuntimeError) as exc:  # URLError, a full disk, "invalid hash value"
-        reason = " ".join(str(getattr(exc, "reason", exc)).split()[:16])
+        reason = download_reason(exc)
         raise WeightsError(f"could not download {source} ({reason}); {WAYS_OUT}") from None
     return path
 
