@@ -2,10 +2,12 @@
 cell ``PROFILE = "quick"`` (then ``P = nst.profile(PROFILE)``) for that notebook alone.
 
 - ``lab`` (the default): what a learner should see (main runs at 256 px).
-- ``quick``: a slow machine: about a third of ``lab``'s computing time, the results still
-  recognisable; half ``lab``'s side for the main runs and a third to a quarter of its evaluations
-  (below ~100 px an evaluation's cost shrinks far more slowly than the area, so the evaluation
-  counts set the time).
+- ``quick``: a slow machine, or self-study: the whole sequence in about five minutes on two
+  CPU cores (measured: README). Half ``lab``'s side for the main runs (128 px, started from the
+  photograph, so still recognisable) and a fifth to a quarter of its evaluations (below ~100 px an
+  evaluation's cost shrinks far more slowly than the area, so the evaluation counts set the
+  time); the series that start from noise (02's reconstructions, 03's textures, 06's seeds) are
+  rough after 30 evaluations: their shapes show, their detail does not.
 - ``smoke``: tiny images and a handful of evaluations, so every notebook runs in seconds in CI and
   in the browser tests (combine with ``NST_WEIGHTS=random`` where there are no real weights).
 - ``paper``: the paper's settings (512 px, average pooling, white-noise start, long runs, and the
@@ -89,12 +91,12 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         "quick",
         size=128,
-        steps=100,
+        steps=80,
         small_size=96,
-        small_steps=50,
+        small_steps=30,
         grid=9,
         tile_size=64,
-        tile_steps=25,
+        tile_steps=20,
     ),
     "smoke": Profile(
         "smoke",
@@ -136,19 +138,25 @@ def profile(name: str | None = None) -> Profile:
 
 #: The runs each lesson makes, for the setup check's time estimate: notebook -> list of
 #: (number of runs, "size" | "small_size" | "tile_size", "steps" | "small_steps" | "tile_steps" |
-#: "grid"). A "grid" entry
-#: counts grid² forward-only evaluations (about a third of a full evaluation each).
-LESSONS: dict[str, list[tuple[int, str, str]]] = {
+#: "grid" | a fixed number of evaluations). A "grid" entry counts grid² forward-only evaluations
+#: (about a third of a full evaluation each).
+LESSONS: dict[str, list[tuple[int, str, str | int]]] = {
     "01 VGG19 features": [],
     "02 content representation": [(5, "small_size", "small_steps")],
     "03 style representation": [(5, "small_size", "small_steps")],
     "04 style transfer": [
         (1, "size", "steps"),
         (6, "small_size", "small_steps"),
-        (20, "tile_size", "tile_steps"),
+        (20, "tile_size", "tile_steps"),  # the α/β × layers grid
+        (3, "tile_size", "tile_steps"),  # the three α/β runs (section 3)
+        (2, "tile_size", 5),  # fp32 against bf16 (section 9; emulated bf16 takes longer)
     ],
     "05 convergence": [(1, "size", "steps"), (3, "small_size", "small_steps")],
-    "06 loss landscape": [(2, "small_size", "grid"), (3, "small_size", "small_steps")],
+    "06 loss landscape": [
+        (2, "small_size", "grid"),
+        (3, "small_size", "small_steps"),
+        (1, "small_size", 37),  # the lines: 72 + 18 + 22 forward passes, a third each
+    ],
     # 07: 15 tiles (3 colour, 1 blend panel, 5 blends, 3 style scales, 3 TV); the Caffe comparison
     # (2 more tiles) runs only where that file is. Section 5: a run at ``size`` and a coarse-to-fine
     # run with half its evaluations at ``small_size``, priced here as two runs at ``size`` (a

@@ -275,5 +275,5 @@ def precompute_time(result: Result, size: int, steps: int = PRECOMPUTE_STEPS) ->
         steps=steps, size=size, hours=minutes / 60, minutes=minutes, device=device, each=each,
         h=h, w=w)  # fmt: skip
     if not str(device).startswith("cuda"):
-        text += " " + _("On a GPU it takes far less; GPUs are not measured in this course.")
+        text += " " + _("GPUs are not measured in this course.")
     return text

@@ -350,12 +350,12 @@ def check_settled(evaluation: Any, result: Any) -> Feedback:
     from .convergence import mean_abs_difference, visible_change
 
     report = visible_change(result)
+    if report.settled_at is None:  # the answer is None: no snapshot qualifies
+        message = _("this run's image changes visibly up to its last snapshot: run it longer.")
+        return Feedback("settled", "correct" if evaluation is None else "wrong", message)
     if evaluation is None or evaluation is Ellipsis:
         return Feedback("settled", "unfinished", _("compute the evaluation and pass it."))
     shots = result.snapshots
-    if report.settled_at is None:
-        message = _("this run's image changes visibly up to its last snapshot: run it longer.")
-        return Feedback("settled", "wrong", message)
     if evaluation not in shots:
         message = _("{k} is not one of the snapshots' evaluations: {marks}.")
         return Feedback("settled", "wrong", message.format(k=evaluation, marks=sorted(shots)))
@@ -564,7 +564,7 @@ HINTS = {
     "style_layer_loss": (
         N_("Read N and M from F ([1, N, H, W]: M = H·W), compute G = F Fᵀ as in the previous "
            "exercise, then add up the squared differences to A and divide by 4 N² M²."),
-        N_("`_, N, H, W = F.shape; M = H * W; G = my_gram_matrix(F)`, then "
+        N_("`_, N, H, W = F.shape; M = H * W; G = F.reshape(N, M) @ F.reshape(N, M).T`, then "
            "`return ((G - A) ** 2).sum() / …`, where … is the paper's normalisation"),
         "return ((G - A) ** 2).sum() / (4 * N**2 * M**2)",
     ),
@@ -587,7 +587,8 @@ HINTS = {
            "snapshot from which on all of them differ by less than 2."),
         N_("`d = {k: (result.snapshots[k] - last).abs().mean().item() * 255 …}`, then the first k "
            "from which on every d is below 2"),
-        "settled = min(k for k in marks[:-1] if all(d[j] < 2 for j in marks if j >= k))",
+        "settled = min((k for k in marks[:-1] if all(d[j] < 2 for j in marks if j >= k)), "
+        "default=None)",
     ),
     "nonconvex": (
         N_("Midpoint convexity says L((a + b)/2) ≤ (L(a) + L(b))/2 for every a, b. Find two "
@@ -633,7 +634,8 @@ SOLUTIONS = {
         "marks = sorted(result.snapshots)\n"
         "last = result.snapshots[marks[-1]]\n"
         "d = {k: (result.snapshots[k] - last).abs().mean().item() * 255 for k in marks}\n"
-        "settled = min(k for k in marks[:-1] if all(d[j] < 2 for j in marks if j >= k))\n"),
+        "settled = min((k for k in marks[:-1] if all(d[j] < 2 for j in marks if j >= k)), "
+        "default=None)\n"),
     "nonconvex": "a, b = content, torch.flip(content, dims=[-1])  # the photo and its mirror\n",
     "keep_colours": (
         "def my_keep_colours(stylised, content):\n"

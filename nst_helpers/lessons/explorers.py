@@ -28,6 +28,7 @@ from ..layers import LAYER_NAMES, PAPER_STYLE_LAYERS
 from ..transfer import StyleTransfer
 from ..vgg import VGG19Features
 from .background import PanelRuns, foreground_hint
+from .convergence import final_losses
 from .features import CONTENT_SERIES, layer_label, layers_label, paper_name
 from .plots import png_bytes
 from .widgets import ImagePicker, LayerWeights
@@ -281,7 +282,10 @@ class BlendExplorer(_RunPanel):
 
 
 def series_titles(results: dict[Any, Result]) -> list[str]:
-    """Titles for a figure of a series: the paper's layer names and the final loss of each run."""
+    """Titles for a figure of a series: the paper's layer names and the loss of the image shown
+    (each run's lowest: ``convergence.final_losses``)."""
     label = lambda key: layers_label(key) if isinstance(key, tuple) else paper_name(key)  # noqa: E731
-    return [_("{label}\nloss {loss:.3g}").format(label=label(key), loss=r.history[-1]["total"])
-            for key, r in results.items()]  # fmt: skip
+    final = final_losses(results)
+    return [
+        _("{label}\nloss {loss:.3g}").format(label=label(key), loss=final[key]) for key in results
+    ]

@@ -212,7 +212,10 @@ def plot_layer_sizes(image_size: Sequence[int]) -> Figure:
     ax.plot([r.receptive_field for r in rows], "^-", label=_("receptive field side (px)"))
     ax.set_yscale("log")
     ax.set_xticks(range(len(rows)), [r.layer for r in rows], rotation=60, fontsize=8)
-    ax.set(xlabel=_("layer (paper's name)"), ylabel=_("count (log scale)"))
+    ax.set(
+        xlabel=_("layer (paper's name)"),
+        ylabel=_("N_l, M_l (counts), receptive field (px); log scale"),
+    )
     title = _("VGG19 for a {h} × {w} input: more maps, smaller maps, wider view")
     ax.set_title(title.format(h=rows[0].height, w=rows[0].width))
     ax.grid(True, alpha=0.3)

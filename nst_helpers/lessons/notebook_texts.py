@@ -14,7 +14,7 @@ NOTEBOOK_TEXTS: tuple[str, ...] = (
     N_("Gram matrices divided by M_l, conv3_1 (relu3_1), at two image sizes"),  # 03
     N_("Textures from white noise matching Gram matrices (paper Fig. 1, top row)"),
     N_("Style loss during each synthesis (relative to its start)"),
-    N_("Style transfer: total, content and each style layer's E_l"),  # 04
+    N_("Style transfer: L_total, α·L_content, β·L_style and each layer's β·w_l·E_l"),  # 04
     N_("Total loss from each start"),
     N_("The report's second experiment: the marks 10, 200, 1000, 3000, 5000, 8000"),  # 05
     N_("L-BFGS against Adam"),

@@ -13,7 +13,7 @@ import unicodedata
 import torch
 
 from .. import precision, profiles
-from ..files import cache_dir
+from ..files import cache_dir, download_reason
 from ..i18n import N_, _
 from ..options import Options
 from ..samples import ENV_SAMPLES_URL, SAMPLES, sample_url
@@ -85,7 +85,7 @@ def unreachable(url: str, timeout: float = 5.0) -> str | None:
             return None
         return _("not found")
     except Exception as exc:  # requests' errors: refused, timed out, a malformed address
-        return " ".join(str(getattr(exc, "reason", None) or exc).split()[:12])
+        return download_reason(exc)
 
 
 def downloads_report(weights: str | None = None, timeout: float = 5.0) -> str:
@@ -134,7 +134,12 @@ def estimate_lessons(vgg: VGG19Features, profile: profiles.Profile) -> dict[str,
     loss landscape's grid is a forward pass only: a third of an evaluation)."""
     sizes = ("size", "small_size", "tile_size")
     per_eval = {key: seconds_per_evaluation(vgg, getattr(profile, key)) for key in sizes}
-    steps = lambda key: profile.grid**2 / 3 if key == "grid" else getattr(profile, key)  # noqa: E731
+
+    def steps(key: str | int) -> float:
+        if isinstance(key, int):  # a fixed number of evaluations
+            return key
+        return profile.grid**2 / 3 if key == "grid" else getattr(profile, key)
+
     return {lesson: sum(n * steps(s) * per_eval[size] for n, size, s in runs)
             for lesson, runs in profiles.LESSONS.items()}  # fmt: skip
 

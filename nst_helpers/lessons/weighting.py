@@ -24,6 +24,7 @@ from ..layers import PAPER_STYLE_LAYERS, check_layers
 from ..options import ratio_for
 from ..vgg import VGG19Features, layer_shapes
 from .cjk_font import use_language_font
+from .features import layers_label
 from .series import run_series
 
 #: α/β of the CVPR paper's figures (the Caffe VGG19, normalised; about 512 px), by figure.
@@ -135,7 +136,7 @@ def plot_ratio_grid(
             label = _("paper α/β {paper:.0e}\nhere {used:.1e}")
             ax.set_title(label.format(paper=paper_ratio, used=used), fontsize=9)
         if j == 0:
-            ax.set_ylabel(f"conv1_1 … {depth}", fontsize=9)
+            ax.set_ylabel(layers_label(STYLE_DEPTHS.get(depth, (depth,))), fontsize=9)
     fig.suptitle(_(title))
     fig.supxlabel(_("α/β: more style ←   → more content"))
     fig.supylabel(_("style layers used"))

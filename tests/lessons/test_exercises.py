@@ -353,7 +353,15 @@ def test_where_the_image_settles():
     assert "not yet" in ex.check_settled(100, result).message
     assert "earlier" in ex.check_settled(500, result).message
     assert "not one of the snapshots" in ex.check_settled(42, result).message
-    assert "longer" in ex.check_settled(1, _run_with({1: 100, 2: 50})).message
+    never = _run_with({1: 100, 2: 50})  # still changing at its last snapshot
+    assert "longer" in ex.check_settled(1, never).message and not ex.check_settled(1, never).passed
+    assert ex.check_settled(None, never).passed  # the answer: it never settles
+
+
+def test_the_settled_solution_answers_none_for_a_run_that_never_settles():
+    names = {"result": _run_with({1: 100, 2: 50})}
+    exec(ex.SOLUTIONS["settled"], names)  # no ValueError from an empty min()
+    assert names["settled"] is None and ex.check_settled(None, names["result"]).passed
 
 
 def test_a_segment_that_breaks_midpoint_convexity(vgg):

@@ -25,7 +25,8 @@ def test_lessons_refer_to_fields_of_every_profile(name: str) -> None:
         for count, size_key, steps_key in runs:
             assert count >= 1
             assert size_key.endswith("size") and getattr(profile, size_key) >= 16
-            assert getattr(profile, steps_key) >= 1
+            steps = steps_key if isinstance(steps_key, int) else getattr(profile, steps_key)
+            assert steps >= 1
 
 
 def test_estimate_prices_each_run_at_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,11 +36,13 @@ def test_estimate_prices_each_run_at_its_size(monkeypatch: pytest.MonkeyPatch) -
     estimates = setup_check.estimate_lessons(None, lab)  # type: ignore[arg-type]
     assert set(estimates) == set(LESSONS)
     assert estimates["01 VGG19 features"] == 0
-    # 04: one main run, six series runs (dashboard + five starts), the 20-run grid of tiles
-    expected_04 = lab.steps * 1.0 + 6 * lab.small_steps * 0.1 + 20 * lab.tile_steps * 0.01
+    # 04: one main run, six series runs (dashboard + five starts), the 20-run grid of tiles, the
+    # three α/β tiles and 5 evaluations each in fp32 and bf16
+    expected_04 = lab.steps * 1.0 + 6 * lab.small_steps * 0.1 + 23 * lab.tile_steps * 0.01 + 0.1
     assert estimates["04 style transfer"] == pytest.approx(expected_04)
-    # 06: a loss-landscape grid costs a third of an evaluation per point (forward only)
-    expected_06 = 2 * lab.grid**2 * 0.1 / 3 + 3 * lab.small_steps * 0.1
+    # 06: a loss-landscape grid costs a third of an evaluation per point (forward only), and so do
+    # the points of its lines (about 112: 37 evaluations)
+    expected_06 = 2 * lab.grid**2 * 0.1 / 3 + 3 * lab.small_steps * 0.1 + 37 * 0.1
     assert estimates["06 loss landscape"] == pytest.approx(expected_06)
 
 
