@@ -14,6 +14,7 @@ import dataclasses
 import os
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -212,6 +213,11 @@ def _fetch_weights(args: argparse.Namespace) -> int:
 
     if args.out is not None and (args.out.exists() or args.out.suffix != ".pth"):
         raise NSTError(f"--out {args.out}: give a new file name ending in .pth")
+    if args.out is not None:  # before a 548 MB download, not after
+        folder = next(p for p in (args.out.absolute().parent, *args.out.absolute().parents)
+                      if p.exists())  # fmt: skip
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise NSTError(f"--out {args.out}: {folder} is not a writable folder")
     path = hub_file(JCJOHNSON_URL if args.caffe else torchvision_url(), progress=not args.quiet)
     print(f"VGG19 weights ready: {path}")
     if args.out is not None:
@@ -244,6 +250,12 @@ def _info() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (expected failures print one line, exit 2)."""
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():  # a warning is one line too, without a source line
+        warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=sys.stderr)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "stylize":
             return _stylize(args)

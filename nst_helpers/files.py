@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import socket
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -88,9 +89,9 @@ def fetch(
 def download_reason(exc: BaseException) -> str:
     """Why a download failed, in a few words, read from the error and not from any library's
     wording: the system's reason when there is one (the deepest ``OSError`` with an errno under
-    ``exc``: "Connection refused", or its errno's name ``ECONNREFUSED`` outside English), "timed
-    out", else the exception's first clause (English) or its type. For pooch's, requests',
-    urllib's and torch.hub's errors alike."""
+    ``exc``: "Connection refused", or outside English its errno's name, ``ECONNREFUSED``,
+    ``EAI_NONAME``), "timed out", else the exception's first clause (English) or its type. For
+    pooch's, requests', urllib's and torch.hub's errors alike."""
     found, todo, seen = [], [(exc, 0)], set()  # exc and what is under it, with its depth
     while todo:
         e, depth = todo.pop()
@@ -102,8 +103,8 @@ def download_reason(exc: BaseException) -> str:
     system = [(d, e) for d, e in found if isinstance(e, OSError) and e.errno and e.strerror]
     if system:
         cause = max(system, key=lambda de: de[0])[1]
-        name = errno.errorcode.get(cause.errno, type(cause).__name__)
-        return cause.strerror if language() == "en" else name
+        names = errno.errorcode | {getattr(socket, n): n for n in dir(socket) if n[:4] == "EAI_"}
+        return cause.strerror if language() == "en" else names.get(cause.errno, "OSError")
     if any(isinstance(e, TimeoutError) or "Timeout" in type(e).__name__ for _d, e in found):
         return _("timed out")
     words = str(exc).split(":")[0].split()[:14]  # a hash mismatch, an HTTP status

@@ -31,17 +31,17 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L_content = ½ Σ_ij (F^l_ij − P^l_ij)² (Eq. 1): F^l and P^l [B, N, H, W] of one shape →
     a scalar (``ParameterError`` when the shapes differ). Lesson 02."""
-    if features.shape[-3:] != target.shape[-3:]:
+    if features.shape != target.shape:  # no broadcasting: [2, N, H, W] against [1, N, H, W]
         raise ParameterError(f"content_loss: features {list(features.shape)} and target "
                              f"{list(target.shape)} differ in shape")  # fmt: skip
     return 0.5 * (features - target).pow(2).sum()
 
 
 def style_layer_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
-    """E_l = 1/(4 N_l² M_l²) Σ_ij (G^l_ij − A^l_ij)² (Eq. 4), G^l = ``gram_matrix(F^l)``, N_l and
-    M_l read from F^l [B, N, H, W]; A^l [N, N] or [B, N, N] → a scalar. Lesson 03."""
+    """E_l = 1/(4 N_l² M_l²) Σ_ij (G^l_ij − A^l_ij)² (Eq. 4), G^l = ``gram_matrix(F^l)`` [B, N, N]
+    from F^l [B, N, H, W]; A^l one target for all ([N, N], [1, N, N]) or one each. Lesson 03."""
     G, (_, N, H, W) = gram_matrix(features), features.shape
-    if target_gram.shape[-2:] != (N, N):
+    if target_gram.shape not in (G.shape, G.shape[1:], (1, N, N)):  # one target, or one each
         raise ParameterError(f"style_layer_loss: the layer has N={N} feature maps, the target "
                              f"Gram is {list(target_gram.shape)}; expected [{N}, {N}]")  # fmt: skip
     M = H * W

@@ -77,52 +77,17 @@ class Profile:
         return "imagenet"
 
 
+# fmt: off
+#: The profiles, one row each: Profile(name, size, steps, small_size, small_steps, grid,
+#: tile_size, tile_steps, ...).
 PROFILES: dict[str, Profile] = {
-    "lab": Profile(
-        "lab",
-        size=256,
-        steps=300,
-        small_size=128,
-        small_steps=150,
-        grid=15,
-        tile_size=96,
-        tile_steps=100,
-    ),
-    "quick": Profile(
-        "quick",
-        size=128,
-        steps=80,
-        small_size=96,
-        small_steps=30,
-        grid=9,
-        tile_size=64,
-        tile_steps=20,
-    ),
-    "smoke": Profile(
-        "smoke",
-        size=48,
-        steps=4,
-        small_size=32,
-        small_steps=3,
-        grid=3,
-        tile_size=32,
-        tile_steps=2,
-        precision="fp32",
-    ),
-    "paper": Profile(
-        "paper",
-        size=512,
-        steps=1000,
-        small_size=256,
-        small_steps=500,
-        grid=25,
-        tile_size=256,
-        tile_steps=300,
-        pooling="avg",
-        init="noise",
-        preferred_weights="caffe",
-    ),
+    "lab": Profile("lab", 256, 300, 128, 150, 15, 96, 100),
+    "quick": Profile("quick", 128, 80, 96, 30, 9, 64, 20),
+    "smoke": Profile("smoke", 48, 4, 32, 3, 3, 32, 2, precision="fp32"),
+    "paper": Profile("paper", 512, 1000, 256, 500, 25, 256, 300, pooling="avg", init="noise",
+                     preferred_weights="caffe"),
 }
+# fmt: on
 DEFAULT_PROFILE = "lab"
 
 

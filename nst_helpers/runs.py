@@ -17,19 +17,24 @@ from .files import atomic_write
 from .images import load_image, save_image
 
 RUN_FILE = "run.json"
+SNAPSHOT_GLOB = "eval-[0-9][0-9][0-9][0-9][0-9][0-9].png"  # the snapshots a run writes
 FORMAT = "nst_helpers.run/1"
 
 
 def check_run_dir(
     folder: str | os.PathLike[str], *, overwrite: bool = False, flag: str = "overwrite=True"
 ) -> Path:
-    """Before any work: ``folder`` is not a file, holds no saved run unless ``overwrite`` (``flag``
-    names how to allow it), and can be written. ``OutputError`` naming it otherwise."""
+    """Before any work: ``folder`` is not a file, holds no file a run writes or removes (a saved
+    run, ``result.png``, ``eval-NNNNNN.png``) unless ``overwrite`` (``flag`` names how to allow
+    it), and can be written. ``OutputError`` naming it otherwise; other files are never touched."""
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"cannot save the run in {folder}: it is a file, not a folder")
-    if (folder / RUN_FILE).exists() and not overwrite:
-        raise OutputError(f"{folder} already holds a saved run; pass {flag} to replace it")
+    ours = [RUN_FILE, "result.png", *sorted(p.name for p in folder.glob(SNAPSHOT_GLOB))]
+    taken = [name for name in ours if (folder / name).exists()]
+    if taken and not overwrite:
+        raise OutputError(f"{folder} already holds {', '.join(taken[:3])}{' …' * (len(taken) > 3)}"
+                          f" (a run's files); pass {flag} to replace them")  # fmt: skip
     existing = next(p for p in (folder, *folder.parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"cannot save the run in {folder}: {existing} is not a writable folder")
@@ -45,7 +50,7 @@ def save_run(result: Result, folder: str | os.PathLike[str], *, overwrite: bool 
         save_image(image, folder / f"eval-{k:06d}.png", overwrite=True)
     save_image(result.image, folder / "result.png", overwrite=True)
     kept = {f"eval-{k:06d}.png" for k in result.snapshots}
-    for old in folder.glob("eval-[0-9][0-9][0-9][0-9][0-9][0-9].png"):
+    for old in folder.glob(SNAPSHOT_GLOB):
         if old.name not in kept:
             old.unlink()
     payload = {

@@ -58,6 +58,20 @@ def test_every_option_is_a_flag_with_the_same_default():
             assert "--" + field.name.replace("_", "-") in stylize_parser().format_help()
 
 
+def test_a_warning_is_one_line_without_pythons_source_line(images, tmp_path, capsys):
+    out = str(tmp_path / "w.png")
+    args = ["stylize", *images, "-o", out, "--weights", "random", "--quiet", "--steps", "1"]
+    from nst_helpers.transfer import default_vgg
+
+    default_vgg.cache_clear()  # the network is built (and warns) in this run
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        assert main(args) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and all(line.startswith("warning: ") for line in err), err
+    assert any("random VGG19 weights" in line for line in err)
+
+
 def test_help_shows_each_default_once_as_it_would_be_typed():
     text = " ".join(stylize_parser().format_help().split())
     assert "(default: None)" not in text and "('" not in text and text.count("(default:") > 10
@@ -119,7 +133,8 @@ def no_run(monkeypatch):
 
 @pytest.mark.parametrize(
     "case", ["format", "ico too small", "parent is a file", "folder", "exists", "run exists",
-             "run is a file", "weights missing", "zero steps", "bad layer", "bad device"],
+             "run files", "run is a file", "weights missing", "zero steps", "bad layer",
+             "bad device"],
 )  # fmt: skip
 def test_every_argument_is_checked_before_any_work(images, tmp_path, capsys, no_run, case):
     content, style = images
@@ -138,6 +153,10 @@ def test_every_argument_is_checked_before_any_work(images, tmp_path, capsys, no_
         (tmp_path / "run").mkdir()
         (tmp_path / "run" / "run.json").write_text("{}")
         extra = ["--snapshots", str(tmp_path / "run")]
+    elif case == "run files":
+        (tmp_path / "run").mkdir()
+        (tmp_path / "run" / "result.png").write_bytes(b"mine")
+        extra = ["--snapshots", str(tmp_path / "run")]
     elif case == "run is a file":
         extra = ["--snapshots", content]
     elif case == "weights missing":
@@ -154,6 +173,8 @@ def test_every_argument_is_checked_before_any_work(images, tmp_path, capsys, no_
     assert code == 2 and one_line(capsys)
     if case == "exists":
         assert out.read_bytes() == b"mine"  # never replaced silently
+    if case == "run files":
+        assert (tmp_path / "run" / "result.png").read_bytes() == b"mine"
 
 
 def test_an_objective_that_is_zero_everywhere_is_refused_before_any_work(images, tmp_path, capsys):
@@ -289,6 +310,22 @@ def test_fetch_weights_offline_fails_in_one_line_with_the_ways_out(capsys):
     assert "NST_WEIGHTS_URL" in one_line(capsys)
     assert main(["fetch-weights", "--out", "copy.bin"]) == 2
     assert ".pth" in one_line(capsys)
+
+
+def test_fetch_weights_refuses_an_unwritable_out_before_downloading(tmp_path, capsys, monkeypatch):
+    from nst_helpers import weights
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("downloaded before --out was checked")
+
+    monkeypatch.setattr(weights, "hub_file", no_download)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    for out in (a_file / "w.pth", *([locked / "w.pth"] if os.geteuid() != 0 else [])):
+        assert main(["fetch-weights", "--out", str(out), "--quiet"]) == 2
+        assert "not a writable folder" in one_line(capsys)
 
 
 def test_info_says_where_the_weights_would_come_from_without_the_network(capsys, monkeypatch):

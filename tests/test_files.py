@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 
 import pytest
 
@@ -69,6 +70,8 @@ class ConnectTimeout(Exception):  # noqa: N818 - named as requests names it: the
         (ValueError("SHA256 hash of downloaded file (a.jpg) does not match: expected 1"),
          "SHA256 hash of downloaded file (a.jpg) does not match", "ValueError"),
         (OSError("HTTP Error 404: Not Found"), "HTTP Error 404", "OSError"),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+         "Name or service not known", "EAI_NONAME"),
     ],
 )  # fmt: skip
 def test_without_a_system_reason_the_first_clause_or_the_kind(monkeypatch, exc, en, zh):

@@ -42,9 +42,10 @@ def test_content_loss_is_half_the_sum_of_squares():
     assert nst.content_loss(torch.full((1, 1, 2, 2), 3.0), torch.ones(1, 1, 2, 2)).item() == 8.0
 
 
-def test_content_loss_refuses_features_of_another_size():
+@pytest.mark.parametrize("target", [(1, 4, 3, 4), (2, 4, 3, 3), (4, 3, 3)])
+def test_content_loss_refuses_a_target_of_another_shape_without_broadcasting(target):
     with pytest.raises(ParameterError, match="content_loss"):
-        nst.content_loss(torch.zeros(1, 4, 3, 3), torch.zeros(1, 4, 3, 4))
+        nst.content_loss(torch.zeros(1, 4, 3, 3), torch.zeros(target))
 
 
 def test_style_layer_loss_uses_one_over_4_N2_M2():
@@ -92,9 +93,10 @@ def test_autograd_of_the_content_loss_is_eq_2_everywhere():
     assert torch.equal(f.grad, f.detach() - p)
 
 
-def test_style_layer_loss_checks_the_target_size():
+@pytest.mark.parametrize("target", [(5, 5), (3, 4, 4), (1, 1, 4, 4)])
+def test_style_layer_loss_checks_the_target_size_without_broadcasting(target):
     with pytest.raises(ParameterError, match=r"expected \[4, 4\]"):
-        nst.style_layer_loss(torch.zeros(1, 4, 3, 3), torch.zeros(5, 5))
+        nst.style_layer_loss(torch.zeros(1, 4, 3, 3), torch.zeros(target))
 
 
 def test_style_loss_is_the_weighted_sum_with_one_over_L_by_default():

@@ -273,6 +273,24 @@ def test_save_and_load_a_run(vgg, content, style, tmp_path):
         save_run(result, tmp_path / "run")
 
 
+def test_a_folder_with_a_runs_file_names_but_no_run_is_not_overwritten_silently(
+    vgg, content, style, tmp_path
+):
+    """Without run.json, a folder's result.png and eval-NNNNNN.png are still someone's files."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "result.png").write_bytes(b"my picture")
+    (folder / "eval-000050.png").write_bytes(b"my snapshot")
+    (folder / "notes.txt").write_text("kept")
+    result = make(content, style, vgg, steps=2).run()
+    with pytest.raises(OutputError, match=r"mine.*result\.png.*overwrite"):
+        save_run(result, folder)
+    assert (folder / "result.png").read_bytes() == b"my picture"
+    assert (folder / "eval-000050.png").exists() and not (folder / "run.json").exists()
+    save_run(result, folder, overwrite=True)  # asked for: replaced, and other files left alone
+    assert not (folder / "eval-000050.png").exists() and (folder / "notes.txt").exists()
+
+
 def test_an_interrupted_save_run_leaves_no_half_written_run_json(tmp_path, monkeypatch):
     from nst_helpers import files, runs
 

@@ -272,7 +272,10 @@ def instructors_block(ms: dict[str, Measurement], stems: list[str]) -> str:
             described = ", ".join(f"`{c[2].splitlines()[0][:40]}…` {c[1]:.0f} s" for c in cells_)
             slow.append(f"- {stem[:2]}: {described}")
     if slow:
-        notes.append("Where the time goes at `lab` (cells of 30 s or more):\n\n" + "\n".join(slow))
+        notes.append(
+            "Where the time goes at `lab` (each lesson's three slowest cells of 30 s or more):\n\n"
+            + "\n".join(slow)
+        )
     notes = [note if note.startswith("Where") else wrap(note) for note in notes]
     return "\n".join(lines) + "\n\n" + "\n\n".join(notes)
 

@@ -282,7 +282,10 @@ def check_evaluate(fn: Callable[..., Any]) -> Feedback:
     value and the gradient it leaves in ``x.grad``, called twice. Lesson 04."""
     from ..step import evaluate
 
-    name, (vgg, objective, image) = "evaluate", _objective()
+    name = "evaluate"
+    if not callable(fn):
+        return _call(name, fn)  # type: ignore[return-value]
+    vgg, objective, image = _objective()
     x, y = image.clone().requires_grad_(True), image.clone().requires_grad_(True)
     right = evaluate(y, vgg, objective)
     try:
@@ -294,7 +297,11 @@ def check_evaluate(fn: Callable[..., Any]) -> Feedback:
         )
     if values[0] is None or values[0] is Ellipsis:
         return _call(name, lambda: None)  # type: ignore[return-value]
-    value = float(torch.as_tensor(values[0]).detach())
+    try:
+        value = float(torch.as_tensor(values[0]).detach())
+    except (TypeError, ValueError, RuntimeError):  # a string, several numbers, ...
+        message = _("your function returned a {kind}; return L_total, a tensor of one number")
+        return Feedback(name, "wrong", message.format(kind=type(values[0]).__name__))
     a, b = objective.alpha, objective.beta
     wrong = {
         "no_backward": x.grad is None,
@@ -350,11 +357,12 @@ def check_settled(evaluation: Any, result: Any) -> Feedback:
     from .convergence import mean_abs_difference, visible_change
 
     report = visible_change(result)
-    if report.settled_at is None:  # the answer is None: no snapshot qualifies
-        message = _("this run's image changes visibly up to its last snapshot: run it longer.")
-        return Feedback("settled", "correct" if evaluation is None else "wrong", message)
-    if evaluation is None or evaluation is Ellipsis:
+    if evaluation is Ellipsis or (evaluation is None and report.settled_at is not None):
         return Feedback("settled", "unfinished", _("compute the evaluation and pass it."))
+    if report.settled_at is None:  # no snapshot qualifies: the answer is None
+        message = _("this run's image changes visibly up to its last snapshot: no evaluation "
+                    "qualifies, the answer is None (a longer run settles).")  # fmt: skip
+        return Feedback("settled", "correct" if evaluation is None else "wrong", message)
     shots = result.snapshots
     if evaluation not in shots:
         message = _("{k} is not one of the snapshots' evaluations: {marks}.")
@@ -376,8 +384,17 @@ def check_settled(evaluation: Any, result: Any) -> Feedback:
 def check_nonconvex(a: torch.Tensor, b: torch.Tensor, losses: Any) -> Feedback:
     """Check a segment from image ``a`` to image ``b`` that breaks midpoint convexity for the
     loss ``losses`` (a ``landscape.LossTerms``): L((a + b)/2) > (L(a) + L(b))/2. Lesson 06."""
-    if a is None or b is None:
+    if a is None or b is None or a is Ellipsis or b is Ellipsis:
         return Feedback("nonconvex", "unfinished", _("choose the two end points a and b."))
+    shapes = [list(getattr(x, "shape", [])) for x in (a, b)]  # [1, 3, H, W] each, and the loss
+    if (
+        shapes[0] != shapes[1]
+        or shapes[0][:2] != [1, 3]
+        or len(shapes[0]) != 4
+        or not callable(losses)
+    ):
+        message = _("give two images of one shape [1, 3, H, W] and the lesson's loss: {a}, {b}.")
+        return Feedback("nonconvex", "wrong", message.format(a=shapes[0], b=shapes[1]))
     if torch.equal(a, b):
         return Feedback("nonconvex", "wrong", _("a and b are the same image: a segment needs "
                                                 "two different end points."))  # fmt: skip
@@ -429,7 +446,7 @@ def check_keep_colours(fn: Callable[[torch.Tensor, torch.Tensor], Any]) -> Feedb
                                            "colours: luminance-only transfer."))  # fmt: skip
     for mistake, message in mistakes:
         if value.shape == right.shape and torch.allclose(
-            value, mistake(stylised, content), atol=1e-5
+            value.double(), mistake(stylised, content).double(), atol=1e-5
         ):
             if message is None:
                 return Feedback(name, "correct", _("right (and clamped to [0, 1])."))
@@ -462,10 +479,14 @@ def _call(name: str, fn: Any, *args: torch.Tensor) -> torch.Tensor | Feedback:
                     "`return` the result. Stuck? exercises.show_hint({exercise!r}).")  # fmt: skip
         return Feedback(name, "unfinished", message.format(stub=f"my_{name}", exercise=name))
     try:  # a tensor, a Python number, a numpy array …
-        return out if isinstance(out, torch.Tensor) else torch.as_tensor(out)
+        out = out if isinstance(out, torch.Tensor) else torch.as_tensor(out)
     except (TypeError, ValueError, RuntimeError):
         message = _("your function returned a {kind}; return a tensor")
         return Feedback(name, "wrong", message.format(kind=type(out).__name__))
+    if not out.is_floating_point():  # uint8 pixels, whole numbers: the formulas need floats
+        message = _("your function returned a tensor of {dtype}; return floats (e.g. float32)")
+        return Feedback(name, "wrong", message.format(dtype=str(out.dtype).removeprefix("torch.")))
+    return out
 
 
 def _close(value: torch.Tensor, right: torch.Tensor) -> bool:

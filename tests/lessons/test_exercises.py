@@ -354,8 +354,33 @@ def test_where_the_image_settles():
     assert "earlier" in ex.check_settled(500, result).message
     assert "not one of the snapshots" in ex.check_settled(42, result).message
     never = _run_with({1: 100, 2: 50})  # still changing at its last snapshot
-    assert "longer" in ex.check_settled(1, never).message and not ex.check_settled(1, never).passed
+    assert "None" in ex.check_settled(1, never).message and not ex.check_settled(1, never).passed
     assert ex.check_settled(None, never).passed  # the answer: it never settles
+    assert ex.check_settled(..., never).status == "unfinished"  # the stub is not "wrong"
+
+
+def test_the_later_checkers_give_feedback_instead_of_crashing_on_odd_answers(vgg):
+    from nst_helpers.lessons.landscape import LossTerms
+
+    def swapped_in_float64(s, c):
+        from nst_helpers.extensions.colour import rgb_to_yiq, yiq_to_rgb
+
+        s, c = s.double(), c.double()
+        return yiq_to_rgb(torch.cat([rgb_to_yiq(c)[:, :1], rgb_to_yiq(s)[:, 1:]], dim=1))
+
+    assert "swapped" in ex.check_keep_colours(swapped_in_float64).message
+    assert "uint8" in ex.check_keep_colours(lambda s, c: (s * 255).to(torch.uint8)).message
+    assert "str" in ex.check_evaluate(lambda x, vgg, objective: "abc").message
+    assert "function" in ex.check_evaluate(None).message
+    losses = LossTerms(smooth_image(16, 16, seed=1), smooth_image(16, 16, seed=2), vgg=vgg)
+    odd = [
+        (smooth_image(16, 16, seed=1), smooth_image(24, 24, seed=1), losses),
+        (torch.rand(3, 16, 16), torch.rand(3, 16, 16), losses),
+        (smooth_image(16, 16, seed=1), smooth_image(16, 16, seed=2), None),
+    ]
+    for a, b, loss in odd:
+        feedback = ex.check_nonconvex(a, b, loss)
+        assert feedback.status == "wrong" and "\n" not in feedback.message
 
 
 def test_the_settled_solution_answers_none_for_a_run_that_never_settles():
