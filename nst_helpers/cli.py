@@ -83,7 +83,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _as_flag(message: str) -> str:
     """A message that begins with an ``Options`` field names its flag: ``size …`` → ``--size …``."""
-    names = {f.name for f in dataclasses.fields(Options)}
+    names = {f.name for f in dataclasses.fields(Options)} | {"scales"}  # and run_coarse_to_fine's
     return re.sub(r"^(\w+)\b", lambda m: "--" + m[1].replace("_", "-") if m[1] in names else m[1],
                   message)  # fmt: skip
 

@@ -48,8 +48,8 @@ def target_size(height: int, width: int, size: Size) -> tuple[int, int]:
         hw = max(1, round(height * scale)), max(1, round(width * scale))
     if (need := hw[0] * hw[1] * 12 / 2**20) > MAX_DECODE_MB:  # 3 float32 channels
         raise ParameterError(f"size {size} makes a {hw[0]}x{hw[1]} px image: {need:,.0f} MB as "
-                             f"float32, over the {MAX_DECODE_MB} MB limit; use a smaller size "
-                             "(or style_scale)")  # fmt: skip
+                             f"float32, over the {MAX_DECODE_MB} MB limit; ask for a smaller "
+                             "image")  # fmt: skip
     return hw
 
 

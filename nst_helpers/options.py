@@ -81,8 +81,8 @@ def _blend(weights: Any) -> tuple[float, ...]:
     if isinstance(weights, str | bytes) or not isinstance(weights, Sequence):
         raise ParameterError(f"style_blend must be a list of numbers, not {weights!r}")
     values = [_number("style_blend", w) for w in weights]
-    if not sum(values):
-        raise ParameterError("style_blend: the weights are all 0; one must be > 0")
+    if not sum(values):  # none given, or all 0
+        raise ParameterError("style_blend: give one weight per style image, at least one > 0")
     return tuple(w / sum(values) for w in values)
 
 

@@ -115,7 +115,7 @@ def _check_terms(o: Options, c_layers: tuple, s_layers: tuple, styles: list, sty
     if any(s is None for s in styles) or (isinstance(style, list | tuple) and not styles):
         raise ParameterError("style: give one style image, or a list of them (no None)")
     if o.style_blend and len(o.style_blend) != len(styles):
-        raise ParameterError(f"style_blend: {len(o.style_blend)} weights for {len(styles)} styles")
+        raise ParameterError(f"style_blend: {len(o.style_blend)} weights, {len(styles)} style(s)")
     if not ((o.alpha and c_layers) or ((o.beta is None or o.beta) and s_layers) or o.tv_weight):
         raise ParameterError("nothing to optimise: no content or style term with a weight > 0")
     if any(layer.startswith("conv") for layer in c_layers):  # warned once per place

@@ -464,7 +464,7 @@ def _features(shape: tuple[int, ...], seed: int, grad: bool = True) -> torch.Ten
 def _call(name: str, fn: Any, *args: torch.Tensor) -> torch.Tensor | Feedback:
     """``fn`` on copies of ``args``, as a tensor, or the Feedback saying why there is none."""
     if not callable(fn):
-        message = _("expected a function, got a {kind}").format(kind=type(fn).__name__)
+        message = _("expected a function, got {kind}").format(kind=type(fn).__name__)
         return Feedback(name, "wrong", message)
     try:
         out = fn(*[a.detach().clone().requires_grad_(a.requires_grad) for a in args])
