@@ -63,7 +63,7 @@ def as_image_tensor(image: Any, what: str = "image", size: Size = None) -> torch
         raise ImageError(f"{what}: not an image [1, 3, H, W] or [H, W, 3]: {_shape(image)}")
     t = t.float() / 255 if t.dtype == torch.uint8 else t
     if not t.is_floating_point() or not torch.isfinite(t).all():
-        raise ImageError(f"{what}: not finite floats in [0, 1] or uint8: {t.dtype} (or NaN)")
+        raise ImageError(f"{what}: {t.dtype} with NaN or ∞, or not floats in [0, 1] nor uint8")
     if t.min() < -1e-5 or t.max() > 1 + 1e-5:
         low, high = float(t.min()), float(t.max())
         hint = "divide it by 255" if low >= 0 and high <= 255 else "undo the normalisation"
@@ -219,13 +219,15 @@ def load_image(source: ImageSource, size: Size = None) -> torch.Tensor:
 
 
 def to_pil(tensor: torch.Tensor) -> Image.Image:
-    """An image tensor ([1, 3, H, W], [3, H, W], or grey [H, W]) as a PIL image (RGB or L):
-    clamped to [0, 1], × 255, rounded."""
+    """An image tensor ([1, 3, H, W], [3, H, W], or grey [H, W]) in [0, 1] as a PIL image (RGB or
+    L): clamped, × 255, rounded. ``ImageError`` for NaN, or 0–255 values (all would be white)."""
     t = tensor.detach().to("cpu", torch.float32)
     t = t[0] if t.dim() == 4 and t.shape[0] == 1 else t
     t = t[0] if t.dim() == 3 and t.shape[0] == 1 else t
-    if not (t.dim() == 2 or (t.dim() == 3 and t.shape[0] == 3)) or not torch.isfinite(t).all():
-        raise ImageError(f"cannot show a tensor of shape {list(tensor.shape)} (or NaN) as an image")
+    ok = (t.dim() == 2 or (t.dim() == 3 and t.shape[0] == 3)) and t.numel() and t.isfinite().all()
+    if not ok or not -1 <= t.min() <= t.max() <= 2:
+        raise ImageError(f"cannot show {list(tensor.shape)} as an image: [1, 3, H, W] or [H, W] of "
+                         "finite values in [0, 1] (0–255 pixels? divide by 255)")  # fmt: skip
     pixels = t.clamp(0, 1).mul(255).round().to(torch.uint8)
     return Image.fromarray((pixels.permute(1, 2, 0) if pixels.dim() == 3 else pixels).numpy())
 

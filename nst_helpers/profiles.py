@@ -95,9 +95,8 @@ def profile(name: str | None = None) -> Profile:
     """The profile called ``name``, or ``$NST_PROFILE``, or ``lab``."""
     chosen = name or os.environ.get(ENV_PROFILE) or DEFAULT_PROFILE
     if chosen not in PROFILES:
-        raise ParameterError(
-            f"{ENV_PROFILE}={chosen!r} is not a profile; choose one of {', '.join(PROFILES)}"
-        )
+        where = "profile" if name else ENV_PROFILE  # the argument, or the environment
+        raise ParameterError(f"{where}={chosen!r} is not a profile: {', '.join(PROFILES)}")
     return PROFILES[chosen]
 
 

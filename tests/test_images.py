@@ -278,6 +278,17 @@ def test_to_pil_rounds_and_clamps():
     assert list(to_pil(t).getdata()) == [(0, 0, 0), (128,) * 3, (255,) * 3, (0, 0, 0)]
 
 
+@pytest.mark.parametrize(
+    "tensor",
+    [torch.rand(1, 3, 8, 8) * 255, torch.full((1, 3, 8, 8), float("nan")), torch.rand(1, 2, 8, 8)],
+)
+def test_a_tensor_that_is_not_an_image_in_0_1_is_not_saved_as_one(tensor, tmp_path):
+    """0–255 floats would all be clamped to white: refused, with the hint, and nothing written."""
+    with pytest.raises(ImageError, match=r"\[0, 1\]") as info:
+        save_image(tensor, tmp_path / "x.png")
+    assert "\n" not in str(info.value) and not (tmp_path / "x.png").exists()
+
+
 def test_save_and_load_round_trip_with_the_usual_permissions(tmp_path):
     image = load_image(gradient())
     path = save_image(image, tmp_path / "new" / "out.png")
