@@ -62,8 +62,7 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
 
 
 class _DefaultsOnce(argparse.ArgumentDefaultsHelpFormatter):
-    """Each default shown once and as typed (``relu4_2,relu5_1``, ``1 2 3``); none where the help
-    already says it or there is none (None, a flag that is off)."""
+    """Each default once, as typed (``relu4_2,relu5_1``, ``1 2 3``); none for None, False."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text, default = action.help or "", action.default

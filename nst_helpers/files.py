@@ -87,11 +87,10 @@ def fetch(
 
 
 def download_reason(exc: BaseException) -> str:
-    """Why a download failed, in a few words, read from the error and not from any library's
-    wording: the system's reason when there is one (the deepest ``OSError`` with an errno under
-    ``exc``: "Connection refused", or outside English its errno's name, ``ECONNREFUSED``,
-    ``EAI_NONAME``), "timed out", else the exception's first clause (English) or its type. For
-    pooch's, requests', urllib's and torch.hub's errors alike."""
+    """Why a download failed (pooch, requests, urllib, torch.hub), read from the error, not from
+    a library's wording: the deepest ``OSError`` with an errno under ``exc`` ("Connection
+    refused"; its errno's name outside English: ``ECONNREFUSED``, ``EAI_NONAME``), "timed out",
+    else the exception's first clause (English) or its type."""
     found, todo, seen = [], [(exc, 0)], set()  # exc and what is under it, with its depth
     while todo:
         e, depth = todo.pop()

@@ -18,6 +18,7 @@ import torch
 
 from .errors import DownloadError, ParameterError
 from .files import cache_dir, fetch
+from .i18n import _
 from .images import Size, load_image, target_size
 
 #: Where the paper's images are downloaded from (a pinned commit, so the files cannot change).
@@ -97,8 +98,12 @@ def sample_path(name: str, *, progress: bool = False) -> Path:
         raise DownloadError("matplotlib's sample grace_hopper.jpg was not found")
     if sample.offline:
         raise ParameterError(f"sample {name!r} is drawn by code, not a file: use load_sample")
-    folder = cache_dir() / "images"
-    return fetch(sample_url(name), sample.sha256, folder, sample.filename, progress=progress)
+    try:
+        return fetch(sample_url(name), sample.sha256, cache_dir() / "images", sample.filename,
+                     progress=progress)  # fmt: skip
+    except DownloadError as exc:  # and the way out, for the command line and the API too
+        raise DownloadError(_("{error}; set {env} to a mirror (README, 'Mirrors')").format(
+            error=exc, env=ENV_SAMPLES_URL)) from exc  # fmt: skip
 
 
 def load_sample(name: str, size: Size = None) -> torch.Tensor:
@@ -169,12 +174,10 @@ def load_sample_or_fallback(
     try:
         return load_sample(name, size), name
     except DownloadError as exc:
-        from .i18n import _
-
         warnings.warn(
             _("sample {name!r} unavailable ({reason}); using the offline sample {fallback!r} "
               "(set {env} to a mirror)").format(
-                name=name, reason=exc, fallback=fallback, env=ENV_SAMPLES_URL),
+                name=name, reason=exc.__cause__ or exc, fallback=fallback, env=ENV_SAMPLES_URL),
             stacklevel=2,
         )  # fmt: skip
     return load_sample(fallback, size), fallback

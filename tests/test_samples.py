@@ -128,6 +128,22 @@ def test_offline_a_lesson_falls_back_to_an_offline_sample_with_one_warning(monke
         load_sample_or_fallback("tubingen", "starry_night")
 
 
+def test_a_sample_that_cannot_be_downloaded_says_which_setting_fixes_it(monkeypatch, capsys):
+    """The command line and the API offline (every README example uses sample names), and the
+    lessons' fallback warning says it once."""
+    from nst_helpers.cli import main
+
+    monkeypatch.setenv("NST_SAMPLES_URL", closed_port_url())
+    with pytest.raises(DownloadError, match=r"the_scream\.jpg.*NST_SAMPLES_URL"):
+        sample_path("the_scream")
+    assert main(["stylize", "tubingen", "starry_night", "-o", "x.png", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "NST_SAMPLES_URL" in err
+    with pytest.warns(UserWarning) as record:
+        load_sample_or_fallback("tubingen", "grace_hopper", size=32)
+    assert str(record[0].message).count("NST_SAMPLES_URL") == 1
+
+
 def test_no_fallback_when_the_sample_can_be_had(mirror):
     image, used = load_sample_or_fallback("woman_with_hat", "waves", size=32)
     assert used == "woman_with_hat" and image.shape == (1, 3, 32, 24)  # 591×800 portrait
