@@ -23,7 +23,7 @@ from . import __version__
 from .coarse_to_fine import run_coarse_to_fine
 from .engine import Result
 from .errors import NSTError
-from .files import cache_dir
+from .files import cache_dir, check_writable
 from .images import check_output_path, save_image, unique_path
 from .layers import LAYER_NAMES
 from .options import Options
@@ -213,10 +213,7 @@ def _fetch_weights(args: argparse.Namespace) -> int:
     if args.out is not None and (args.out.exists() or args.out.suffix != ".pth"):
         raise NSTError(f"--out {args.out}: give a new file name ending in .pth")
     if args.out is not None:  # before a 548 MB download, not after
-        folder = next(p for p in (args.out.absolute().parent, *args.out.absolute().parents)
-                      if p.exists())  # fmt: skip
-        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-            raise NSTError(f"--out {args.out}: {folder} is not a writable folder")
+        check_writable(args.out.absolute().parent, f"--out {args.out}")
     path = hub_file(JCJOHNSON_URL if args.caffe else torchvision_url(), progress=not args.quiet)
     print(f"VGG19 weights ready: {path}")
     if args.out is not None:
@@ -269,9 +266,8 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         return _info()
     except (NSTError, OSError) as exc:  # every expected failure: one line, exit 2
-        print(
-            f"error: {_as_flag(' '.join(str(exc).split())) or type(exc).__name__}", file=sys.stderr
-        )
+        message = _as_flag(" ".join(str(exc).split())) or type(exc).__name__
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outside a run (a run catches it and keeps its result)
         print("error: interrupted (Ctrl-C) before the run began; nothing written", file=sys.stderr)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import OutputError
 from .i18n import _, language
 
 #: Environment variable that moves the package's cache folder (samples, downloaded images).
@@ -50,6 +51,13 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """``OutputError`` naming ``what`` unless the nearest existing folder on its way is writable."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {what}: {existing} is not a writable folder")
 
 
 def make_readable(path: str | os.PathLike[str]) -> None:

@@ -22,7 +22,7 @@ import torch
 from PIL import Image, ImageOps
 
 from .errors import ImageError, OutputError, ParameterError
-from .files import atomic_write, cache_dir, fetch
+from .files import atomic_write, cache_dir, check_writable, fetch
 
 #: The most memory (MiB) decoding one image may take: larger images are refused from their header,
 #: with the size and the memory they would need (a 2 GB Binder pod must survive any upload).
@@ -259,9 +259,7 @@ def check_output_path(
         raise ParameterError(f"{path}: {why}; use a name ending in .png or .jpg") from None
     if back_size != size[::-1]:
         raise ParameterError(f"{path}: {fmt} cannot hold {size[1]}x{size[0]} px; use .png or .jpg")
-    folder = next(p for p in path.parents if p.exists())  # the nearest existing folder
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {path}: {folder} is not a writable folder")
+    check_writable(path.parent, str(path))
     return path
 
 

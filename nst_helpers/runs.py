@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .engine import Result
 from .errors import OutputError, ParameterError
-from .files import atomic_write
+from .files import atomic_write, check_writable
 from .images import load_image, save_image
 
 RUN_FILE = "run.json"
@@ -30,14 +30,12 @@ def check_run_dir(
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"cannot save the run in {folder}: it is a file, not a folder")
-    ours = [RUN_FILE, "result.png", *sorted(p.name for p in folder.glob(SNAPSHOT_GLOB))]
-    taken = [name for name in ours if (folder / name).exists()]
+    taken = [n for n in (RUN_FILE, "result.png") if (folder / n).exists()]
+    taken += sorted(p.name for p in folder.glob(SNAPSHOT_GLOB))
     if taken and not overwrite:
         raise OutputError(f"{folder} already holds {', '.join(taken[:3])}{' …' * (len(taken) > 3)}"
                           f" (a run's files); pass {flag} to replace them")  # fmt: skip
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot save the run in {folder}: {existing} is not a writable folder")
+    check_writable(folder, f"the run in {folder}")
     return folder
 
 
